@@ -1,0 +1,108 @@
+/**
+ * Every error Inferplane raises, defined once: a stable code, an HTTP status, the OpenAI
+ * error `type`, the process exit code the CLI uses, and a one-line description (the docs
+ * table in docs/errors.md is checked against this list by a test).
+ */
+
+export interface ErrorDef {
+  /** HTTP status when a server answers with this error. */
+  status: number;
+  /** OpenAI error `type` (`invalid_request_error`, `authentication_error`, …). */
+  type: string;
+  /** Exit code when the CLI stops on this error. */
+  exit: number;
+  /** What the code means, for docs/errors.md. */
+  doc: string;
+}
+
+export const ERRORS = {
+  spec_not_found: {
+    status: 400,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The spec file does not exist or cannot be read.",
+  },
+  spec_yaml_syntax: {
+    status: 400,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The spec file is not valid YAML; the message names line and column.",
+  },
+  spec_invalid: {
+    status: 400,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The spec does not match the schema; every problem is listed with its field path and line.",
+  },
+  spec_unknown_environment: {
+    status: 400,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "`--env` names an environment the spec does not define.",
+  },
+  catalog_unknown_model: {
+    status: 404,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "A model id is not in the catalog.",
+  },
+  catalog_unknown_gpu: {
+    status: 404,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "A GPU id is not in the catalog.",
+  },
+  usage: {
+    status: 400,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The command line is wrong: unknown option, missing argument or bad value.",
+  },
+  internal: {
+    status: 500,
+    type: "server_error",
+    exit: 1,
+    doc: "An unexpected failure inside Inferplane; the message carries the cause.",
+  },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** One located problem, e.g. a schema violation at a field path and YAML line. */
+export interface Problem {
+  /** Field path in the spec, `models[0].maxModelLen`; empty for the document root. */
+  path: string;
+  message: string;
+  /** 1-based line and column in the source file, when known. */
+  line?: number;
+  column?: number;
+}
+
+export class InferplaneError extends Error {
+  readonly code: ErrorCode;
+  readonly problems: Problem[];
+  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "InferplaneError";
+    this.code = code;
+    this.problems = options.problems ?? [];
+  }
+  get def(): ErrorDef {
+    return ERRORS[this.code];
+  }
+  /** The OpenAI error body a server sends for this error. */
+  toOpenAI(): { error: { message: string; type: string; code: string; param: string | null } } {
+    return { error: { message: this.message, type: this.def.type, code: this.code, param: null } };
+  }
+}
+
+export function isInferplaneError(err: unknown): err is InferplaneError {
+  return err instanceof InferplaneError;
+}
+
+/** `file:line:col path: message`, the one way a problem is printed. */
+export function formatProblem(p: Problem, file?: string): string {
+  const where = [file, p.line, p.column].filter((x) => x !== undefined && x !== "").join(":");
+  const path = p.path === "" ? "(root)" : p.path;
+  return `${where ? `${where}: ` : ""}${path}: ${p.message}`;
+}
