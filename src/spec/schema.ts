@@ -1,0 +1,639 @@
+/**
+ * The `inferplane.yaml` schema: one zod object per section of DESIGN.md, a doc string per
+ * field (exported as JSON Schema `description`), defaults where a sensible one exists.
+ * Cross-references (a route naming a model, a model naming a GPU pool, MIG profiles against
+ * the catalog) are checked in `checks.ts`, after the shape is known to be right.
+ */
+import { z } from "zod";
+import { dnsLabel, duration, quantity } from "./units.js";
+
+export const API_VERSION = "inferplane.dev/v1";
+export const KIND = "Platform";
+
+export const ENGINES = ["vllm", "tgi", "ollama", "triton", "openai"] as const;
+export const SHARING_MODES = ["exclusive", "mig", "time-slicing", "mps"] as const;
+export const QUANTIZATIONS = [
+  "none",
+  "awq",
+  "gptq",
+  "gptq-int4",
+  "gptq-int8",
+  "fp8",
+  "gguf",
+  "bitsandbytes",
+] as const;
+export const BALANCERS = ["round-robin", "least-request", "load-aware", "prefix-affinity"] as const;
+export const MODEL_KINDS = ["chat", "embedding", "rerank"] as const;
+export const SCALING_METRICS = ["num_requests_waiting", "num_requests_running", "kv_cache_usage"] as const;
+
+const labels = (doc: string) => z.record(z.string(), z.string()).describe(doc);
+const envVar = (doc: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+    .describe(
+      `${doc} Names an environment variable (or a Secret key in Kubernetes); never the value itself.`,
+    );
+const url = (doc: string) => z.url().describe(doc);
+
+// ---------------------------------------------------------------- metadata
+const Metadata = z
+  .strictObject({
+    name: dnsLabel("Platform name; prefixes Kubernetes objects and ArgoCD applications."),
+    namespace: dnsLabel("Kubernetes namespace the platform deploys into.").default("ai-inference"),
+    labels: labels("Labels added to every rendered object.").prefault({}),
+  })
+  .describe("Identity of the platform.");
+
+// ---------------------------------------------------------------- gpus
+const MigLayout = z
+  .strictObject({
+    gpus: z.number().int().positive().describe("How many GPUs of the pool are partitioned this way."),
+    profiles: z
+      .array(z.string().regex(/^\d+g\.\d+gb$/, 'a MIG profile such as "3g.40gb"'))
+      .min(1)
+      .describe('MIG instances on each such GPU, e.g. ["4g.40gb", "3g.40gb"]; checked against the catalog.'),
+  })
+  .describe("One MIG geometry applied to some GPUs of the pool.");
+
+const Sharing = z
+  .strictObject({
+    mode: z
+      .enum(SHARING_MODES)
+      .default("exclusive")
+      .describe("How pods share a GPU: whole GPUs, MIG partitions, time slicing, or MPS."),
+    mig: z
+      .strictObject({
+        strategy: z
+          .enum(["single", "mixed"])
+          .default("mixed")
+          .describe(
+            "GPU Operator MIG strategy: `single` exposes nvidia.com/gpu and allows one profile per node; `mixed` exposes nvidia.com/mig-<profile>.",
+          ),
+        layouts: z.array(MigLayout).min(1).describe("MIG geometries of the pool's GPUs."),
+      })
+      .optional()
+      .describe("MIG partitioning; required when mode is `mig`."),
+    replicas: z
+      .number()
+      .int()
+      .min(2)
+      .max(64)
+      .optional()
+      .describe("Pods per GPU for `time-slicing` and `mps` (the device plugin's replicas)."),
+  })
+  .describe("GPU sharing for the pool.");
+
+const GpuPool = z
+  .strictObject({
+    name: dnsLabel("Pool name; models request GPUs from a pool by this name."),
+    type: z.string().describe("GPU model, a catalog id such as `A100-80GB`, `H100-80GB`, `L40S`."),
+    count: z.number().int().positive().describe("GPUs in the pool, across all its nodes."),
+    gpusPerNode: z
+      .number()
+      .int()
+      .positive()
+      .max(16)
+      .optional()
+      .describe("GPUs per node; bounds tensor parallelism. Defaults to min(count, 8)."),
+    sharing: Sharing.prefault({}),
+    pricePerGpuHour: z
+      .number()
+      .positive()
+      .optional()
+      .describe("USD per GPU-hour; defaults to the catalog's on-demand range midpoint."),
+    spot: z.boolean().default(false).describe("Spot / preemptible capacity (cheaper, may be reclaimed)."),
+    nodeSelector: labels("Node labels that select this pool's nodes.").prefault({}),
+  })
+  .describe("A node pool of identical GPUs.");
+
+// ---------------------------------------------------------------- models
+const GpuRequest = z
+  .strictObject({
+    pool: z.string().describe("GPU pool name (`gpus[].name`)."),
+    count: z
+      .union([z.number().int().positive().max(16), z.literal("auto")])
+      .default(1)
+      .describe("GPUs per replica (tensor-parallel size), or `auto` to let the planner choose."),
+    migProfile: z
+      .string()
+      .optional()
+      .describe("Run each replica on one MIG instance of this profile instead of whole GPUs."),
+  })
+  .describe("GPUs each replica needs.");
+
+const Autoscaling = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Scale replicas on engine load."),
+    minReplicas: z.number().int().nonnegative().default(1).describe("Lower bound on replicas."),
+    maxReplicas: z.number().int().positive().describe("Upper bound on replicas."),
+    metric: z
+      .enum(SCALING_METRICS)
+      .default("num_requests_waiting")
+      .describe(
+        "Engine metric to scale on (read through the engine's metric names, e.g. vllm:num_requests_waiting).",
+      ),
+    target: z
+      .number()
+      .positive()
+      .default(5)
+      .describe("Per-replica target of the metric; `kv_cache_usage` is a 0–1 fraction (0.8, not 80)."),
+    via: z
+      .enum(["keda", "prometheus-adapter"])
+      .default("keda")
+      .describe(
+        "How Kubernetes reads the metric: a KEDA ScaledObject, or an HPA with prometheus-adapter rules.",
+      ),
+    scaleUpStabilization: duration("Scale-up stabilization window.").default(60_000),
+    scaleDownStabilization: duration("Scale-down stabilization window.").default(300_000),
+  })
+  .describe("Horizontal autoscaling of the model's replicas.");
+
+const Load = z
+  .strictObject({
+    requestsPerSecond: z.number().positive().describe("Expected mean request rate at peak."),
+    inputTokens: z.number().int().positive().default(512).describe("Mean prompt length in tokens."),
+    outputTokens: z.number().int().positive().default(256).describe("Mean completion length in tokens."),
+    sharedPrefixTokens: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe("Tokens of the prompt shared across requests (system prompts), for prefix-cache estimates."),
+  })
+  .describe("Expected load, used by the planner and capacity simulations.");
+
+const Slo = z
+  .strictObject({
+    ttft: duration("Time-to-first-token objective.").optional(),
+    tpot: duration("Time-per-output-token objective.").optional(),
+    e2e: duration("End-to-end latency objective.").optional(),
+    percentile: z
+      .union([z.literal(50), z.literal(90), z.literal(95), z.literal(99)])
+      .default(99)
+      .describe("Percentile the objectives apply to."),
+  })
+  .describe("Latency objectives for the model.");
+
+const Model = z
+  .strictObject({
+    name: dnsLabel("Pool name of this served model; the engine Deployment is named after it."),
+    source: z
+      .string()
+      .regex(
+        /^(hf|pvc|ollama|s3|gs|openai):\/\/\S+$/,
+        "a model URI: hf://ORG/REPO, pvc://CLAIM/PATH, ollama://NAME:TAG, s3://…, gs://… or openai://MODEL",
+      )
+      .describe(
+        "Where the weights come from: `hf://Qwen/Qwen2.5-7B-Instruct-AWQ`, `pvc://models/qwen`, `ollama://qwen2.5:7b`, or `openai://gpt-4o-mini` for an external provider.",
+      ),
+    catalog: z
+      .string()
+      .optional()
+      .describe("Catalog model id (`qwen2.5-7b`); inferred from an hf:// source when omitted."),
+    kind: z
+      .enum(MODEL_KINDS)
+      .optional()
+      .describe("What the model serves; inferred from the catalog, else `chat`."),
+    engine: z.enum(ENGINES).default("vllm").describe("Serving engine."),
+    engineVersion: z
+      .string()
+      .regex(/^v?\d+\.\d+(\.\d+)?([-.+][0-9A-Za-z.-]+)?$/, 'a version such as "0.11.0"')
+      .optional()
+      .describe("Engine version; decides metric names and flags. Defaults to the catalog's current version."),
+    image: z.string().optional().describe("Container image override."),
+    quantization: z
+      .enum(QUANTIZATIONS)
+      .optional()
+      .describe("Weight quantization; inferred from the source's catalog variant when omitted."),
+    dtype: z.enum(["auto", "bfloat16", "float16"]).default("auto").describe("Activation / KV dtype."),
+    maxModelLen: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Maximum context (prompt + output) in tokens; defaults to the model's maximum."),
+    gpuMemoryUtilization: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.9)
+      .describe("Fraction of GPU memory the engine may use (vLLM --gpu-memory-utilization)."),
+    enablePrefixCaching: z.boolean().default(true).describe("Reuse KV blocks of shared prompt prefixes."),
+    maxNumSeqs: z.number().int().positive().default(256).describe("Most sequences batched at once."),
+    maxNumBatchedTokens: z
+      .number()
+      .int()
+      .positive()
+      .default(8192)
+      .describe("Most tokens in one engine step."),
+    extraArgs: z
+      .array(z.string())
+      .default([])
+      .describe("Extra engine command-line arguments, passed verbatim."),
+    gpu: GpuRequest.optional().describe("GPUs per replica; omit for CPU-only or external models."),
+    replicas: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1)
+      .describe("Replicas when not autoscaled (and the initial count when autoscaled)."),
+    autoscaling: Autoscaling.optional(),
+    load: Load.optional(),
+    slo: Slo.optional(),
+    endpoints: z
+      .array(url("Replica base URL."))
+      .default([])
+      .describe(
+        "Static replica URLs (local runs, or engines outside the cluster); none means simulate or deploy.",
+      ),
+    apiKeyEnv: envVar("API key for the upstream (external providers).").optional(),
+    resources: z
+      .strictObject({
+        cpu: quantity("CPU request.").default("4"),
+        memory: quantity("Memory request.").default("16Gi"),
+      })
+      .prefault({})
+      .describe("CPU and memory per replica besides GPUs."),
+    shmSize: quantity("/dev/shm size (memory-backed emptyDir) for tensor-parallel workers.").default("8Gi"),
+    cache: z
+      .strictObject({
+        size: quantity("Model cache volume size.").default("100Gi"),
+        storageClass: z.string().optional().describe("StorageClass of the model-cache PVC."),
+      })
+      .prefault({})
+      .describe("Model weights cache."),
+  })
+  .describe("A served model: one pool of identical engine replicas.");
+
+// ---------------------------------------------------------------- routes
+const Target = z
+  .strictObject({
+    model: z.string().describe("Model (pool) name, `models[].name`."),
+    weight: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(100)
+      .describe("Relative share of traffic (canary splits: 90 / 10)."),
+  })
+  .describe("A pool this route sends traffic to.");
+
+const Route = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "a model name as clients send it")
+      .describe("Public model name clients send in `model`."),
+    aliases: z.array(z.string().min(1)).default([]).describe("Other public names for the same route."),
+    targets: z.array(Target).min(1).describe("Pools behind the route, with weights."),
+    balancer: z.enum(BALANCERS).default("least-request").describe("How an endpoint is picked inside a pool."),
+    fallbacks: z
+      .array(z.string())
+      .default([])
+      .describe("Routes tried in order on 429, 5xx, connect errors and timeouts before the first byte."),
+    contextFallback: z
+      .string()
+      .optional()
+      .describe("Route with a longer context, tried when the request exceeds this route's context."),
+    sticky: z
+      .strictObject({
+        by: z.enum(["user", "header"]).describe("Stick on the request's `user` field or on a header."),
+        header: z.string().optional().describe("Header name when `by: header` (e.g. x-session-id)."),
+      })
+      .optional()
+      .describe("Session affinity across weighted targets."),
+    required: z.boolean().default(true).describe("`/readyz` fails while this route has no healthy endpoint."),
+    timeout: duration("Total request timeout for this route (overrides gateway.timeouts.total).").optional(),
+  })
+  .describe("A public model name and where its traffic goes.");
+
+// ---------------------------------------------------------------- gateway
+const Gateway = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z
+          .string()
+          .default("127.0.0.1")
+          .describe("Bind address (the rendered Deployment binds 0.0.0.0)."),
+        port: z.number().int().min(1).max(65535).default(8080).describe("Listen port."),
+      })
+      .prefault({}),
+    replicas: z.number().int().positive().default(2).describe("Gateway replicas in Kubernetes."),
+    auth: z
+      .strictObject({
+        mode: z.enum(["none", "keys"]).default("none").describe("`keys`: every request needs an API key."),
+        adminTokenEnv: envVar("Admin token for /admin/*.").default("INFERPLANE_ADMIN_TOKEN"),
+        store: z
+          .enum(["sqlite", "redis"])
+          .default("sqlite")
+          .describe("Where keys live; `redis` for several gateways."),
+        keys: z
+          .array(
+            z.strictObject({
+              name: z.string().min(1).describe("Key name (team or application)."),
+              hash: z
+                .string()
+                .regex(
+                  /^[a-z0-9-]+\$/,
+                  "a salted hash as printed by `inferplane keys`, never a plaintext key",
+                )
+                .describe("Salted key hash (GitOps keys); never the key."),
+              models: z.array(z.string()).default(["*"]).describe("Route name globs the key may use."),
+              rpm: z.number().int().positive().optional().describe("Requests per minute."),
+              tpm: z.number().int().positive().optional().describe("Tokens per minute."),
+            }),
+          )
+          .default([])
+          .describe("Keys declared in the spec, as hashes."),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        rpm: z.number().int().positive().optional().describe("Default requests per minute per key."),
+        tpm: z.number().int().positive().optional().describe("Default tokens per minute per key."),
+        failMode: z
+          .enum(["open", "closed"])
+          .default("open")
+          .describe("When the limit store is unreachable: admit (`open`) or refuse (`closed`)."),
+      })
+      .prefault({}),
+    redis: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\/[^@\s]+$/, "redis://host:port[/db] with no credentials in it")
+          .describe("Redis URL without credentials."),
+        passwordEnv: envVar("Redis password.").optional(),
+      })
+      .optional()
+      .describe("Shared state for limits and keys when the gateway runs as several replicas."),
+    timeouts: z
+      .strictObject({
+        connect: duration("Connect timeout to an endpoint.").default(2_000),
+        firstByte: duration("Time to the upstream's first byte (includes queueing and prefill).").default(
+          60_000,
+        ),
+        idle: duration("Longest gap between streamed chunks.").default(30_000),
+        total: duration("Whole-request timeout.").default(600_000),
+      })
+      .prefault({}),
+    retries: z
+      .strictObject({
+        attempts: z.number().int().nonnegative().max(10).default(2).describe("Retries on another endpoint."),
+        backoff: duration("Base backoff between retries.").default(50),
+        budgetPercent: z
+          .number()
+          .min(0)
+          .max(100)
+          .default(20)
+          .describe("Retries allowed as a share of recent requests (a retry budget, as Envoy/Linkerd)."),
+      })
+      .prefault({}),
+    // Envoy outlier-detection defaults: consecutive_5xx 5, interval 10 s, base_ejection_time 30 s,
+    // max ejection 300 s, max_ejection_percent 10 (envoyproxy/envoy api/envoy/config/cluster/v3/outlier_detection.proto).
+    outlierDetection: z
+      .strictObject({
+        consecutive5xx: z
+          .number()
+          .int()
+          .positive()
+          .default(5)
+          .describe("Failures in a row that eject an endpoint."),
+        interval: duration("Health-check interval.").default(10_000),
+        baseEjectionTime: duration("First ejection; multiplied by the ejection count.").default(30_000),
+        maxEjectionTime: duration("Cap on one ejection.").default(300_000),
+        maxEjectionPercent: z
+          .number()
+          .min(0)
+          .max(100)
+          .default(10)
+          .describe("Most of a pool ejected at once."),
+      })
+      .prefault({}),
+    maxRequestBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024)
+      .describe("Largest request body accepted (413 beyond)."),
+    drainTimeout: duration("Grace period for in-flight requests on SIGTERM.").default(30_000),
+  })
+  .describe("The OpenAI-compatible gateway.");
+
+// ---------------------------------------------------------------- rag
+const VectorStore = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("sqlite").describe("Embedded single-file store (sqlite-vec)."),
+      path: z.string().default(".inferplane/rag.db").describe("Database file."),
+    }),
+    z.strictObject({
+      kind: z.literal("milvus").describe("Milvus (dense HNSW with COSINE, as the guide)."),
+      uri: url("Milvus endpoint, e.g. http://milvus-svc.ai-rag.svc:19530."),
+      tokenEnv: envVar("Milvus token.").optional(),
+      database: z.string().default("default").describe("Milvus database."),
+      index: z
+        .strictObject({
+          type: z.enum(["HNSW", "IVF_FLAT", "FLAT"]).default("HNSW").describe("Vector index."),
+          metric: z.enum(["COSINE", "IP", "L2"]).default("COSINE").describe("Similarity metric."),
+          M: z.number().int().positive().default(16).describe("HNSW graph degree."),
+          efConstruction: z.number().int().positive().default(200).describe("HNSW build breadth."),
+        })
+        .prefault({}),
+    }),
+  ])
+  .describe("Where dense vectors live.");
+
+const KeywordStore = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("sqlite").describe("Embedded FTS5 (BM25) in the same file as the sqlite vector store."),
+      path: z.string().default(".inferplane/rag.db").describe("Database file."),
+    }),
+    z.strictObject({
+      kind: z.enum(["elasticsearch", "opensearch"]).describe("Elasticsearch or OpenSearch (BM25)."),
+      url: url("Cluster URL, e.g. http://elasticsearch-svc.ai-rag.svc:9200."),
+      usernameEnv: envVar("Username.").optional(),
+      passwordEnv: envVar("Password.").optional(),
+      indexPrefix: z.string().default("inferplane-").describe("Prefix of index names."),
+    }),
+  ])
+  .describe("Where the BM25 keyword index lives.");
+
+const Rag = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Serve /v1/rag/* from the gateway."),
+    embedding: z.strictObject({
+      route: z.string().describe("Route of the embedding model."),
+      dimensions: z.number().int().positive().describe("Embedding dimension (bge-m3: 1024)."),
+      batchSize: z.number().int().positive().default(32).describe("Texts per embedding request."),
+    }),
+    rerank: z
+      .strictObject({
+        route: z.string().describe("Route of the rerank model."),
+        topN: z.number().int().positive().default(5).describe("Passages kept after reranking."),
+      })
+      .optional(),
+    answer: z
+      .strictObject({
+        route: z.string().describe("Chat route that writes grounded answers."),
+        maxContextTokens: z.number().int().positive().default(4096).describe("Retrieved text budget."),
+      })
+      .optional(),
+    stores: z
+      .strictObject({
+        vector: VectorStore.prefault({ kind: "sqlite" }),
+        keyword: KeywordStore.prefault({ kind: "sqlite" }),
+      })
+      .prefault({}),
+    chunking: z
+      .strictObject({
+        maxTokens: z.number().int().positive().default(512).describe("Chunk size in tokens."),
+        overlapTokens: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(64)
+          .describe("Tokens shared by neighbouring chunks."),
+      })
+      .prefault({}),
+    retrieval: z
+      .strictObject({
+        mode: z.enum(["dense", "sparse", "hybrid"]).default("hybrid").describe("Retrieval mode."),
+        k: z.number().int().positive().default(8).describe("Passages returned."),
+        candidates: z
+          .number()
+          .int()
+          .positive()
+          .default(50)
+          .describe("Candidates per retriever before fusion."),
+        rrfK: z.number().int().positive().default(60).describe("Reciprocal-rank-fusion constant."),
+      })
+      .prefault({}),
+  })
+  .describe("Retrieval-augmented generation service.");
+
+// ---------------------------------------------------------------- observability
+const Observability = z
+  .strictObject({
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe("Expose Prometheus metrics."),
+        path: z.string().startsWith("/").default("/metrics").describe("Metrics path."),
+      })
+      .prefault({}),
+    tracing: z
+      .strictObject({
+        enabled: z.boolean().default(false).describe("Export OpenTelemetry traces."),
+        otlpEndpoint: url("OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT overrides).").optional(),
+        serviceName: z.string().default("inferplane").describe("service.name (OTEL_SERVICE_NAME overrides)."),
+        sampler: z
+          .enum([
+            "always_on",
+            "always_off",
+            "traceidratio",
+            "parentbased_always_on",
+            "parentbased_traceidratio",
+          ])
+          .default("parentbased_always_on")
+          .describe("Sampler, as OTEL_TRACES_SAMPLER names them."),
+        ratio: z.number().min(0).max(1).default(1).describe("Sampling ratio for the ratio samplers."),
+      })
+      .prefault({}),
+    logging: z
+      .strictObject({
+        level: z
+          .enum(["trace", "debug", "info", "warn", "error", "fatal"])
+          .default("info")
+          .describe("Log level."),
+        format: z.enum(["json", "pretty"]).default("json").describe("Log format."),
+      })
+      .prefault({}),
+    alerts: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe("Render PrometheusRule alerts."),
+        queueDepth: z.number().positive().default(10).describe("Waiting requests per replica that alert."),
+        kvCacheUsage: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.9)
+          .describe("KV-cache usage fraction (0–1) that alerts."),
+        ttftP99: duration("p99 time to first token that alerts.").default(2_000),
+      })
+      .prefault({}),
+    dashboards: z
+      .strictObject({
+        grafana: z.boolean().default(true).describe("Render Grafana dashboards as ConfigMaps."),
+      })
+      .prefault({}),
+  })
+  .describe("Metrics, traces, logs, alerts and dashboards.");
+
+// ---------------------------------------------------------------- environments, gitops
+const Environment = z
+  .strictObject({
+    namespace: dnsLabel("Namespace of this environment (default: <metadata.namespace>-<env>).").optional(),
+    overrides: z
+      .record(z.string(), z.unknown())
+      .prefault({})
+      .describe(
+        "A partial spec merged over the base before validation: maps merge key by key, lists of named items (models, gpus, routes) merge by `name`, other lists and scalars replace, `null` removes, a map with a different `kind` replaces.",
+      ),
+  })
+  .describe("An environment (a Kustomize overlay).");
+
+const Gitops = z
+  .strictObject({
+    repoURL: z.string().min(1).describe("Git repository ArgoCD syncs from."),
+    targetRevision: z.string().default("main").describe("Branch, tag or commit."),
+    path: z.string().default("deploy").describe("Directory of the rendered Kustomize tree in the repo."),
+    project: z.string().default("default").describe("ArgoCD project."),
+    argocdNamespace: z.string().default("argocd").describe("Namespace ArgoCD runs in."),
+    destinationServer: z.string().default("https://kubernetes.default.svc").describe("Target cluster API."),
+    automated: z
+      .strictObject({
+        prune: z.boolean().default(true).describe("Delete what left Git."),
+        selfHeal: z.boolean().default(true).describe("Revert drift."),
+      })
+      .prefault({})
+      .describe("Automated sync."),
+  })
+  .describe("GitOps delivery with ArgoCD.");
+
+// ---------------------------------------------------------------- platform
+export const PlatformShape = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION).describe("Spec version."),
+    kind: z.literal(KIND).describe("Always `Platform`."),
+    metadata: Metadata,
+    gpus: z.array(GpuPool).default([]).describe("GPU inventory: node pools."),
+    models: z.array(Model).min(1).describe("Served models."),
+    routes: z
+      .array(Route)
+      .default([])
+      .describe("Public model names; when empty, every model is served under its own name."),
+    gateway: Gateway.prefault({}),
+    rag: Rag.optional(),
+    observability: Observability.prefault({}),
+    environments: z
+      .record(dnsLabel("Environment name."), Environment)
+      .prefault({})
+      .describe("dev / staging / production overrides."),
+    gitops: Gitops.optional(),
+  })
+  .describe(
+    "An Inferplane platform: GPUs, models, routes, gateway, RAG, observability, environments, GitOps.",
+  );
+
+export type PlatformInput = z.input<typeof PlatformShape>;
+export type Platform = z.output<typeof PlatformShape>;
+export type GpuPool = Platform["gpus"][number];
+export type ModelSpec = Platform["models"][number];
+export type RouteSpec = Platform["routes"][number];
+export type GatewaySpec = Platform["gateway"];
+export type RagSpec = NonNullable<Platform["rag"]>;
+export type ObservabilitySpec = Platform["observability"];
+export type EnvironmentSpec = Platform["environments"][string];
