@@ -36,10 +36,11 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
 
   program
     .command("schema")
-    .description("Print the spec's JSON Schema (draft 2020-12), for editors")
-    .action(async () => {
+    .description("Print the spec's JSON Schema (draft 2020-12), for editors, or its Markdown reference")
+    .option("--format <format>", "json or markdown", "json")
+    .action(async (opts: { format?: string }) => {
       const { schemaCommand } = await import("./schema.js");
-      setExit(schemaCommand(io));
+      setExit(schemaCommand(opts, io));
     });
 
   return program;

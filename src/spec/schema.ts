@@ -319,7 +319,8 @@ const Gateway = z
           .describe("Bind address (the rendered Deployment binds 0.0.0.0)."),
         port: z.number().int().min(1).max(65535).default(8080).describe("Listen port."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Where the gateway listens."),
     replicas: z.number().int().positive().default(2).describe("Gateway replicas in Kubernetes."),
     auth: z
       .strictObject({
@@ -348,7 +349,8 @@ const Gateway = z
           .default([])
           .describe("Keys declared in the spec, as hashes."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Client authentication."),
     limits: z
       .strictObject({
         rpm: z.number().int().positive().optional().describe("Default requests per minute per key."),
@@ -358,7 +360,8 @@ const Gateway = z
           .default("open")
           .describe("When the limit store is unreachable: admit (`open`) or refuse (`closed`)."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Default rate limits per key."),
     redis: z
       .strictObject({
         url: z
@@ -378,7 +381,8 @@ const Gateway = z
         idle: duration("Longest gap between streamed chunks.").default(30_000),
         total: duration("Whole-request timeout.").default(600_000),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Upstream timeouts."),
     retries: z
       .strictObject({
         attempts: z.number().int().nonnegative().max(10).default(2).describe("Retries on another endpoint."),
@@ -390,7 +394,8 @@ const Gateway = z
           .default(20)
           .describe("Retries allowed as a share of recent requests (a retry budget, as Envoy/Linkerd)."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Retries on another endpoint, before the first byte reached the client."),
     // Envoy outlier-detection defaults: consecutive_5xx 5, interval 10 s, base_ejection_time 30 s,
     // max ejection 300 s, max_ejection_percent 10 (envoyproxy/envoy api/envoy/config/cluster/v3/outlier_detection.proto).
     outlierDetection: z
@@ -411,7 +416,8 @@ const Gateway = z
           .default(10)
           .describe("Most of a pool ejected at once."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Ejection of failing endpoints (Envoy's outlier detection)."),
     maxRequestBytes: z
       .number()
       .int()
@@ -441,7 +447,8 @@ const VectorStore = z
           M: z.number().int().positive().default(16).describe("HNSW graph degree."),
           efConstruction: z.number().int().positive().default(200).describe("HNSW build breadth."),
         })
-        .prefault({}),
+        .prefault({})
+        .describe("Vector index parameters."),
     }),
   ])
   .describe("Where dense vectors live.");
@@ -465,29 +472,34 @@ const KeywordStore = z
 const Rag = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Serve /v1/rag/* from the gateway."),
-    embedding: z.strictObject({
-      route: z.string().describe("Route of the embedding model."),
-      dimensions: z.number().int().positive().describe("Embedding dimension (bge-m3: 1024)."),
-      batchSize: z.number().int().positive().default(32).describe("Texts per embedding request."),
-    }),
+    embedding: z
+      .strictObject({
+        route: z.string().describe("Route of the embedding model."),
+        dimensions: z.number().int().positive().describe("Embedding dimension (bge-m3: 1024)."),
+        batchSize: z.number().int().positive().default(32).describe("Texts per embedding request."),
+      })
+      .describe("Embedding model used for chunks and queries."),
     rerank: z
       .strictObject({
         route: z.string().describe("Route of the rerank model."),
         topN: z.number().int().positive().default(5).describe("Passages kept after reranking."),
       })
-      .optional(),
+      .optional()
+      .describe("Cross-encoder reranking of fused candidates."),
     answer: z
       .strictObject({
         route: z.string().describe("Chat route that writes grounded answers."),
         maxContextTokens: z.number().int().positive().default(4096).describe("Retrieved text budget."),
       })
-      .optional(),
+      .optional()
+      .describe("Grounded answers (/v1/rag/answer)."),
     stores: z
       .strictObject({
         vector: VectorStore.prefault({ kind: "sqlite" }),
         keyword: KeywordStore.prefault({ kind: "sqlite" }),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Vector and keyword stores."),
     chunking: z
       .strictObject({
         maxTokens: z.number().int().positive().default(512).describe("Chunk size in tokens."),
@@ -498,7 +510,8 @@ const Rag = z
           .default(64)
           .describe("Tokens shared by neighbouring chunks."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("How documents are split."),
     retrieval: z
       .strictObject({
         mode: z.enum(["dense", "sparse", "hybrid"]).default("hybrid").describe("Retrieval mode."),
@@ -511,7 +524,8 @@ const Rag = z
           .describe("Candidates per retriever before fusion."),
         rrfK: z.number().int().positive().default(60).describe("Reciprocal-rank-fusion constant."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Search defaults."),
   })
   .describe("Retrieval-augmented generation service.");
 
@@ -523,7 +537,8 @@ const Observability = z
         enabled: z.boolean().default(true).describe("Expose Prometheus metrics."),
         path: z.string().startsWith("/").default("/metrics").describe("Metrics path."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Prometheus metrics."),
     tracing: z
       .strictObject({
         enabled: z.boolean().default(false).describe("Export OpenTelemetry traces."),
@@ -541,7 +556,8 @@ const Observability = z
           .describe("Sampler, as OTEL_TRACES_SAMPLER names them."),
         ratio: z.number().min(0).max(1).default(1).describe("Sampling ratio for the ratio samplers."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("OpenTelemetry traces."),
     logging: z
       .strictObject({
         level: z
@@ -550,7 +566,8 @@ const Observability = z
           .describe("Log level."),
         format: z.enum(["json", "pretty"]).default("json").describe("Log format."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Structured logs."),
     alerts: z
       .strictObject({
         enabled: z.boolean().default(true).describe("Render PrometheusRule alerts."),
@@ -563,12 +580,14 @@ const Observability = z
           .describe("KV-cache usage fraction (0–1) that alerts."),
         ttftP99: duration("p99 time to first token that alerts.").default(2_000),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Alert thresholds (PrometheusRule)."),
     dashboards: z
       .strictObject({
         grafana: z.boolean().default(true).describe("Render Grafana dashboards as ConfigMaps."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Dashboards."),
   })
   .describe("Metrics, traces, logs, alerts and dashboards.");
 
