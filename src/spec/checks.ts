@@ -1,14 +1,397 @@
 /**
- * Cross-reference checks that a schema cannot express: names that must exist, be unique,
- * agree with each other and with the catalog. Pure: platform in, problems out.
+ * Cross-reference checks that a schema cannot express: names that must exist and be unique,
+ * and agreement with the catalog (MIG layouts a GPU can place, a model's context length,
+ * quantization of the published variant). Pure: platform in, problems out.
  */
-import type { Platform } from "./schema.js";
+import { findGpu, type GpuSpec } from "../catalog/gpus.js";
+import { isLegalMigLayout, normalizeProfileName } from "../catalog/mig.js";
+import { type ModelSpec as CatalogModel, findModel, findModelByRepo } from "../catalog/models.js";
+import type { GpuPool, ModelSpec, Platform } from "./schema.js";
 
 export interface CheckProblem {
   path: (string | number)[];
   message: string;
 }
 
-export function crossCheck(_p: Platform): CheckProblem[] {
-  return [];
+type Path = CheckProblem["path"];
+
+/** The catalog entry a served model corresponds to: `catalog`, else its hf:// repo. */
+export function catalogModelOf(m: ModelSpec): CatalogModel | undefined {
+  if (m.catalog !== undefined) return findModel(m.catalog);
+  return m.source.startsWith("hf://") ? findModelByRepo(m.source)?.model : undefined;
+}
+
+/** A model's kind: as written, else the catalog's, else chat. */
+export function modelKind(m: ModelSpec): "chat" | "embedding" | "rerank" {
+  return m.kind ?? catalogModelOf(m)?.kind ?? "chat";
+}
+
+/** GPUs of a pool that are not MIG-partitioned. */
+export function wholeGpus(pool: GpuPool): number {
+  if (pool.sharing.mode !== "mig") return pool.count;
+  return pool.count - (pool.sharing.mig?.layouts ?? []).reduce((s, l) => s + l.gpus, 0);
+}
+
+/** The replicas a model runs at least (autoscaling's floor, else its fixed count). */
+export function minimumReplicas(m: ModelSpec): number {
+  return m.autoscaling?.enabled ? m.autoscaling.minReplicas : m.replicas;
+}
+
+function duplicates(names: string[]): Map<string, number[]> {
+  const seen = new Map<string, number[]>();
+  names.forEach((n, i) => {
+    seen.set(n, [...(seen.get(n) ?? []), i]);
+  });
+  return new Map([...seen].filter(([, idx]) => idx.length > 1));
+}
+
+function checkPools(p: Platform, out: CheckProblem[]): void {
+  p.gpus.forEach((pool, i) => {
+    const at = (...rest: Path): Path => ["gpus", i, ...rest];
+    const gpu = findGpu(pool.type);
+    if (!gpu) return; // the schema's enum already reported it
+    if (pool.gpusPerNode !== undefined && pool.gpusPerNode > pool.count) {
+      out.push({
+        path: at("gpusPerNode"),
+        message: `${pool.gpusPerNode} GPUs per node exceeds the pool's ${pool.count}`,
+      });
+    }
+    const { mode, mig, replicas } = pool.sharing;
+    if (mode === "mig") {
+      if (gpu.migSlices === null) {
+        out.push({ path: at("sharing", "mode"), message: `${gpu.id} does not support MIG` });
+        return;
+      }
+      if (!mig) {
+        out.push({ path: at("sharing", "mig"), message: "mode `mig` needs `mig.layouts`" });
+        return;
+      }
+      mig.layouts.forEach((layout, j) => {
+        const result = isLegalMigLayout(gpu.id, layout.profiles);
+        if (!result.ok)
+          out.push({ path: at("sharing", "mig", "layouts", j, "profiles"), message: result.reason });
+      });
+      const partitioned = mig.layouts.reduce((s, l) => s + l.gpus, 0);
+      if (partitioned > pool.count) {
+        out.push({
+          path: at("sharing", "mig", "layouts"),
+          message: `layouts partition ${partitioned} GPUs but the pool has ${pool.count}`,
+        });
+      }
+      const distinct = new Set(mig.layouts.flatMap((l) => l.profiles.map(normalizeProfileName)));
+      if (mig.strategy === "single" && distinct.size > 1) {
+        out.push({
+          path: at("sharing", "mig", "strategy"),
+          message: `strategy \`single\` allows one MIG profile per node, the layouts use ${[...distinct].join(", ")}; use \`mixed\``,
+        });
+      }
+    } else if (mig) {
+      out.push({ path: at("sharing", "mig"), message: `\`mig\` is set but the sharing mode is \`${mode}\`` });
+    }
+    if ((mode === "time-slicing" || mode === "mps") && replicas === undefined) {
+      out.push({
+        path: at("sharing", "replicas"),
+        message: `mode \`${mode}\` needs \`replicas\` (pods per GPU)`,
+      });
+    }
+    if ((mode === "exclusive" || mode === "mig") && replicas !== undefined) {
+      out.push({
+        path: at("sharing", "replicas"),
+        message: `\`replicas\` applies to time-slicing and mps, not \`${mode}\``,
+      });
+    }
+  });
+}
+
+function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): void {
+  const at = (...rest: Path): Path => ["models", i, ...rest];
+  let cat: CatalogModel | undefined;
+  if (m.catalog !== undefined) {
+    cat = findModel(m.catalog);
+    if (!cat) out.push({ path: at("catalog"), message: `"${m.catalog}" is not a catalog model id` });
+  } else if (m.source.startsWith("hf://")) {
+    const found = findModelByRepo(m.source);
+    cat = found?.model;
+    const q = m.quantization;
+    if (found && q !== undefined) {
+      const v = found.variant.quantization;
+      const agrees = q === v || (q === "none" && v === "none") || (q === "gptq" && v.startsWith("gptq"));
+      if (!agrees) {
+        out.push({
+          path: at("quantization"),
+          message: `${found.variant.repo} is published as ${v === "none" ? "unquantized" : v}, not ${q}`,
+        });
+      }
+    }
+  }
+  if (cat) {
+    if (m.kind !== undefined && m.kind !== cat.kind) {
+      out.push({ path: at("kind"), message: `${cat.displayName} is a ${cat.kind} model, not ${m.kind}` });
+    }
+    if (m.maxModelLen !== undefined && m.maxModelLen > cat.maxContext) {
+      out.push({
+        path: at("maxModelLen"),
+        message: `${m.maxModelLen} exceeds ${cat.displayName}'s maximum context of ${cat.maxContext} tokens`,
+      });
+    }
+  }
+  const scheme = m.source.slice(0, m.source.indexOf(":"));
+  if ((scheme === "openai") !== (m.engine === "openai")) {
+    out.push({ path: at("engine"), message: "openai:// sources go with engine `openai`, and only they" });
+  }
+  if (scheme === "ollama" && m.engine !== "ollama") {
+    out.push({ path: at("engine"), message: "ollama:// sources need engine `ollama`" });
+  }
+  if (m.engine === "openai" && m.gpu) {
+    out.push({ path: at("gpu"), message: "an external provider (engine `openai`) runs on no GPU of ours" });
+  }
+
+  if (m.gpu) {
+    const pool = p.gpus.find((g) => g.name === m.gpu?.pool);
+    if (!pool) {
+      const known = p.gpus.map((g) => g.name);
+      out.push({
+        path: at("gpu", "pool"),
+        message: `no GPU pool "${m.gpu.pool}"${known.length ? `; pools: ${known.join(", ")}` : "; `gpus` is empty"}`,
+      });
+    } else {
+      checkGpuRequest(m, pool, at, out);
+    }
+  }
+
+  const a = m.autoscaling;
+  if (a?.enabled) {
+    if (a.minReplicas > a.maxReplicas) {
+      out.push({
+        path: at("autoscaling", "minReplicas"),
+        message: `${a.minReplicas} is above maxReplicas ${a.maxReplicas}`,
+      });
+    }
+    if (m.replicas < a.minReplicas || m.replicas > a.maxReplicas) {
+      out.push({
+        path: at("replicas"),
+        message: `${m.replicas} is outside the autoscaling range ${a.minReplicas}–${a.maxReplicas}`,
+      });
+    }
+    // vLLM's KV-cache usage gauge is a 0–1 fraction: a target of 70 never triggers (guide error #1).
+    if (a.metric === "kv_cache_usage" && a.target > 1) {
+      out.push({
+        path: at("autoscaling", "target"),
+        message: `kv_cache_usage is a 0–1 fraction; ${a.target} can never be reached (write ${a.target >= 1 && a.target <= 100 ? a.target / 100 : 0.8})`,
+      });
+    }
+  }
+}
+
+function checkGpuRequest(
+  m: ModelSpec,
+  pool: GpuPool,
+  at: (...rest: Path) => Path,
+  out: CheckProblem[],
+): void {
+  const gpu = findGpu(pool.type) as GpuSpec;
+  const req = m.gpu;
+  if (!req) return;
+  if (req.migProfile !== undefined) {
+    const profile = normalizeProfileName(req.migProfile);
+    if (pool.sharing.mode !== "mig") {
+      out.push({ path: at("gpu", "migProfile"), message: `pool ${pool.name} is not partitioned with MIG` });
+      return;
+    }
+    if (!gpu.migProfiles.some((x) => x.name === profile)) {
+      out.push({
+        path: at("gpu", "migProfile"),
+        message: `${gpu.id} has no MIG profile ${req.migProfile}; its profiles: ${gpu.migProfiles.map((x) => x.name).join(", ")}`,
+      });
+      return;
+    }
+    const layouts = pool.sharing.mig?.layouts ?? [];
+    if (!layouts.some((l) => l.profiles.map(normalizeProfileName).includes(profile))) {
+      out.push({
+        path: at("gpu", "migProfile"),
+        message: `no layout of pool ${pool.name} creates ${profile} instances`,
+      });
+    }
+    if (pool.sharing.mig?.strategy === "single") {
+      out.push({
+        path: at("gpu", "migProfile"),
+        message: `pool ${pool.name} uses MIG strategy \`single\`, which exposes nvidia.com/gpu, not nvidia.com/mig-${profile}`,
+      });
+    }
+    if (req.count !== 1) {
+      out.push({
+        path: at("gpu", "count"),
+        message: "a replica on a MIG instance uses exactly one instance",
+      });
+    }
+    return;
+  }
+  const perNode = pool.gpusPerNode ?? Math.min(pool.count, 8);
+  if (typeof req.count === "number" && req.count > perNode) {
+    out.push({
+      path: at("gpu", "count"),
+      message: `${req.count} GPUs per replica exceeds the ${perNode} GPUs per node of pool ${pool.name} (tensor parallelism stays within a node)`,
+    });
+  }
+}
+
+/** Minimum demand against what each pool offers: whole GPUs, MIG instances, time slices. */
+function checkCapacity(p: Platform, out: CheckProblem[]): void {
+  p.gpus.forEach((pool, i) => {
+    const users = p.models.filter((m) => m.gpu?.pool === pool.name);
+    const slots =
+      pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps" ? (pool.sharing.replicas ?? 1) : 1;
+    const whole = users.filter((m) => m.gpu?.migProfile === undefined && typeof m.gpu?.count === "number");
+    const demand = whole.reduce((s, m) => s + minimumReplicas(m) * (m.gpu?.count as number), 0);
+    const offer = wholeGpus(pool) * slots;
+    if (demand > offer) {
+      const detail = whole.map((m) => `${m.name} ${minimumReplicas(m)} × ${m.gpu?.count}`).join(", ");
+      out.push({
+        path: ["gpus", i, "count"],
+        message: `models need ${demand} GPU${slots > 1 ? " slices" : "s"} at their minimum replicas (${detail}) but pool ${pool.name} offers ${offer}`,
+      });
+    }
+    const instances = new Map<string, number>();
+    for (const l of pool.sharing.mode === "mig" ? (pool.sharing.mig?.layouts ?? []) : []) {
+      for (const prof of l.profiles) {
+        const name = normalizeProfileName(prof);
+        instances.set(name, (instances.get(name) ?? 0) + l.gpus);
+      }
+    }
+    const migDemand = new Map<string, number>();
+    for (const m of users) {
+      if (m.gpu?.migProfile === undefined) continue;
+      const name = normalizeProfileName(m.gpu.migProfile);
+      migDemand.set(name, (migDemand.get(name) ?? 0) + minimumReplicas(m));
+    }
+    for (const [name, need] of migDemand) {
+      const have = instances.get(name) ?? 0;
+      if (have > 0 && need > have) {
+        out.push({
+          path: ["gpus", i, "sharing", "mig", "layouts"],
+          message: `models need ${need} ${name} instances at their minimum replicas but the layouts create ${have}`,
+        });
+      }
+    }
+  });
+}
+
+function checkRoutes(p: Platform, out: CheckProblem[]): void {
+  const models = new Map(p.models.map((m) => [m.name, m]));
+  const routeNames = new Set(p.routes.map((r) => r.name));
+  const publicNames: { name: string; path: Path }[] = [];
+  p.routes.forEach((r, i) => {
+    const at = (...rest: Path): Path => ["routes", i, ...rest];
+    publicNames.push({ name: r.name, path: at("name") });
+    r.aliases.forEach((a, j) => {
+      publicNames.push({ name: a, path: at("aliases", j) });
+    });
+    const kinds = new Set<string>();
+    r.targets.forEach((t, j) => {
+      const m = models.get(t.model);
+      if (!m) out.push({ path: at("targets", j, "model"), message: `no model named "${t.model}"` });
+      else kinds.add(modelKind(m));
+    });
+    if (kinds.size > 1) {
+      out.push({ path: at("targets"), message: `targets mix model kinds (${[...kinds].join(", ")})` });
+    }
+    if (r.targets.every((t) => t.weight === 0)) {
+      out.push({ path: at("targets"), message: "every target has weight 0; the route can serve nothing" });
+    }
+    r.fallbacks.forEach((f, j) => {
+      if (!routeNames.has(f)) out.push({ path: at("fallbacks", j), message: `no route named "${f}"` });
+      else if (f === r.name)
+        out.push({ path: at("fallbacks", j), message: "a route cannot fall back to itself" });
+    });
+    if (r.contextFallback !== undefined && !routeNames.has(r.contextFallback)) {
+      out.push({ path: at("contextFallback"), message: `no route named "${r.contextFallback}"` });
+    } else if (r.contextFallback === r.name) {
+      out.push({ path: at("contextFallback"), message: "a route cannot fall back to itself" });
+    }
+    if (r.sticky?.by === "header" && !r.sticky.header) {
+      out.push({ path: at("sticky", "header"), message: "`by: header` needs the header name" });
+    }
+  });
+  const seen = new Set<string>();
+  for (const { name, path } of publicNames) {
+    if (seen.has(name))
+      out.push({ path, message: `public model name "${name}" is already used by another route` });
+    seen.add(name);
+  }
+}
+
+function checkRag(p: Platform, out: CheckProblem[]): void {
+  const rag = p.rag;
+  if (!rag) return;
+  const kindOfRoute = (name: string) => {
+    const r = p.routes.find((x) => x.name === name || x.aliases.includes(name));
+    const m = r && p.models.find((x) => x.name === r.targets[0]?.model);
+    return { route: r, kind: m ? modelKind(m) : undefined, model: m };
+  };
+  const expect = (name: string, kind: string, path: Path) => {
+    const found = kindOfRoute(name);
+    if (!found.route) out.push({ path, message: `no route named "${name}"` });
+    else if (found.kind !== undefined && found.kind !== kind) {
+      out.push({ path, message: `route "${name}" serves a ${found.kind} model, not ${kind}` });
+    }
+    return found;
+  };
+  const emb = expect(rag.embedding.route, "embedding", ["rag", "embedding", "route"]);
+  const dims = emb.model ? catalogModelOf(emb.model)?.embeddingDims : undefined;
+  if (dims !== undefined && dims !== rag.embedding.dimensions) {
+    out.push({
+      path: ["rag", "embedding", "dimensions"],
+      message: `${emb.model?.name} produces ${dims}-dimensional vectors, not ${rag.embedding.dimensions}`,
+    });
+  }
+  if (rag.rerank) expect(rag.rerank.route, "rerank", ["rag", "rerank", "route"]);
+  if (rag.answer) expect(rag.answer.route, "chat", ["rag", "answer", "route"]);
+  if (rag.chunking.overlapTokens >= rag.chunking.maxTokens) {
+    out.push({
+      path: ["rag", "chunking", "overlapTokens"],
+      message: "overlap must be smaller than maxTokens",
+    });
+  }
+}
+
+function checkGateway(p: Platform, out: CheckProblem[]): void {
+  const g = p.gateway;
+  if (g.auth.store === "redis" && !g.redis) {
+    out.push({ path: ["gateway", "auth", "store"], message: "the `redis` key store needs `gateway.redis`" });
+  }
+  const limited =
+    g.limits.rpm !== undefined || g.limits.tpm !== undefined || g.auth.keys.some((k) => k.rpm || k.tpm);
+  if (limited && g.replicas > 1 && !g.redis) {
+    out.push({
+      path: ["gateway", "redis"],
+      message: `rate limits with ${g.replicas} gateway replicas need shared state in Redis, or each replica enforces its own (the real limit becomes limit × replicas)`,
+    });
+  }
+}
+
+export function crossCheck(p: Platform): CheckProblem[] {
+  const out: CheckProblem[] = [];
+  const unique = (section: "gpus" | "models" | "routes", names: string[]) => {
+    for (const [name, idx] of duplicates(names)) {
+      for (const i of idx.slice(1))
+        out.push({ path: [section, i, "name"], message: `duplicate name "${name}"` });
+    }
+  };
+  unique(
+    "gpus",
+    p.gpus.map((g) => g.name),
+  );
+  unique(
+    "models",
+    p.models.map((m) => m.name),
+  );
+  checkPools(p, out);
+  p.models.forEach((m, i) => {
+    checkModel(p, m, i, out);
+  });
+  checkCapacity(p, out);
+  checkRoutes(p, out);
+  checkRag(p, out);
+  checkGateway(p, out);
+  return out;
 }

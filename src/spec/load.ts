@@ -48,13 +48,14 @@ export function validateSource(doc: SourceDoc): Platform {
       problems,
     });
   }
-  const problems = crossCheck(parsed.data).map((p) => locate(p.path, p.message));
+  const platform = withDefaultRoutes(parsed.data);
+  const problems = crossCheck(platform).map((p) => locate(p.path, p.message));
   if (problems.length > 0) {
     throw new InferplaneError("spec_invalid", `the spec has ${plural(problems.length, "problem")}`, {
       problems,
     });
   }
-  return withDefaultRoutes(parsed.data);
+  return platform;
 }
 
 /** Parses and validates spec text, applying an environment's overrides first. */

@@ -5,6 +5,7 @@
  * the catalog) are checked in `checks.ts`, after the shape is known to be right.
  */
 import { z } from "zod";
+import { GPU_IDS } from "../catalog/gpus.js";
 import { dnsLabel, duration, quantity } from "./units.js";
 
 export const API_VERSION = "inferplane.dev/v1";
@@ -87,7 +88,7 @@ const Sharing = z
 const GpuPool = z
   .strictObject({
     name: dnsLabel("Pool name; models request GPUs from a pool by this name."),
-    type: z.string().describe("GPU model, a catalog id such as `A100-80GB`, `H100-80GB`, `L40S`."),
+    type: z.enum(GPU_IDS).describe("GPU model, a catalog id such as `A100-80GB`, `H100-80GB`, `L40S`."),
     count: z.number().int().positive().describe("GPUs in the pool, across all its nodes."),
     gpusPerNode: z
       .number()
