@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Idempotent installer for the real services used by test/services/*.test.ts.
+#   bash test/services/install.sh              # everything
+#   bash test/services/install.sh redis        # one component (the harness calls this lazily)
+# Fast no-op when everything is present. Go tools go to <repo>/.cache/bin (git-ignored).
+# Adding a service: write install_<component>, add it to ALL and to the case below.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="$ROOT/.cache"
+BIN="$CACHE/bin"
+SIM_VERSION="v0.10.2"
+SIM_PKG="github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"
+ALL=(redis prometheus llm-d-inference-sim)
+
+log() { echo "[install.sh] $*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+# --- presence checks (kept cheap: they decide the fast path) ---
+present() {
+  case "$1" in
+    redis) have redis-server ;;
+    prometheus) have prometheus && have promtool ;;
+    # a version stamp so a bumped SIM_VERSION reinstalls instead of silently reusing an old binary
+    llm-d-inference-sim) [ -x "$BIN/llm-d-inference-sim" ] && [ "$(cat "$BIN/.llm-d-inference-sim.version" 2>/dev/null)" = "$SIM_VERSION" ] ;;
+    *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
+  esac
+}
+
+# NB: these run inside `if`, where `set -e` is off, hence the explicit `|| return 1`.
+APT_UPDATED=0
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo -n"; fi
+  if [ "$APT_UPDATED" = 0 ]; then
+    $sudo apt-get update -qq || return 1
+    APT_UPDATED=1
+  fi
+  # no recommends: avoids e.g. prometheus-node-exporter daemons we don't use
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@"
+}
+
+install_redis() { apt_install redis-server; }
+install_prometheus() { apt_install prometheus; }
+
+install_llm-d-inference-sim() {
+  local go
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [ -x "$go" ] || { log "go toolchain not found (needed for llm-d-inference-sim)"; return 1; }
+  mkdir -p "$BIN" || return 1
+  if ! GOBIN="$BIN" "$go" install "$SIM_PKG@$SIM_VERSION"; then
+    # Some proxies/mirrors refuse the module's @v/list, which `go install pkg@version` reads only to look up
+    # deprecation notices. Fetch the exact version, then let a file:// proxy on the module cache answer
+    # list/info for it, falling back to the configured GOPROXY for everything else.
+    log "go install failed; retrying via the local module cache for the version list"
+    local modcache proxy
+    modcache="$("$go" env GOMODCACHE)" || return 1
+    proxy="$("$go" env GOPROXY)" || return 1
+    (cd "$CACHE" && "$go" mod download "${SIM_PKG%/cmd/*}@$SIM_VERSION") || return 1
+    GOBIN="$BIN" GOPROXY="file://$modcache/cache/download|$proxy" "$go" install "$SIM_PKG@$SIM_VERSION" || return 1
+  fi
+  echo "$SIM_VERSION" >"$BIN/.llm-d-inference-sim.version"
+}
+
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=("${ALL[@]}")
+
+missing=()
+for c in "${components[@]}"; do
+  present "$c" || { [ $? -eq 2 ] && exit 2; missing+=("$c"); }
+done
+[ ${#missing[@]} -gt 0 ] || exit 0 # fast path: nothing to do
+
+# Serialize concurrent runs (parallel test files may install lazily), then re-check under the lock.
+mkdir -p "$CACHE"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/install.lock"
+  flock -w 1200 9 || { log "timed out waiting for $CACHE/install.lock"; exit 1; }
+fi
+
+failed=()
+for c in "${missing[@]}"; do
+  if present "$c"; then continue; fi
+  log "installing $c"
+  if "install_$c" && present "$c"; then log "$c: ok"; else failed+=("$c"); fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  log "FAILED: ${failed[*]}"
+  exit 1
+fi
