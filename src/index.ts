@@ -1,5 +1,28 @@
 /** Library entry: every CLI command is also a function here. */
 export * from "./errors.js";
+export { CALIBRATION, type CalibrationPoint } from "./sim/model/calibration.js";
+export {
+  type EngineConfig,
+  type EngineConfigInput,
+  engineConfig,
+  memoryBreakdown,
+} from "./sim/model/config.js";
+export { EngineCore, type EngineEvent, RequestRejected, type SimRequestInput } from "./sim/model/engine.js";
+export {
+  type FleetOptions,
+  type FleetResult,
+  leastLoaded,
+  type RequestResult,
+  type Router,
+  simulateFleet,
+  type WorkloadRequest,
+} from "./sim/model/fleet.js";
+export {
+  generateWorkload,
+  type LengthDist,
+  SHAREGPT_LIKE,
+  type WorkloadOptions,
+} from "./sim/model/workload.js";
 export { specJsonSchema } from "./spec/json-schema.js";
 export { type LoadedSpec, loadSpec, parseSpec, resolveSpecFile } from "./spec/load.js";
 export * from "./spec/schema.js";
