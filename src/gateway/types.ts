@@ -1,0 +1,87 @@
+/**
+ * Shared vocabulary of the gateway (Envoy's): a route (public model name) sends traffic to
+ * pools (one served model each); a pool's balancer picks an endpoint (one replica URL).
+ * The router decides which pool; the balancer decides which endpoint. They never mix.
+ */
+import type { EngineId } from "../catalog/engines.js";
+
+/** Engine load as read from an endpoint's metrics (through its engine adapter). */
+export interface EndpointLoad {
+  /** Requests waiting in the engine's queue. */
+  waiting: number;
+  /** Requests running in the engine's batch. */
+  running: number;
+  /** KV-cache usage, a 0–1 fraction; `undefined` when the engine does not export it. */
+  kvUsage?: number;
+  /** When the sample was taken (ms, performance.now() clock). */
+  at: number;
+}
+
+/** One replica of a pool, with the live state the balancers read. */
+export interface EndpointState {
+  /** Stable id: the base URL. */
+  readonly id: string;
+  /** Base URL of the replica, without the engine's API path (`http://10.0.0.7:8000`). */
+  readonly url: string;
+  readonly pool: string;
+  /** Requests this gateway has in flight to the endpoint. */
+  inFlight: number;
+  /** Active health check result (true until a check says otherwise). */
+  healthy: boolean;
+  /** Ejected by outlier detection until this time (ms, performance.now()); 0 when not ejected. */
+  ejectedUntil: number;
+  /** Times ejected so far; the next ejection lasts base × (ejections + 1), capped. */
+  ejections: number;
+  /** Failures in a row (5xx, connect errors, timeouts). */
+  consecutiveFailures: number;
+  /** Last load sample, if the pool scrapes metrics. */
+  load?: EndpointLoad;
+}
+
+/** What a balancer may use to pick. */
+export interface PickContext {
+  /** Every endpoint of the pool (also unavailable ones): hash rings stay stable across ejections. */
+  all: readonly EndpointState[];
+  /** The start of the prompt (system prompt and first messages), for prefix affinity. */
+  prefixKey?: string;
+  /** Current time, ms (performance.now() clock). */
+  now: number;
+}
+
+export interface Pick {
+  endpoint: EndpointState;
+  /** Set when the balancer could not use its policy and fell back (e.g. stale metrics → least-request). */
+  fallback?: "stale-metrics" | "load-bound" | "no-key";
+}
+
+/**
+ * A balancing policy: only the picking differs between policies (undici's pattern: the pool
+ * owns lifecycle, queueing and draining). `candidates` are the endpoints that may take a
+ * request now (healthy, not ejected, under their in-flight cap, not already tried), never empty.
+ */
+export interface Balancer {
+  readonly name: BalancerName;
+  pick(candidates: readonly EndpointState[], ctx: PickContext): Pick;
+}
+
+export type BalancerName = "round-robin" | "least-request" | "load-aware" | "prefix-affinity";
+
+/** A pool as the proxy sees it: one served model behind one engine. */
+export interface PoolInfo {
+  /** `models[].name` in the spec. */
+  name: string;
+  engine: EngineId;
+  engineVersion?: string;
+  /** Model name the upstream expects in the request body (the served model name). */
+  upstreamModel: string;
+  /** Environment variable holding the upstream API key (external providers). */
+  apiKeyEnv?: string;
+  /** Longest context (prompt + output) the pool accepts, tokens, when known. */
+  maxModelLen?: number;
+}
+
+/** Creates a new endpoint state with nothing known yet. */
+export function newEndpoint(pool: string, url: string): EndpointState {
+  const base = url.replace(/\/+$/, "");
+  return { id: base, url: base, pool, inFlight: 0, healthy: true, ejectedUntil: 0, ejections: 0, consecutiveFailures: 0 };
+}
