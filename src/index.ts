@@ -11,9 +11,9 @@ export { EngineCore, type EngineEvent, RequestRejected, type SimRequestInput } f
 export {
   type FleetOptions,
   type FleetResult,
+  type FleetRouter,
   leastLoaded,
   type RequestResult,
-  type Router,
   simulateFleet,
   type WorkloadRequest,
 } from "./sim/model/fleet.js";

@@ -83,5 +83,14 @@ export interface PoolInfo {
 /** Creates a new endpoint state with nothing known yet. */
 export function newEndpoint(pool: string, url: string): EndpointState {
   const base = url.replace(/\/+$/, "");
-  return { id: base, url: base, pool, inFlight: 0, healthy: true, ejectedUntil: 0, ejections: 0, consecutiveFailures: 0 };
+  return {
+    id: base,
+    url: base,
+    pool,
+    inFlight: 0,
+    healthy: true,
+    ejectedUntil: 0,
+    ejections: 0,
+    consecutiveFailures: 0,
+  };
 }

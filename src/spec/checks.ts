@@ -21,6 +21,13 @@ export function catalogModelOf(m: ModelSpec): CatalogModel | undefined {
   return m.source.startsWith("hf://") ? findModelByRepo(m.source)?.model : undefined;
 }
 
+/** The model name the engine serves: as written, else the hf:// repo, ollama:// or openai:// name, else the pool name. */
+export function servedModelName(m: ModelSpec): string {
+  if (m.servedModelName) return m.servedModelName;
+  const match = /^(hf|ollama|openai):\/\/(.+)$/.exec(m.source);
+  return match?.[2] ?? m.name;
+}
+
 /** A model's kind: as written, else the catalog's, else chat. */
 export function modelKind(m: ModelSpec): "chat" | "embedding" | "rerank" {
   return m.kind ?? catalogModelOf(m)?.kind ?? "chat";
@@ -310,6 +317,20 @@ function checkRoutes(p: Platform, out: CheckProblem[]): void {
     }
     if (r.sticky?.by === "header" && !r.sticky.header) {
       out.push({ path: at("sticky", "header"), message: "`by: header` needs the header name" });
+    }
+  });
+  // The balancer belongs to the pool: routes sharing a pool must agree on it.
+  const balancerOf = new Map<string, { balancer: string; route: string }>();
+  p.routes.forEach((r, i) => {
+    for (const t of r.targets) {
+      const prev = balancerOf.get(t.model);
+      if (!prev) balancerOf.set(t.model, { balancer: r.balancer, route: r.name });
+      else if (prev.balancer !== r.balancer) {
+        out.push({
+          path: ["routes", i, "balancer"],
+          message: `pool ${t.model} is balanced with ${prev.balancer} by route ${prev.route}; routes sharing a pool use one balancer`,
+        });
+      }
     }
   });
   const seen = new Set<string>();

@@ -196,6 +196,13 @@ const Model = z
       .enum(MODEL_KINDS)
       .optional()
       .describe("What the model serves; inferred from the catalog, else `chat`."),
+    servedModelName: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Model name the engine serves (vLLM --served-model-name); the gateway rewrites `model` to it. Defaults to the source's repo or name.",
+      ),
     engine: z.enum(ENGINES).default("vllm").describe("Serving engine."),
     engineVersion: z
       .string()

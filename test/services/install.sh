@@ -11,7 +11,7 @@ CACHE="$ROOT/.cache"
 BIN="$CACHE/bin"
 SIM_VERSION="v0.10.2"
 SIM_PKG="github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"
-ALL=(redis prometheus llm-d-inference-sim)
+ALL=(redis prometheus llm-d-inference-sim dnsmasq)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -23,6 +23,7 @@ present() {
     prometheus) have prometheus && have promtool ;;
     # a version stamp so a bumped SIM_VERSION reinstalls instead of silently reusing an old binary
     llm-d-inference-sim) [ -x "$BIN/llm-d-inference-sim" ] && [ "$(cat "$BIN/.llm-d-inference-sim.version" 2>/dev/null)" = "$SIM_VERSION" ] ;;
+    dnsmasq) have dnsmasq ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
   esac
 }
@@ -42,6 +43,8 @@ apt_install() {
 
 install_redis() { apt_install redis-server; }
 install_prometheus() { apt_install prometheus; }
+# dnsmasq-base: the binary only, without the Debian service that would start a system daemon
+install_dnsmasq() { apt_install dnsmasq-base; }
 
 install_llm-d-inference-sim() {
   local go

@@ -42,13 +42,13 @@ export interface FleetView {
 }
 
 /** Picks the replica for a request; default: fewest waiting + running (vLLM-router-like least load). */
-export type Router = (req: WorkloadRequest, fleet: FleetView) => number;
+export type FleetRouter = (req: WorkloadRequest, fleet: FleetView) => number;
 
 export interface FleetOptions {
   /** One config for every replica, or one per replica. */
   engine: EngineConfigInput | EngineConfig | (EngineConfigInput | EngineConfig)[];
   replicas?: number;
-  router?: Router;
+  router?: FleetRouter;
   /** Time-series sampling interval, virtual seconds (0 = no series). */
   sampleInterval?: number;
   /** Stop after this much virtual time even if work remains. */
@@ -70,7 +70,7 @@ const isConfig = (c: EngineConfigInput | EngineConfig): c is EngineConfig =>
   typeof c.numGpuBlocks === "number" &&
   "efficiency" in c;
 
-export const leastLoaded: Router = (_req, fleet) => {
+export const leastLoaded: FleetRouter = (_req, fleet) => {
   let best = 0;
   let bestLoad = Number.POSITIVE_INFINITY;
   fleet.replicas.forEach((r, i) => {

@@ -1,0 +1,62 @@
+/**
+ * Engine adapters: everything the gateway needs to know about a serving engine, behind one
+ * interface. `getEngineAdapter(engine, version)` is the only entry the gateway uses; it never
+ * imports an engine module directly.
+ */
+import type { EngineId } from "../catalog/engines.js";
+import type { PoolInfo } from "../gateway/types.js";
+import type { AdapterOptions, EngineAdapter } from "./adapter.js";
+import { OllamaAdapter } from "./ollama.js";
+import { OpenAiAdapter } from "./openai.js";
+import { TgiAdapter } from "./tgi.js";
+import { TritonAdapter } from "./triton.js";
+import { VllmAdapter } from "./vllm.js";
+
+export {
+  type AdapterOptions,
+  API_OPS,
+  type ApiOp,
+  CatalogAdapter,
+  type EngineAdapter,
+  type Env,
+} from "./adapter.js";
+export { forEachSample, type ParseOptions, parsePrometheusText, type Sample } from "./prometheus-text.js";
+
+const FACTORIES: Readonly<Record<EngineId, (opts: AdapterOptions) => EngineAdapter>> = {
+  vllm: (o) => new VllmAdapter(o),
+  tgi: (o) => new TgiAdapter(o),
+  ollama: (o) => new OllamaAdapter(o),
+  triton: (o) => new TritonAdapter(o),
+  openai: (o) => new OpenAiAdapter(o),
+};
+
+const shared = new Map<string, EngineAdapter>();
+
+/**
+ * The adapter of `engine` at `version` (default: the catalog's current version). Adapters
+ * without an API key are stateless and shared; pass `opts.apiKeyEnv` (or use
+ * {@link adapterForPool}) for one that authenticates.
+ */
+export function getEngineAdapter(
+  engine: EngineId,
+  version?: string,
+  opts: Omit<AdapterOptions, "version"> = {},
+): EngineAdapter {
+  const o: AdapterOptions = { ...opts };
+  if (version !== undefined) o.version = version;
+  if (opts.apiKeyEnv !== undefined) return FACTORIES[engine](o);
+  const key = `${engine}@${version ?? ""}`;
+  let adapter = shared.get(key);
+  if (adapter === undefined) {
+    adapter = FACTORIES[engine](o);
+    shared.set(key, adapter);
+  }
+  return adapter;
+}
+
+/** The adapter of a pool: its engine, version and API key variable. */
+export function adapterForPool(pool: PoolInfo): EngineAdapter {
+  const opts: Omit<AdapterOptions, "version"> = { pool: pool.name };
+  if (pool.apiKeyEnv !== undefined) opts.apiKeyEnv = pool.apiKeyEnv;
+  return getEngineAdapter(pool.engine, pool.engineVersion, opts);
+}

@@ -1,0 +1,250 @@
+/**
+ * The gateway process: the OpenAI-compatible API in front of the pools, health and readiness,
+ * metrics, graceful drain on SIGTERM and hot reload of the spec.
+ */
+import type { IncomingMessage } from "node:http";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { adapterForPool } from "../engines/index.js";
+import { InferplaneError, isInferplaneError } from "../errors.js";
+import { servedModelName } from "../spec/checks.js";
+import type { Platform } from "../spec/schema.js";
+import { GatewayMetrics } from "./metrics.js";
+import { type ApiOp, type ForwardDeps, Forwarder, sendError } from "./proxy/forward.js";
+import { RetryBudget } from "./proxy/retry-budget.js";
+import { createBalancer } from "./routing/balancers/index.js";
+import { Router } from "./routing/router.js";
+import type { BalancerName } from "./types.js";
+import { DEFAULT_LIMITS, UpstreamPool } from "./upstream/pool.js";
+import { EndpointUpkeep } from "./upstream/upkeep.js";
+
+export interface GatewayOptions {
+  host?: string;
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  /** After SIGTERM/drain: how long /readyz fails before the listener closes (load balancers notice). */
+  drainDelayMs?: number;
+  /** Endpoints per model name, overriding the spec's (used by `inferplane up` for simulated replicas). */
+  endpoints?: Record<string, string[]>;
+  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface GatewayHandle {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  pools: ReadonlyMap<string, UpstreamPool>;
+  /** Swaps in a new spec; in-flight requests finish on the pools they started on. */
+  reload(platform: Platform): void;
+  /** Readiness fails at once; the listener closes after the drain delay; in-flight work finishes within the grace period. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const OPS: [string, ApiOp][] = [
+  ["/v1/chat/completions", "chat"],
+  ["/v1/completions", "completions"],
+  ["/v1/embeddings", "embeddings"],
+  ["/v1/rerank", "rerank"],
+  ["/rerank", "rerank"],
+];
+
+function balancerFor(platform: Platform, model: string): BalancerName {
+  return platform.routes.find((r) => r.targets.some((t) => t.model === model))?.balancer ?? "least-request";
+}
+
+function defaultLog(level: string, msg: string, fields: Record<string, unknown> = {}) {
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+export async function startGateway(platform: Platform, options: GatewayOptions = {}): Promise<GatewayHandle> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? defaultLog;
+  let spec = platform;
+  const pools = new Map<string, UpstreamPool>();
+  const upkeep = new EndpointUpkeep(
+    () => pools.values(),
+    () => spec.gateway,
+    log,
+  );
+  const metrics = new GatewayMetrics(() => pools.values());
+  upkeep.onEject = (pool) => metrics.ejections.inc({ pool: pool.info.name });
+
+  const buildPools = (p: Platform) => {
+    const seen = new Set<string>();
+    for (const m of p.models) {
+      seen.add(m.name);
+      const info = {
+        name: m.name,
+        engine: m.engine,
+        ...(m.engineVersion ? { engineVersion: m.engineVersion } : {}),
+        upstreamModel: servedModelName(m),
+        ...(m.apiKeyEnv ? { apiKeyEnv: m.apiKeyEnv } : {}),
+        ...(m.maxModelLen ? { maxModelLen: m.maxModelLen } : {}),
+      };
+      const adapter = adapterForPool(info);
+      const balancer = createBalancer(balancerFor(p, m.name));
+      const limits = { ...DEFAULT_LIMITS, connectTimeoutMs: p.gateway.timeouts.connect };
+      const existing = pools.get(m.name);
+      const pool = existing ?? new UpstreamPool(info, balancer, adapter, limits);
+      if (existing) existing.reconfigure(info, balancer, adapter, limits);
+      pools.set(m.name, pool);
+      pool.setEndpoints(options.endpoints?.[m.name] ?? m.endpoints);
+    }
+    for (const [name, pool] of pools) {
+      if (!seen.has(name)) {
+        pools.delete(name);
+        void pool.close();
+      }
+    }
+  };
+  buildPools(spec);
+
+  const deps: ForwardDeps = {
+    router: new Router(spec),
+    pools,
+    budget: new RetryBudget(spec.gateway.retries.budgetPercent),
+    metrics,
+    timeouts: spec.gateway.timeouts,
+    retries: spec.gateway.retries.attempts,
+    onSuccess: (pool, ep) => upkeep.success(pool, ep),
+    onFailure: (pool, ep) => upkeep.failure(pool, ep),
+    env,
+  };
+  const forwarder = new Forwarder(deps);
+  let draining = false;
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: spec.gateway.maxRequestBytes,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    keepAliveTimeout: 65_000,
+  });
+  app.decorateRequest("t0", 0);
+  app.addHook("onRequest", (request, _reply, done) => {
+    (request as unknown as { t0: number }).t0 = performance.now();
+    done();
+  });
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(
+        new InferplaneError("invalid_json", `the request body is not valid JSON: ${(err as Error).message}`),
+        undefined,
+      );
+    }
+  });
+  app.setErrorHandler((err: FastifyError | InferplaneError, _request, reply) => {
+    const e = isInferplaneError(err)
+      ? err
+      : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? new InferplaneError(
+            "request_too_large",
+            `the request body exceeds ${spec.gateway.maxRequestBytes} bytes`,
+          )
+        : err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+          ? new InferplaneError("invalid_json", "send a JSON object with content-type application/json")
+          : (err.statusCode ?? 500) < 500
+            ? new InferplaneError("invalid_request", err.message)
+            : new InferplaneError("internal", err.message);
+    if (e.code === "internal") log("error", "request failed", { err: err.message });
+    void reply.code(e.def.status).send(e.toOpenAI());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(new InferplaneError("not_found", `no route for ${request.method} ${request.url}`).toOpenAI());
+  });
+
+  for (const [path, op] of OPS) {
+    app.post(path, (request, reply) => {
+      const body = request.body;
+      reply.hijack();
+      const raw = reply.raw;
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        return sendError(raw, new InferplaneError("invalid_json", "the request body must be a JSON object"));
+      }
+      const t0 = (request as unknown as { t0: number }).t0;
+      return forwarder.handle(op, body as Record<string, unknown>, request.headers, raw, t0);
+    });
+  }
+
+  app.get("/v1/models", async () => {
+    const created = Math.floor(Date.now() / 1000);
+    return {
+      object: "list",
+      data: deps.router
+        .publicNames()
+        .flatMap(({ name, aliases }) => [name, ...aliases])
+        .map((id) => ({ id, object: "model", created, owned_by: "inferplane" })),
+    };
+  });
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const now = performance.now();
+    const missing = spec.routes
+      .filter((r) => r.required)
+      .filter((r) => !r.targets.some((t) => (pools.get(t.model)?.available(now).length ?? 0) > 0))
+      .map((r) => r.name);
+    if (draining || missing.length > 0) {
+      return reply
+        .code(503)
+        .send({ status: draining ? "draining" : "not ready", routesWithoutEndpoints: missing });
+    }
+    return { status: "ready" };
+  });
+  app.get("/metrics", async (_request, reply) => {
+    void reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  await app.listen({
+    host: options.host ?? spec.gateway.listen.host,
+    port: options.port ?? spec.gateway.listen.port,
+  });
+  upkeep.start();
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const host = options.host ?? spec.gateway.listen.host;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      upkeep.stop();
+      await app.close();
+      await Promise.all([...pools.values()].map((p) => p.close()));
+    })();
+    return closed;
+  };
+
+  return {
+    url,
+    port,
+    app,
+    pools,
+    reload(next: Platform) {
+      spec = next;
+      buildPools(next);
+      deps.router = new Router(next);
+      deps.timeouts = next.gateway.timeouts;
+      deps.retries = next.gateway.retries.attempts;
+      upkeep.sync();
+      log("info", "spec reloaded", { models: next.models.length, routes: next.routes.length });
+    },
+    async drain() {
+      if (draining) return closed;
+      draining = true;
+      log("info", "draining", { delayMs: options.drainDelayMs ?? 0, graceMs: spec.gateway.drainTimeout });
+      await new Promise((r) => setTimeout(r, options.drainDelayMs ?? 0));
+      const grace = setTimeout(() => app.server.closeAllConnections(), spec.gateway.drainTimeout);
+      grace.unref();
+      await close();
+      clearTimeout(grace);
+    },
+    close,
+  };
+}
+
+export type { IncomingMessage };
