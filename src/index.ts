@@ -1,5 +1,10 @@
 /** Library entry: every CLI command is also a function here. */
+
+export { getEngineAdapter } from "./engines/index.js";
 export * from "./errors.js";
+export { createBalancer } from "./gateway/routing/balancers/index.js";
+export { Router } from "./gateway/routing/router.js";
+export { type GatewayHandle, type GatewayOptions, startGateway } from "./gateway/server.js";
 export { CALIBRATION, type CalibrationPoint } from "./sim/model/calibration.js";
 export {
   type EngineConfig,
@@ -23,6 +28,14 @@ export {
   SHAREGPT_LIKE,
   type WorkloadOptions,
 } from "./sim/model/workload.js";
+export {
+  type SimFleetHandle,
+  type SimFleetOptions,
+  type SimServerHandle,
+  type SimServerOptions,
+  startSimFleet,
+  startSimServer,
+} from "./sim/server.js";
 export { specJsonSchema } from "./spec/json-schema.js";
 export { type LoadedSpec, loadSpec, parseSpec, resolveSpecFile } from "./spec/load.js";
 export * from "./spec/schema.js";

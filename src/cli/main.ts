@@ -43,6 +43,71 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       setExit(schemaCommand(opts, io));
     });
 
+  program
+    .command("serve")
+    .description("Run the OpenAI-compatible gateway for the spec's routes (SIGTERM drains, SIGHUP reloads)")
+    .option("-c, --config <file>", "spec file (default: $INFERPLANE_CONFIG, ./inferplane.yaml)")
+    .option("-e, --env <name>", "apply this environment's overrides")
+    .option("--host <host>", "listen address (default: gateway.listen.host)")
+    .option("-p, --port <port>", "listen port (default: gateway.listen.port)")
+    .option("--drain-delay <ms>", "after SIGTERM, keep serving this long while /readyz fails", "0")
+    .action(async (opts: import("./serve.js").ServeOptions) => {
+      const { serveCommand } = await import("./serve.js");
+      setExit(await serveCommand(opts, io));
+    });
+
+  program
+    .command("up")
+    .description("Start the local stack: simulated replicas for models without endpoints, and the gateway")
+    .option("-c, --config <file>", "spec file (default: $INFERPLANE_CONFIG, ./inferplane.yaml)")
+    .option("-e, --env <name>", "apply this environment's overrides")
+    .option("--host <host>", "gateway listen address (default: gateway.listen.host)")
+    .option("-p, --port <port>", "gateway port (default: gateway.listen.port)")
+    .option("--speed <x>", "simulated replicas run their clock this many times faster", "1")
+    .option("--json", "print the stack's URLs as JSON")
+    .action(async (opts: import("./up.js").UpOptions) => {
+      const { upCommand } = await import("./up.js");
+      setExit(await upCommand(opts, io));
+    });
+
+  program
+    .command("sim")
+    .description("Simulate engine replicas (vLLM, TGI, Ollama, Triton) over HTTP in real time, no GPU needed")
+    .requiredOption("-m, --model <id>", "catalog model id or Hugging Face repo id")
+    .option("--engine <engine>", "vllm, tgi, ollama or triton", "vllm")
+    .option("--engine-version <version>", "engine version whose paths and metric names to serve")
+    .option("--gpu <id>", "catalog GPU id", "H100-80GB")
+    .option("--tp <n>", "tensor-parallel GPUs per replica")
+    .option("--dtype <dtype>", "weight dtype: auto, bf16, fp16, fp32")
+    .option("--quantization <method>", "awq, gptq, gptq-int4, gptq-int8, fp8, int8, gguf, bitsandbytes")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .option("-p, --port <port>", "first replica's port (default: the engine's)")
+    .option("--replicas <n>", "replicas on ports PORT..PORT+N-1", "1")
+    .option("--speed <x>", "virtual seconds per real second", "1")
+    .option("--served-model-name <name>", "model name requests must use (default: the HF repo id)")
+    .option("--max-num-seqs <n>", "engine: sequences per batch")
+    .option("--max-num-batched-tokens <n>", "engine: tokens per step")
+    .option("--num-gpu-blocks <n>", "engine: KV-cache blocks (override the computed capacity)")
+    .option("--max-model-len <n>", "engine: context length")
+    .option("--block-size <n>", "engine: tokens per KV block")
+    .option("--gpu-memory-utilization <f>", "engine: share of GPU memory vLLM may use")
+    .option("--no-enable-prefix-caching", "engine: disable prefix caching")
+    .option("--output-len-mean <n>", "mean reply length without ignore_eos, tokens", "128")
+    .option("--output-len-sigma <s>", "log-normal shape of reply lengths (0 = fixed)", "0.5")
+    .option("--embedding-dim <n>", "size of simulated embeddings")
+    .option("--fail-rate <f>", "faults: share of requests answered with an error status")
+    .option("--fail-codes <list>", "faults: statuses for --fail-rate", "429,500,503")
+    .option("--cut-stream-rate <f>", "faults: share of streams cut mid-reply")
+    .option("--hang-rate <f>", "faults: share of requests never answered")
+    .option("--slow-ms <ms>", "faults: delay of an x-sim-fault: slow request")
+    .option("--startup-delay <duration>", "health answers 503 for this long after start (5s, 500ms)")
+    .option("--seed <n>", "seed of reply lengths, texts and faults", "1")
+    .option("--json", "print the replicas as JSON")
+    .action(async (opts: import("./sim.js").SimCliOptions) => {
+      const { simCommand } = await import("./sim.js");
+      setExit(await simCommand(opts, io));
+    });
+
   return program;
 }
 

@@ -1,0 +1,129 @@
+import { InferplaneError } from "../errors.js";
+import { manageLifecycle } from "../gateway/lifecycle.js";
+import { startGateway } from "../gateway/server.js";
+import { simPlanFor } from "../sim/from-spec.js";
+import { type SimFleetHandle, startSimFleet } from "../sim/server.js";
+import { loadSpec, resolveSpecFile } from "../spec/load.js";
+import type { CliIO } from "./io.js";
+import { renderTable } from "./table.js";
+
+export interface UpOptions {
+  config?: string;
+  env?: string;
+  port?: string;
+  host?: string;
+  speed?: string;
+  json?: boolean;
+}
+
+function log(level: string, msg: string, fields: Record<string, unknown> = {}) {
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+/**
+ * The local stack, like the guide's `docker compose up`: simulated replicas for every model
+ * without endpoints, the gateway in front, until SIGINT/SIGTERM.
+ */
+export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
+  const file = resolveSpecFile(opts.config);
+  const { platform } = loadSpec({ file, ...(opts.env ? { env: opts.env } : {}) });
+  const port = opts.port === undefined ? platform.gateway.listen.port : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InferplaneError("usage", `--port must be a port number, got "${opts.port}"`);
+  }
+  const speed = opts.speed === undefined ? 1 : Number(opts.speed);
+  const fleets: { model: string; fleet: SimFleetHandle; engine: string; gpu: string }[] = [];
+  const endpoints: Record<string, string[]> = {};
+  try {
+    for (const m of platform.models) {
+      if (m.endpoints.length > 0) continue;
+      const plan = simPlanFor(platform, m);
+      const fleet = await startSimFleet({
+        engine: plan.engine,
+        ...(plan.engineVersion ? { engineVersion: plan.engineVersion } : {}),
+        model: typeof plan.config.model === "string" ? plan.config.model : plan.config.model,
+        gpu: plan.config.gpu,
+        ...(plan.config.tp ? { tp: plan.config.tp } : {}),
+        ...(plan.config.weightFormat ? { weightFormat: plan.config.weightFormat } : {}),
+        ...(plan.config.maxModelLen ? { maxModelLen: plan.config.maxModelLen } : {}),
+        ...(plan.config.maxNumSeqs ? { maxNumSeqs: plan.config.maxNumSeqs } : {}),
+        ...(plan.config.maxNumBatchedTokens ? { maxNumBatchedTokens: plan.config.maxNumBatchedTokens } : {}),
+        ...(plan.config.gpuMemoryUtilization
+          ? { gpuMemoryUtilization: plan.config.gpuMemoryUtilization }
+          : {}),
+        enablePrefixCaching: plan.config.enablePrefixCaching ?? true,
+        servedModelName: plan.servedModelName,
+        replicas: plan.replicas,
+        host: "127.0.0.1",
+        port: 0,
+        speed,
+      });
+      fleets.push({
+        model: m.name,
+        fleet,
+        engine: plan.engine,
+        gpu:
+          typeof plan.config.gpu === "string"
+            ? plan.config.gpu
+            : `${plan.config.gpu.id}${m.gpu?.migProfile ? ` MIG ${m.gpu.migProfile}` : ""}`,
+      });
+      endpoints[m.name] = fleet.urls;
+    }
+    const gw = await startGateway(platform, {
+      host: opts.host ?? platform.gateway.listen.host,
+      port,
+      endpoints,
+      log,
+    });
+    const route = platform.routes.find((r) =>
+      r.targets.some((t) => platform.models.find((m) => m.name === t.model && (m.kind ?? "chat") === "chat")),
+    );
+    const sample = route
+      ? `curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${route.name}","messages":[{"role":"user","content":"Hello!"}]}'`
+      : `curl ${gw.url}/v1/models`;
+    if (opts.json) {
+      io.out(
+        JSON.stringify(
+          {
+            gateway: gw.url,
+            replicas: fleets.map((f) => ({
+              model: f.model,
+              engine: f.engine,
+              gpu: f.gpu,
+              urls: f.fleet.urls,
+            })),
+            sample,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      const rows = [
+        ["gateway", "inferplane", "", gw.url],
+        ...fleets.flatMap((f) =>
+          f.fleet.urls.map((u, i) => [`${f.model}[${i}]`, `${f.engine} (simulated)`, f.gpu, u]),
+        ),
+        ...platform.models
+          .filter((m) => m.endpoints.length > 0)
+          .flatMap((m) => m.endpoints.map((u, i) => [`${m.name}[${i}]`, m.engine, "", u])),
+      ];
+      io.out(
+        `${renderTable(["SERVICE", "KIND", "GPU", "URL"], rows)}\n\nRoutes: ${platform.routes.map((r) => r.name).join(", ")}\nTry:\n  ${sample}\n`,
+      );
+    }
+    return await new Promise<number>((resolve) => {
+      manageLifecycle(gw, {
+        file,
+        ...(opts.env ? { env: opts.env } : {}),
+        log,
+        onExit: (code) => {
+          void Promise.all(fleets.map((f) => f.fleet.stop())).then(() => resolve(code));
+        },
+      });
+    });
+  } catch (err) {
+    await Promise.all(fleets.map((f) => f.fleet.stop()));
+    throw err;
+  }
+}
