@@ -2,7 +2,7 @@
  * Can one sim process carry 1,000 concurrent streams at a 12 ms inter-token latency while its
  * own event loop stays responsive? The sim runs in its own process with `--max-num-seqs 1024`
  * and a `--speed` chosen so that a 1,000-sequence decode step takes 12 ms of real time; this
- * process holds the streams and reads the sim's event-loop lag from its /metrics
+ * process holds the streams and reads the sim's event-loop lag from its /sim/process-metrics
  * (prom-client's `nodejs_eventloop_lag_p99_seconds`, reset at every scrape).
  *
  *   npm run build && node --import tsx bench/sim-concurrency.ts [--streams 1000] [--tokens 400] [--itl-ms 12]
@@ -40,7 +40,7 @@ const decodeStep = probe.step(1)?.duration ?? 0;
 const speed = decodeStep / itlTarget;
 
 async function scrapeLag(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/sim/process-metrics`)).text();
   const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? (\S+)/m.exec(text);
   return m ? Number(m[1]) : Number.NaN;
 }

@@ -49,8 +49,12 @@ export function manageLifecycle(gw: GatewayHandle, o: LifecycleOptions): () => v
     stopping = true;
     o.log("info", "draining", { signal });
     gw.drain().then(
-      () => o.onExit(0),
+      () => {
+        cleanup();
+        o.onExit(0);
+      },
       (err: unknown) => {
+        cleanup();
         o.log("error", "drain failed", { error: String(err) });
         o.onExit(1);
       },
@@ -61,11 +65,12 @@ export function manageLifecycle(gw: GatewayHandle, o: LifecycleOptions): () => v
   process.on("SIGHUP", onHup);
   process.on("SIGTERM", onSigterm);
   process.on("SIGINT", onSigint);
-  return () => {
+  function cleanup() {
     clearTimeout(debounce);
     watcher?.close();
     process.off("SIGHUP", onHup);
     process.off("SIGTERM", onSigterm);
     process.off("SIGINT", onSigint);
-  };
+  }
+  return cleanup;
 }

@@ -8,6 +8,7 @@ import { adapterForPool } from "../engines/index.js";
 import { InferplaneError, isInferplaneError } from "../errors.js";
 import { servedModelName } from "../spec/checks.js";
 import type { Platform } from "../spec/schema.js";
+import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import { GatewayMetrics } from "./metrics.js";
 import { type ApiOp, type ForwardDeps, Forwarder, sendError } from "./proxy/forward.js";
 import { RetryBudget } from "./proxy/retry-budget.js";
@@ -196,7 +197,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
   });
   app.get("/metrics", async (_request, reply) => {
     void reply.header("content-type", metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return withProcessMetrics(metrics.registry);
   });
 
   await app.listen({

