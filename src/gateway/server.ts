@@ -15,6 +15,7 @@ import { RetryBudget } from "./proxy/retry-budget.js";
 import { createBalancer } from "./routing/balancers/index.js";
 import { Router } from "./routing/router.js";
 import type { BalancerName } from "./types.js";
+import { createDiscovery, type Discovery } from "./upstream/discovery/index.js";
 import { DEFAULT_LIMITS, UpstreamPool } from "./upstream/pool.js";
 import { EndpointUpkeep } from "./upstream/upkeep.js";
 
@@ -70,6 +71,54 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
   const metrics = new GatewayMetrics(() => pools.values());
   upkeep.onEject = (pool) => metrics.ejections.inc({ pool: pool.info.name });
 
+  const discoveries = new Map<string, { key: string; discovery: Discovery }>();
+  const firstLookups: Promise<void>[] = [];
+  const discover = (p: Platform, m: Platform["models"][number], pool: UpstreamPool) => {
+    const d = m.discovery;
+    const existing = discoveries.get(m.name);
+    const key = d ? JSON.stringify(d) : "";
+    if (existing && existing.key === key) return;
+    existing?.discovery.stop();
+    discoveries.delete(m.name);
+    if (!d) {
+      pool.setEndpoints(options.endpoints?.[m.name] ?? m.endpoints);
+      return;
+    }
+    const onError = (err: Error) =>
+      log("warn", "endpoint discovery failed; keeping the last endpoints", {
+        pool: m.name,
+        error: err.message,
+      });
+    const discovery = createDiscovery(
+      d.kind === "dns"
+        ? {
+            kind: "dns",
+            name: d.name,
+            scheme: d.scheme,
+            intervalMs: d.interval,
+            ...(d.record ? { record: d.record } : {}),
+            ...(d.port ? { port: d.port } : {}),
+            ...(d.servers ? { servers: d.servers } : {}),
+            onError,
+          }
+        : {
+            kind: "kubernetes",
+            namespace: d.namespace ?? p.metadata.namespace,
+            service: d.service,
+            scheme: d.scheme,
+            ...(d.portName ? { portName: d.portName } : {}),
+            onError,
+          },
+    );
+    discoveries.set(m.name, { key, discovery });
+    firstLookups.push(
+      discovery.start((urls) => {
+        pool.setEndpoints(urls);
+        log("info", "endpoints changed", { pool: m.name, endpoints: urls.length });
+      }),
+    );
+  };
+
   const buildPools = (p: Platform) => {
     const seen = new Set<string>();
     for (const m of p.models) {
@@ -89,16 +138,19 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       const pool = existing ?? new UpstreamPool(info, balancer, adapter, limits);
       if (existing) existing.reconfigure(info, balancer, adapter, limits);
       pools.set(m.name, pool);
-      pool.setEndpoints(options.endpoints?.[m.name] ?? m.endpoints);
+      discover(p, m, pool);
     }
     for (const [name, pool] of pools) {
       if (!seen.has(name)) {
         pools.delete(name);
+        discoveries.get(name)?.discovery.stop();
+        discoveries.delete(name);
         void pool.close();
       }
     }
   };
   buildPools(spec);
+  await Promise.all(firstLookups.splice(0));
 
   const deps: ForwardDeps = {
     router: new Router(spec),
@@ -214,6 +266,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
   const close = () => {
     closed ??= (async () => {
       upkeep.stop();
+      for (const { discovery } of discoveries.values()) discovery.stop();
       await app.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
     })();

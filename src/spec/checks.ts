@@ -149,6 +149,20 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
   if (scheme === "ollama" && m.engine !== "ollama") {
     out.push({ path: at("engine"), message: "ollama:// sources need engine `ollama`" });
   }
+  if (m.discovery && m.endpoints.length > 0) {
+    out.push({ path: at("discovery"), message: "give either `endpoints` or `discovery`, not both" });
+  }
+  if (
+    m.discovery?.kind === "dns" &&
+    m.discovery.port === undefined &&
+    m.discovery.record !== undefined &&
+    m.discovery.record !== "SRV"
+  ) {
+    out.push({
+      path: at("discovery", "port"),
+      message: `${m.discovery.record} records carry no port: set \`port\``,
+    });
+  }
   if (m.engine === "openai" && m.gpu) {
     out.push({ path: at("gpu"), message: "an external provider (engine `openai`) runs on no GPU of ours" });
   }

@@ -176,6 +176,40 @@ const Slo = z
   })
   .describe("Latency objectives for the model.");
 
+const Discovery = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("dns").describe("Re-resolve a DNS name (a headless Service) periodically."),
+      name: z.string().min(1).describe("Name to resolve, e.g. vllm-qwen.ai-inference.svc.cluster.local."),
+      record: z
+        .enum(["A", "AAAA", "A+AAAA", "SRV"])
+        .optional()
+        .describe(
+          "Records to ask for; default A+AAAA when `port` is set, else SRV (which carries the port).",
+        ),
+      port: z.number().int().min(1).max(65535).optional().describe("Port of every address (A/AAAA)."),
+      scheme: z.enum(["http", "https"]).default("http").describe("URL scheme of the endpoints."),
+      interval: duration("Re-resolution period.").default(5_000),
+      servers: z
+        .array(z.string().min(1))
+        .optional()
+        .describe('DNS servers ("10.96.0.10", "127.0.0.1:5353"); default: the system resolver.'),
+    }),
+    z.strictObject({
+      kind: z.literal("kubernetes").describe("Watch the EndpointSlices of a Service."),
+      service: z
+        .string()
+        .min(1)
+        .describe("Service name (its EndpointSlices carry kubernetes.io/service-name)."),
+      namespace: z.string().optional().describe("Namespace; default: the platform's."),
+      portName: z.string().optional().describe("Service port name; default: the only port."),
+      scheme: z.enum(["http", "https"]).default("http").describe("URL scheme of the endpoints."),
+    }),
+  ])
+  .describe(
+    "Where the replicas' URLs come from when they are not listed in `endpoints`; endpoints come and go without a restart.",
+  );
+
 const Model = z
   .strictObject({
     name: dnsLabel("Pool name of this served model; the engine Deployment is named after it."),
@@ -255,6 +289,7 @@ const Model = z
       .describe(
         "Static replica URLs (local runs, or engines outside the cluster); none means simulate or deploy.",
       ),
+    discovery: Discovery.optional(),
     apiKeyEnv: envVar("API key for the upstream (external providers).").optional(),
     resources: z
       .strictObject({
