@@ -133,10 +133,17 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       };
       const adapter = adapterForPool(info);
       const balancer = createBalancer(balancerFor(p, m.name));
-      const limits = { ...DEFAULT_LIMITS, connectTimeoutMs: p.gateway.timeouts.connect };
+      const limits = {
+        ...DEFAULT_LIMITS,
+        connectTimeoutMs: p.gateway.timeouts.connect,
+        maxInFlightPerEndpoint: p.gateway.maxInFlightPerEndpoint,
+        maxQueued: p.gateway.maxQueuedPerPool,
+        maxQueueWaitMs: p.gateway.maxQueueWait,
+      };
       const existing = pools.get(m.name);
       const pool = existing ?? new UpstreamPool(info, balancer, adapter, limits);
       if (existing) existing.reconfigure(info, balancer, adapter, limits);
+      pool.onBalancerFallback = (reason) => metrics.balancerFallbacks.inc({ pool: m.name, reason });
       pools.set(m.name, pool);
       discover(p, m, pool);
     }

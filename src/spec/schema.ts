@@ -461,6 +461,21 @@ const Gateway = z
       })
       .prefault({})
       .describe("Ejection of failing endpoints (Envoy's outlier detection)."),
+    maxInFlightPerEndpoint: z
+      .number()
+      .int()
+      .positive()
+      .default(512)
+      .describe("Requests in flight per endpoint; beyond it requests wait in the pool's queue."),
+    maxQueuedPerPool: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1024)
+      .describe(
+        "Requests that may wait for a free endpoint; beyond it the gateway answers 429 with Retry-After.",
+      ),
+    maxQueueWait: duration("Longest wait in a pool's queue before 429.").default(30_000),
     maxRequestBytes: z
       .number()
       .int()

@@ -220,3 +220,123 @@ gateway:
     assert.match(metrics, /inferplane_gateway_fallbacks_total\{route="withfallback",to="split"\} 5/);
   });
 });
+
+describe("limits, engines and context fallback", () => {
+  const sims: SimServerHandle[] = [];
+  const gws: GatewayHandle[] = [];
+  after(async () => {
+    await Promise.all(gws.map((g) => g.close()));
+    await Promise.all(sims.map((s) => s.stop()));
+  });
+
+  it("a full pool answers 429 with Retry-After instead of queueing without bound", async () => {
+    const slow = await startSimServer({ model: "llama-3.1-8b", servedModelName: "m", speed: 1 });
+    sims.push(slow);
+    const { platform } = parseSpec(`apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: llama, source: "hf://meta-llama/Llama-3.1-8B-Instruct", servedModelName: m, endpoints: ["${slow.url}"]}
+gateway:
+  maxInFlightPerEndpoint: 2
+  maxQueuedPerPool: 2
+`);
+    const gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: quiet });
+    gws.push(gw);
+    const send = () =>
+      fetch(`${gw.url}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "llama", prompt: "x", max_tokens: 60, ignore_eos: true }),
+      });
+    const responses = await Promise.all(Array.from({ length: 7 }, send));
+    const statuses = responses.map((r) => r.status).sort();
+    assert.deepEqual(
+      statuses,
+      [200, 200, 200, 200, 429, 429, 429],
+      "2 in flight + 2 queued, the rest refused",
+    );
+    const refused = responses.find((r) => r.status === 429);
+    assert.equal(refused?.headers.get("retry-after"), "1");
+    assert.equal(((await refused?.json()) as { error: { code: string } }).error.code, "pool_queue_full");
+  });
+
+  it("speaks to TGI and Ollama through their own paths", async () => {
+    const tgi = await startSimServer({
+      engine: "tgi",
+      model: "llama-3.1-8b",
+      servedModelName: "m",
+      speed: 50,
+    });
+    const ollama = await startSimServer({
+      engine: "ollama",
+      model: "llama-3.1-8b",
+      servedModelName: "m",
+      speed: 50,
+    });
+    sims.push(tgi, ollama);
+    const { platform } = parseSpec(`apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: tgi, engine: tgi, source: "hf://meta-llama/Llama-3.1-8B-Instruct", servedModelName: m, endpoints: ["${tgi.url}"]}
+  - {name: ollama, engine: ollama, source: "ollama://m", endpoints: ["${ollama.url}"]}
+`);
+    const gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: quiet });
+    gws.push(gw);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    for (const model of ["tgi", "ollama"]) {
+      const res = await client.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 3,
+      });
+      assert.ok(res.choices[0]?.message.content, model);
+      const stream = await client.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 3,
+        stream: true,
+      });
+      let text = "";
+      for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+      assert.ok(text.length > 0, model);
+    }
+  });
+
+  it("sends a prompt too long for a route to its contextFallback", async () => {
+    const short = await startSimServer({
+      model: "llama-3.1-8b",
+      servedModelName: "m",
+      maxModelLen: 1024,
+      speed: 50,
+    });
+    const long = await startSimServer({
+      model: "llama-3.1-8b",
+      servedModelName: "m",
+      maxModelLen: 32768,
+      speed: 50,
+    });
+    sims.push(short, long);
+    const { platform } = parseSpec(`apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: small, source: "hf://meta-llama/Llama-3.1-8B-Instruct", servedModelName: m, endpoints: ["${short.url}"]}
+  - {name: large, source: "hf://meta-llama/Llama-3.1-8B-Instruct", servedModelName: m, endpoints: ["${long.url}"]}
+routes:
+  - {name: chat, targets: [{model: small}], contextFallback: chat-long}
+  - {name: chat-long, targets: [{model: large}]}
+`);
+    const gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: quiet });
+    gws.push(gw);
+    const res = await fetch(`${gw.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "chat", prompt: "word ".repeat(3000), max_tokens: 2 }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(long.engine?.counters.requestSuccess, 1);
+    assert.equal(short.engine?.counters.requestSuccess ?? 0, 0);
+  });
+});

@@ -171,13 +171,13 @@ export class UpstreamPool {
     const candidates = this.candidates(exclude, now);
     if (candidates.length === 0) return undefined;
     const pick = this.balancer.pick(candidates, { all: this.eps, now, ...(prefixKey ? { prefixKey } : {}) });
-    this.lastFallback = pick.fallback;
+    if (pick.fallback) this.onBalancerFallback?.(pick.fallback);
     pick.endpoint.inFlight++;
     return pick.endpoint;
   }
 
-  /** The balancer's fallback on the last pick, if any (exported as a metric by the caller). */
-  lastFallback: string | undefined;
+  /** Told when the balancer could not apply its policy (a metric). */
+  onBalancerFallback: ((reason: string) => void) | undefined;
 
   release(ep: EndpointState): void {
     ep.inFlight = Math.max(0, ep.inFlight - 1);
