@@ -13,6 +13,7 @@ import { Agent, type Dispatcher, request } from "undici";
 import type { EngineAdapter } from "../../engines/adapter.js";
 import type { EndpointState } from "../types.js";
 import { decayEjections, uneject } from "./outlier.js";
+import { PeriodicRounds } from "./periodic.js";
 
 export interface HealthCheckerOptions {
   adapter: EngineAdapter;
@@ -57,9 +58,7 @@ export class HealthChecker {
   private readonly onChange: HealthCheckerOptions["onChange"];
   private readonly onCheckError: HealthCheckerOptions["onCheckError"];
   private readonly streaks = new Map<string, Streak>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private started = false;
+  private readonly rounds: PeriodicRounds;
   private lastDecay = Number.NEGATIVE_INFINITY;
 
   constructor(opts: HealthCheckerOptions) {
@@ -75,48 +74,30 @@ export class HealthChecker {
       opts.dispatcher ??
       new Agent({ keepAliveTimeout: 60_000, connections: 1, connect: { timeout: this.timeoutMs } });
     this.now = opts.now ?? (() => performance.now());
+    this.rounds = new PeriodicRounds(() => this.round(), this.intervalMs, this.now);
     this.onChange = opts.onChange;
     this.onCheckError = opts.onCheckError;
   }
 
   /** Starts periodic checks; the first round runs at once. Idempotent. */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.schedule(0);
+    this.rounds.start();
   }
 
   /** Stops the checks (a round in flight finishes; its results still apply). */
   stop(): void {
-    this.started = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.rounds.stop();
   }
 
   /** Stops and closes the checker's own HTTP agent. */
   async close(): Promise<void> {
-    this.stop();
-    await this.running?.catch(() => {});
+    await this.rounds.settle();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
   /** Runs one round now (or joins the one in flight) and resolves when it is done. */
   checkNow(): Promise<void> {
-    if (this.running !== undefined) return this.running;
-    const round = this.round().finally(() => {
-      this.running = undefined;
-    });
-    this.running = round;
-    return round;
-  }
-
-  private schedule(delay: number): void {
-    if (!this.started) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.checkNow().finally(() => this.schedule(this.intervalMs));
-    }, delay);
-    this.timer.unref();
+    return this.rounds.runNow();
   }
 
   private async round(): Promise<void> {

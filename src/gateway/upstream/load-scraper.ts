@@ -13,6 +13,7 @@
 import { Agent, type Dispatcher, request } from "undici";
 import type { EngineAdapter } from "../../engines/adapter.js";
 import type { EndpointLoad, EndpointState } from "../types.js";
+import { PeriodicRounds } from "./periodic.js";
 
 export interface LoadScraperOptions {
   adapter: EngineAdapter;
@@ -48,9 +49,7 @@ export class LoadScraper {
   private readonly now: () => number;
   private readonly onSample: LoadScraperOptions["onSample"];
   private readonly onError: LoadScraperOptions["onError"];
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private started = false;
+  private readonly rounds: PeriodicRounds;
 
   constructor(opts: LoadScraperOptions) {
     this.adapter = opts.adapter;
@@ -69,6 +68,7 @@ export class LoadScraper {
         connect: { timeout: this.timeoutMs },
       });
     this.now = opts.now ?? (() => performance.now());
+    this.rounds = new PeriodicRounds(() => this.round(), this.intervalMs, this.now);
     this.onSample = opts.onSample;
     this.onError = opts.onError;
   }
@@ -80,47 +80,23 @@ export class LoadScraper {
 
   /** Starts periodic scrapes; the first round runs at once. Idempotent; a no-op without metrics. */
   start(): void {
-    if (this.started || !this.enabled) return;
-    this.started = true;
-    this.schedule(0);
+    if (this.enabled) this.rounds.start();
   }
 
   /** Stops scraping (a round in flight finishes). */
   stop(): void {
-    this.started = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.rounds.stop();
   }
 
   /** Stops and closes the scraper's own keep-alive agent. */
   async close(): Promise<void> {
-    this.stop();
-    await this.running?.catch(() => {});
+    await this.rounds.settle();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
   /** Scrapes every endpoint once now (or joins the round in flight). */
   scrapeNow(): Promise<void> {
-    if (!this.enabled) return Promise.resolve();
-    if (this.running !== undefined) return this.running;
-    const round = this.round().finally(() => {
-      this.running = undefined;
-    });
-    this.running = round;
-    return round;
-  }
-
-  private schedule(delay: number): void {
-    if (!this.started) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const t0 = this.now();
-      void this.scrapeNow().finally(() => {
-        // Keep the period (start to start) where a round took less than it.
-        this.schedule(Math.max(0, this.intervalMs - (this.now() - t0)));
-      });
-    }, delay);
-    this.timer.unref();
+    return this.enabled ? this.rounds.runNow() : Promise.resolve();
   }
 
   private async round(): Promise<void> {
