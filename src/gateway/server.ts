@@ -10,7 +10,7 @@ import { servedModelName } from "../spec/checks.js";
 import type { Platform } from "../spec/schema.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import { GatewayMetrics } from "./metrics.js";
-import { type ApiOp, type ForwardDeps, Forwarder, sendError } from "./proxy/forward.js";
+import { type ApiOp, type ForwardDeps, Forwarder, sendError, startTiming } from "./proxy/forward.js";
 import { RetryBudget } from "./proxy/retry-budget.js";
 import { createBalancer } from "./routing/balancers/index.js";
 import { Router } from "./routing/router.js";
@@ -209,6 +209,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
             ? new InferplaneError("invalid_request", err.message)
             : new InferplaneError("internal", err.message);
     if (e.code === "internal") log("error", "request failed", { err: err.message });
+    const t0 = (_request as unknown as { t0?: number }).t0;
+    if (t0 !== undefined) void reply.header("x-inferplane-overhead-ms", (performance.now() - t0).toFixed(3));
     void reply.code(e.def.status).send(e.toOpenAI());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -222,10 +224,11 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       const body = request.body;
       reply.hijack();
       const raw = reply.raw;
+      const t0 = (request as unknown as { t0: number }).t0;
+      startTiming(raw, t0);
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
         return sendError(raw, new InferplaneError("invalid_json", "the request body must be a JSON object"));
       }
-      const t0 = (request as unknown as { t0: number }).t0;
       return forwarder.handle(op, body as Record<string, unknown>, request.headers, raw, t0);
     });
   }

@@ -115,6 +115,8 @@ routes:
     assert.equal(array.status, 400);
     const unknown = await post(JSON.stringify({ model: "nope", messages: [] }));
     assert.equal(unknown.status, 404);
+    assert.match(unknown.headers.get("x-inferplane-overhead-ms") ?? "", /^\d+\.\d{3}$/, "errors carry the overhead too");
+    assert.match(malformed.headers.get("x-inferplane-overhead-ms") ?? "", /^\d+\.\d{3}$/);
     assert.deepEqual(
       ((await unknown.json()) as { error: { code: string; type: string } }).error.code,
       "model_not_found",

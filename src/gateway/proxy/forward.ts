@@ -45,6 +45,30 @@ type Outcome =
 
 const MAX_ERROR_BODY = 64 * 1024;
 
+/** Per-request clock: arrival, and upstream time so far (every attempt's), so overhead = the rest. */
+const TIMING = Symbol("inferplane.timing");
+interface Timing {
+  t0: number;
+  upstreamMs: number;
+}
+type TimedResponse = ServerResponse & { [TIMING]?: Timing };
+
+export function startTiming(res: ServerResponse, t0: number): Timing {
+  const timing = { t0, upstreamMs: 0 };
+  (res as TimedResponse)[TIMING] = timing;
+  return timing;
+}
+
+/** Time spent in the gateway so far, ms (upstream time excluded). */
+function timingOf(res: ServerResponse): Timing {
+  return (res as TimedResponse)[TIMING] ?? startTiming(res, performance.now());
+}
+
+function overheadMs(res: ServerResponse): number | undefined {
+  const t = (res as TimedResponse)[TIMING];
+  return t === undefined ? undefined : performance.now() - t.t0 - t.upstreamMs;
+}
+
 function sendJson(
   res: ServerResponse,
   status: number,
@@ -52,9 +76,11 @@ function sendJson(
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent || res.destroyed) return;
+  const overhead = overheadMs(res);
   res.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),
+    ...(overhead === undefined ? {} : { "x-inferplane-overhead-ms": overhead.toFixed(3) }),
     ...headers,
   });
   res.end(body);
@@ -277,7 +303,15 @@ export class Forwarder {
     const traceparent = clientHeaders.traceparent;
     if (typeof traceparent === "string") headers.traceparent = traceparent;
     const labels = { route: route.name, pool: pool.info.name };
+    const timing = timingOf(res);
     const tDispatch = performance.now();
+    let upstreamCounted = false;
+    const countUpstream = () => {
+      if (!upstreamCounted) {
+        upstreamCounted = true;
+        timing.upstreamMs += performance.now() - tDispatch;
+      }
+    };
     let released = false;
     const release = () => {
       if (!released) {
@@ -298,6 +332,7 @@ export class Forwarder {
           signal,
         });
       } catch (err) {
+        countUpstream();
         if (signal.aborted) return { kind: "aborted" };
         this.deps.onFailure(pool, ep);
         const failure = isTimeout(err)
@@ -314,6 +349,7 @@ export class Forwarder {
       const status = resp.statusCode;
       if (status >= 400) {
         const errBody = await readCapped(resp.body).catch(() => Buffer.alloc(0));
+        countUpstream();
         const retryAfter = resp.headers["retry-after"];
         const failure: UpstreamFailure = {
           status,
@@ -331,17 +367,27 @@ export class Forwarder {
         const parts: Buffer[] = [];
         for await (const chunk of resp.body) parts.push(chunk as Buffer);
         const payload = Buffer.concat(parts);
-        const upstreamMs = performance.now() - tDispatch;
+        countUpstream();
         this.deps.onSuccess(pool, ep);
-        const overhead = performance.now() - t0 - upstreamMs;
-        metrics.overhead.observe(overhead / 1000);
+        metrics.overhead.observe((overheadMs(res) ?? 0) / 1000);
         metrics.requests.inc({ ...labels, code: String(status) });
         metrics.duration.observe(labels, (performance.now() - t0) / 1000);
-        sendJson(res, status, payload, { "x-inferplane-overhead-ms": overhead.toFixed(3) });
+        sendJson(res, status, payload);
         return { kind: "done" };
       }
-      return await this.relayStream(resp.body, res, pool, ep, t0, tDispatch, stripUsage, labels, signal);
+      return await this.relayStream(
+        resp.body,
+        res,
+        pool,
+        ep,
+        t0,
+        tDispatch - timing.upstreamMs,
+        stripUsage,
+        labels,
+        signal,
+      );
     } finally {
+      countUpstream();
       release();
     }
   }
@@ -352,7 +398,7 @@ export class Forwarder {
     pool: UpstreamPool,
     ep: EndpointState,
     t0: number,
-    tDispatch: number,
+    gatewayUntil: number,
     stripUsage: boolean,
     labels: { route: string; pool: string },
     signal: AbortSignal,
@@ -367,8 +413,8 @@ export class Forwarder {
         if (!started) {
           started = true;
           const firstByte = performance.now();
-          // Gateway time so far: before dispatch, plus relaying the first event.
-          const overhead = tDispatch - t0;
+          // Gateway time so far: until this attempt was dispatched, earlier attempts' upstream time excluded.
+          const overhead = gatewayUntil - t0;
           metrics.overhead.observe(overhead / 1000);
           metrics.ttft.observe(labels, (firstByte - t0) / 1000);
           res.writeHead(200, {
