@@ -20,8 +20,10 @@ import { ROOT, runToEnd } from "./procs.js";
 
 export interface LoadOptions {
   mode: "open" | "closed";
-  /** Full URL to POST to. */
+  /** Full URL to send to. */
   url: string;
+  /** Default POST (with `body`); GET sends no body. */
+  method?: "GET" | "POST";
   headers: Record<string, string>;
   body: string;
   /** Open loop: requests per second. */
@@ -36,6 +38,8 @@ export interface LoadOptions {
   seed?: number;
   /** Per-request timeout, ms (default 10 s). */
   timeoutMs?: number;
+  /** Requests slower than this (ms) are listed in `slow` with their send time (default 20). */
+  slowMs?: number;
 }
 
 export interface LoadResult {
@@ -54,6 +58,8 @@ export interface LoadResult {
   lagMs?: { p50: number; p99: number; max: number };
   /** Values of an `x-inferplane-overhead-ms` response header, when the server sent one. */
   overheadHeaderMs: number[];
+  /** Measured requests slower than `slowMs`: [seconds since the window opened, latency ms]. */
+  slow: [number, number][];
 }
 
 function rng(seed: number): () => number {
@@ -85,10 +91,15 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
     headersTimeout: timeout,
     bodyTimeout: timeout,
   });
-  const headers = { "content-type": "application/json", ...o.headers };
+  const method = o.method ?? "POST";
+  const headers: Record<string, string> =
+    method === "POST" ? { "content-type": "application/json", ...o.headers } : { ...o.headers };
+  const body = method === "POST" ? o.body : null;
   const lat: number[] = [];
   const overhead: number[] = [];
   const lags: number[] = [];
+  const slow: [number, number][] = [];
+  const slowMs = o.slowMs ?? 20;
   let sent = 0;
   let ok = 0;
   let non2xx = 0;
@@ -106,7 +117,7 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
     if (measured) sent++;
     const start = performance.now();
     try {
-      const res = await pool.request({ method: "POST", path, headers, body: o.body });
+      const res = await pool.request({ method, path, headers, body });
       const h = res.headers["x-inferplane-overhead-ms"];
       for await (const _ of res.body) {
         // read to the last byte
@@ -116,6 +127,7 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
         if (res.statusCode >= 200 && res.statusCode < 300) {
           ok++;
           lat.push(r3(ms));
+          if (ms > slowMs) slow.push([r3((start - measureFrom) / 1000), r3(ms)]);
           if (typeof h === "string") overhead.push(Number(h));
         } else {
           non2xx++;
@@ -194,6 +206,7 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
         }
       : {}),
     overheadHeaderMs: overhead,
+    slow,
   };
 }
 

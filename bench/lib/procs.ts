@@ -4,6 +4,7 @@
  * bounded; nothing here outlives the benchmark that started it.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { freePort } from "./sim-process.js";
 
 export { freePort };
@@ -161,4 +162,78 @@ export async function runToEnd(
 /** Progress on stderr. */
 export function progress(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** [ppid, utime + stime in ticks] of a process from /proc, or undefined when it is gone. */
+function procStat(pid: number): [number, number] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    // rest[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+    return [Number(rest[1]), Number(rest[11]) + Number(rest[12])];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `pid` and every live descendant process, from /proc. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = procStat(Number(name));
+    if (!s) continue;
+    const list = children.get(s[0]) ?? [];
+    list.push(Number(name));
+    children.set(s[0], list);
+  }
+  const out: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    const p = stack.pop() as number;
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/**
+ * CPU seconds (user + system, all threads) used so far by `pid` and every live descendant
+ * (nginx's worker, npx's node), from /proc; NaN where /proc is missing.
+ */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined || !existsSync("/proc/self/stat")) return Number.NaN;
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = procStat(Number(name));
+    if (!s) continue;
+    ticks.set(Number(name), s[1]);
+    const list = children.get(s[0]) ?? [];
+    list.push(Number(name));
+    children.set(s[0], list);
+  }
+  let total = 0;
+  const stack = [pid];
+  while (stack.length > 0) {
+    const p = stack.pop() as number;
+    total += ticks.get(p) ?? 0;
+    stack.push(...(children.get(p) ?? []));
+  }
+  return total / CLK_TCK;
+}
+
+/** The commit the benchmark ran on, and whether src/ had uncommitted changes (for reports). */
+export function gitRevision(): { commit: string; srcDirty: boolean } {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
+    const dirty =
+      execFileSync("git", ["status", "--porcelain", "src"], { cwd: ROOT }).toString().trim() !== "";
+    return { commit, srcDirty: dirty };
+  } catch {
+    return { commit: "unknown", srcDirty: false };
+  }
 }

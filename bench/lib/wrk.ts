@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { runToEnd } from "./procs.js";
 
 export interface WrkResult {
+  /** Successful (2xx) responses per second. */
   rps: number;
+  /** Every response per second, as wrk counts them (errors included). */
+  rawRps: number;
   requests: number;
   non2xx: number;
   socketErrors: number;
@@ -34,7 +37,10 @@ export function parseWrk(out: string): WrkResult {
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
     return m ? ms(m[1] as string, m[2] as string) : Number.NaN;
   };
-  return { rps, requests, non2xx, socketErrors, p50Ms: lat("50"), p99Ms: lat("99") };
+  const seconds = /requests in ([\d.]+)(ms|s|m)/.exec(out);
+  const wall = seconds ? ms(seconds[1] as string, seconds[2] as string) / 1000 : Number.NaN;
+  const good = Number.isFinite(wall) && wall > 0 ? (requests - non2xx) / wall : rps;
+  return { rps: good, rawRps: rps, requests, non2xx, socketErrors, p50Ms: lat("50"), p99Ms: lat("99") };
 }
 
 export async function runWrk(o: {
@@ -52,7 +58,7 @@ export async function runWrk(o: {
       'wrk.method = "POST"',
       `wrk.body = ${luaString(o.body)}`,
       `wrk.headers["content-type"] = "application/json"`,
-      ...Object.entries(o.headers).map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`),
+      ...Object.entries(o.headers).map(([k, v]) => `wrk.headers[ ${luaString(k)} ] = ${luaString(v)}`),
     ];
     writeFileSync(script, `${lines.join("\n")}\n`);
     const res = await runToEnd(
