@@ -115,7 +115,11 @@ routes:
     assert.equal(array.status, 400);
     const unknown = await post(JSON.stringify({ model: "nope", messages: [] }));
     assert.equal(unknown.status, 404);
-    assert.match(unknown.headers.get("x-inferplane-overhead-ms") ?? "", /^\d+\.\d{3}$/, "errors carry the overhead too");
+    assert.match(
+      unknown.headers.get("x-inferplane-overhead-ms") ?? "",
+      /^\d+\.\d{3}$/,
+      "errors carry the overhead too",
+    );
     assert.match(malformed.headers.get("x-inferplane-overhead-ms") ?? "", /^\d+\.\d{3}$/);
     assert.deepEqual(
       ((await unknown.json()) as { error: { code: string; type: string } }).error.code,
@@ -259,8 +263,9 @@ gateway:
       "2 in flight + 2 queued, the rest refused",
     );
     const refused = responses.find((r) => r.status === 429);
-    assert.equal(refused?.headers.get("retry-after"), "1");
-    assert.equal(((await refused?.json()) as { error: { code: string } }).error.code, "pool_queue_full");
+    assert.ok(refused);
+    assert.equal(refused.headers.get("retry-after"), "1");
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "pool_queue_full");
   });
 
   it("speaks to TGI and Ollama through their own paths", async () => {
