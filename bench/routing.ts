@@ -29,7 +29,8 @@
 import { setMaxListeners } from "node:events";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { simulateFleet, type WorkloadRequest } from "../src/sim/model/fleet.js";
+import type { EngineCore } from "../src/sim/model/engine.js";
+import { type FleetRouter, simulateFleet, type WorkloadRequest } from "../src/sim/model/fleet.js";
 import { rng } from "../src/sim/model/workload.js";
 import { resolveSimOptions } from "../src/sim/server.js";
 import { chatPromptIds, pseudoText } from "../src/sim/text.js";
@@ -240,6 +241,45 @@ function sharedCapacity(prompts: string[]): { capacity: number; meanTurns: numbe
     });
   }
   return { capacity: burstCapacity(reqs), meanTurns: (W.turnsMin + W.turnsMax) / 2 };
+}
+
+/**
+ * The random workload through the engine model alone (no HTTP, no gateway): the same requests at
+ * the same arrival times, placed by simple routers. Tells placement effects of the engines from
+ * effects of the gateway. TTFT p50/p99 in seconds over the measured window.
+ */
+function modelCheckRandom(rate: number): { router: string; ttftP50: number; ttftP99: number }[] {
+  const reqs = randomRequests(rate, warmupV + durationV, seed);
+  const work: WorkloadRequest[] = reqs.map((q) => {
+    const ids = chatPromptIds([{ role: "user", content: q.prompt }]);
+    return { id: `m${q.id}`, arrival: q.at, promptTokens: ids.length, maxTokens: q.maxTokens, tokenIds: ids };
+  });
+  const rand = rng(seed + 17);
+  const load = (e: { numWaiting: number; numRunning: number }) => e.numWaiting + e.numRunning;
+  let next = 0;
+  const routers: Record<string, FleetRouter> = {
+    "round-robin": () => next++ % replicas,
+    "uniform random (what a hash of unique prompts amounts to)": () => Math.floor(rand() * replicas),
+    "two random choices, fewer waiting + running": (_q, f) => {
+      const a = Math.floor(rand() * replicas);
+      let b = Math.floor(rand() * (replicas - 1));
+      if (b >= a) b++;
+      return load(f.replicas[b] as EngineCore) < load(f.replicas[a] as EngineCore) ? b : a;
+    },
+    "fewest waiting + running of all": (_q, f) => {
+      let best = 0;
+      f.replicas.forEach((e, i) => {
+        if (load(e) < load(f.replicas[best] as EngineCore)) best = i;
+      });
+      return best;
+    },
+  };
+  return Object.entries(routers).map(([router, route]) => {
+    next = 0;
+    const res = simulateFleet(work, { engine: simSetup.config, replicas, router: route });
+    const ttfts = res.requests.filter((r) => r.arrival >= warmupV && !r.rejected).map((r) => r.ttft);
+    return { router, ttftP50: percentile(ttfts, 50), ttftP99: percentile(ttfts, 99) };
+  });
 }
 
 function randomCapacity(): number {
@@ -518,6 +558,7 @@ async function runOne(
 const prompts = systemPrompts();
 const results: RunResult[] = [];
 const capacities: Record<string, { capacity: number; rate: number }> = {};
+const modelChecks: { random?: ReturnType<typeof modelCheckRandom> } = {};
 try {
   for (const workload of workloads) {
     let capacity: number;
@@ -534,6 +575,7 @@ try {
     }
     const rate = values.rate ? Number(values.rate) : load * capacity;
     capacities[workload] = { capacity, rate };
+    if (workload === "random") modelChecks.random = modelCheckRandom(rate);
     progress(
       `${workload}: saturated ${capacity.toFixed(2)} req/s → offered ${rate.toFixed(2)} req/s (virtual)`,
     );
@@ -588,6 +630,23 @@ for (const workload of workloads) {
   }
   lines.push("");
 }
+if (modelChecks.random) {
+  const rows = modelChecks.random;
+  const base = rows[0]?.ttftP50 ?? Number.NaN;
+  lines.push(
+    "### The random workload through the engine model alone (no HTTP, no gateway)",
+    "",
+    "The same requests at the same arrival times, placed by simple routers inside `simulateFleet`.",
+    "",
+    "| Router | TTFT p50 ms | TTFT p99 ms | p50 vs round-robin |",
+    "|---|---|---|---|",
+    ...rows.map(
+      (r, i) =>
+        `| ${r.router} | ${ms(r.ttftP50)} | ${ms(r.ttftP99)} | ${i === 0 ? "—" : `+${Math.round((r.ttftP50 / base - 1) * 100)}%`} |`,
+    ),
+    "",
+  );
+}
 const verdict = (ok: boolean) => (ok ? "**met**" : "**missed**");
 const t: string[] = ["### Targets", "", "| Target | Measured | Result |", "|---|---|---|"];
 const sharedRR = results.find((r) => r.workload === "shared" && r.strategy === "round-robin");
@@ -614,7 +673,14 @@ if (values.json) {
   writeFileSync(
     values.json,
     JSON.stringify(
-      { git: gitRevision(), settings: { ...values, workload: W }, capacities, results, markdown: md },
+      {
+        git: gitRevision(),
+        settings: { ...values, workload: W },
+        capacities,
+        modelChecks,
+        results,
+        markdown: md,
+      },
       null,
       2,
     ),
