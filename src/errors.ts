@@ -88,6 +88,60 @@ export const ERRORS = {
     exit: 1,
     doc: "Every endpoint of the pool is at its in-flight cap and the pool's queue is full; retry after `Retry-After` seconds.",
   },
+  invalid_api_key: {
+    status: 401,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The request carries no API key, or one the gateway does not know (unknown, revoked or malformed); also a wrong admin token on `/admin/*`.",
+  },
+  permission_denied: {
+    status: 403,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The API key is valid but its scope does not include the requested model, path or collection.",
+  },
+  rate_limit_exceeded: {
+    status: 429,
+    type: "requests",
+    exit: 1,
+    doc: "The key's requests-per-minute or tokens-per-minute limit is reached (type `requests` or `tokens`); retry after `Retry-After` seconds.",
+  },
+  insufficient_quota: {
+    status: 429,
+    type: "insufficient_quota",
+    exit: 1,
+    doc: "The key's monthly token budget is spent; it renews at the start of the next month (UTC).",
+  },
+  policy_unavailable: {
+    status: 503,
+    type: "server_error",
+    exit: 1,
+    doc: "The limit store (Redis) is unreachable and `gateway.limits.failMode` is `closed`; retry after `Retry-After` seconds.",
+  },
+  uri_too_long: {
+    status: 414,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The request URL exceeds `gateway.http.maxUrlBytes`.",
+  },
+  headers_too_large: {
+    status: 431,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The request line and headers exceed `gateway.http.maxHeaderBytes`.",
+  },
+  request_timeout: {
+    status: 408,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "The client did not send its headers or body within `gateway.http.headersTimeout` / `requestTimeout`.",
+  },
+  key_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "`inferplane keys revoke` or `rotate` (or `/admin/keys/…`) names a key id the store does not hold.",
+  },
   no_healthy_upstream: {
     status: 503,
     type: "server_error",
@@ -147,18 +201,25 @@ export interface Problem {
 export class InferplaneError extends Error {
   readonly code: ErrorCode;
   readonly problems: Problem[];
-  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; cause?: unknown } = {}) {
+  /** The request parameter at fault (OpenAI's `param`), when there is one. */
+  readonly param: string | null;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { problems?: Problem[]; cause?: unknown; param?: string } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "InferplaneError";
     this.code = code;
     this.problems = options.problems ?? [];
+    this.param = options.param ?? null;
   }
   get def(): ErrorDef {
     return ERRORS[this.code];
   }
   /** The OpenAI error body a server sends for this error. */
   toOpenAI(): { error: { message: string; type: string; code: string; param: string | null } } {
-    return { error: { message: this.message, type: this.def.type, code: this.code, param: null } };
+    return { error: { message: this.message, type: this.def.type, code: this.code, param: this.param } };
   }
 }
 
