@@ -172,6 +172,36 @@ export const ERRORS = {
     exit: 1,
     doc: "The gateway is draining after SIGTERM and takes no new requests.",
   },
+  rag_collection_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "A RAG request names a collection that does not exist.",
+  },
+  rag_collection_exists: {
+    status: 409,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "A RAG collection with that name already exists.",
+  },
+  rag_url_blocked: {
+    status: 403,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "URL ingestion refused an address that is loopback, private, link-local or otherwise internal (allow it with `rag.ingest.allowHosts`/`allowPrivateNetworks`).",
+  },
+  rag_unsupported_file: {
+    status: 415,
+    type: "invalid_request_error",
+    exit: 2,
+    doc: "A file to ingest has a type no loader reads (.txt, .md, .html, .pdf, .jsonl), or cannot be parsed.",
+  },
+  rag_store_unavailable: {
+    status: 502,
+    type: "server_error",
+    exit: 1,
+    doc: "The RAG store (SQLite file, Milvus, OpenSearch, Elasticsearch) failed or cannot be reached.",
+  },
   usage: {
     status: 400,
     type: "invalid_request_error",
