@@ -599,7 +599,10 @@ const Observability = z
       .describe("Prometheus metrics."),
     tracing: z
       .strictObject({
-        enabled: z.boolean().default(false).describe("Export OpenTelemetry traces."),
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe("Export OpenTelemetry traces (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)."),
         otlpEndpoint: url("OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT overrides).").optional(),
         serviceName: z.string().default("inferplane").describe("service.name (OTEL_SERVICE_NAME overrides)."),
         sampler: z
@@ -608,10 +611,13 @@ const Observability = z
             "always_off",
             "traceidratio",
             "parentbased_always_on",
+            "parentbased_always_off",
             "parentbased_traceidratio",
           ])
           .default("parentbased_always_on")
-          .describe("Sampler, as OTEL_TRACES_SAMPLER names them."),
+          .describe(
+            "Sampler, as OTEL_TRACES_SAMPLER names them (OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG override).",
+          ),
         ratio: z.number().min(0).max(1).default(1).describe("Sampling ratio for the ratio samplers."),
       })
       .prefault({})
@@ -623,6 +629,12 @@ const Observability = z
           .default("info")
           .describe("Log level."),
         format: z.enum(["json", "pretty"]).default("json").describe("Log format."),
+        accessLog: z
+          .boolean()
+          .default(true)
+          .describe(
+            "One JSON line per request (trace id, route, endpoint, status, tokens, latency, overhead; never prompts or keys).",
+          ),
       })
       .prefault({})
       .describe("Structured logs."),
