@@ -61,6 +61,7 @@ export {
   weightBytes,
 } from "./kv.js";
 export {
+  expandMigDevices,
   isLegalMigLayout,
   type MigLayoutResult,
   type MigPlacement,

@@ -19,7 +19,10 @@ export interface MigPlacement {
   size: number;
 }
 
-export type MigLayoutResult = { ok: true; placement: MigPlacement[] } | { ok: false; reason: string };
+/** On failure `reason` joins every problem found before placement (`reasons` lists them). */
+export type MigLayoutResult =
+  | { ok: true; placement: MigPlacement[] }
+  | { ok: false; reason: string; reasons: string[] };
 
 /** The profile `name` on GPU `gpuId`, or `undefined` (throws `catalog_unknown_gpu` for an unknown GPU). */
 export function migProfile(gpuId: string, name: string): MigProfile | undefined {
@@ -46,21 +49,22 @@ export function isLegalMigLayout(gpuId: string, profiles: readonly string[]): Mi
   const gpu = getGpu(gpuId);
   const slices = gpu.migSlices;
   if (slices === null) {
-    return { ok: false, reason: `${gpu.id} does not support MIG.` };
+    return fail([`${gpu.id} does not support MIG.`]);
   }
 
   const known = gpu.migProfiles.map((p) => p.name);
   const instances: MigProfile[] = [];
+  const reasons: string[] = [];
+  const unknown: string[] = [];
   for (const raw of profiles) {
     const name = normalizeProfileName(raw);
     const profile = gpu.migProfiles.find((p) => p.name === name);
     if (profile === undefined) {
-      return {
-        ok: false,
-        reason: `MIG profile "${raw}" does not exist on ${gpu.id}; its profiles are ${known.join(", ")}.`,
-      };
-    }
-    instances.push(profile);
+      if (!unknown.includes(raw)) unknown.push(raw);
+    } else instances.push(profile);
+  }
+  for (const raw of unknown) {
+    reasons.push(`MIG profile "${raw}" does not exist on ${gpu.id}; its profiles are ${known.join(", ")}.`);
   }
 
   const counts = new Map<string, number>();
@@ -68,26 +72,26 @@ export function isLegalMigLayout(gpuId: string, profiles: readonly string[]): Mi
   for (const [name, count] of counts) {
     const profile = gpu.migProfiles.find((p) => p.name === name);
     if (profile !== undefined && count > profile.maxInstances) {
-      return {
-        ok: false,
-        reason: `${count} × ${name} exceeds the ${profile.maxInstances} instances one ${gpu.id} can hold.`,
-      };
+      reasons.push(`${count} × ${name} exceeds the ${profile.maxInstances} instances one ${gpu.id} can hold.`);
     }
   }
+  // Every instance takes at least one compute slice, whatever its profile (known or not).
+  if (profiles.length > slices.compute && reasons.every((r) => !r.includes("exceeds"))) {
+    reasons.push(
+      `${profiles.length} instances exceed the ${slices.compute} MIG instances one ${gpu.id} can hold (one per compute slice).`,
+    );
+  }
+  if (reasons.length > 0) return fail(reasons);
 
   const compute = instances.reduce((sum, p) => sum + p.computeSlices, 0);
   if (compute > slices.compute) {
-    return {
-      ok: false,
-      reason: `The profiles need ${compute} compute slices; ${gpu.id} has ${slices.compute}.`,
-    };
+    return fail([`The profiles need ${compute} compute slices; ${gpu.id} has ${slices.compute}.`]);
   }
   const memory = instances.reduce((sum, p) => sum + p.memorySlices, 0);
   if (memory > slices.memory) {
-    return {
-      ok: false,
-      reason: `The profiles need ${memory} memory slices (${describeSizes(instances)}); ${gpu.id} has ${slices.memory}.`,
-    };
+    return fail([
+      `The profiles need ${memory} memory slices (${describeSizes(instances)}); ${gpu.id} has ${slices.memory}.`,
+    ]);
   }
 
   // Place the largest instances first: fewer legal starts, so dead ends show up early.
@@ -126,10 +130,9 @@ export function isLegalMigLayout(gpuId: string, profiles: readonly string[]): Mi
   };
 
   if (!place(0)) {
-    return {
-      ok: false,
-      reason: `No placement of ${profiles.join(" + ")} fits the ${slices.memory} memory slices of ${gpu.id}: ${describeStarts(instances)}.`,
-    };
+    return fail([
+      `No placement of ${profiles.join(" + ")} fits the ${slices.memory} memory slices of ${gpu.id}: ${describeStarts(instances)}.`,
+    ]);
   }
 
   const placement: MigPlacement[] = order.map(({ p }, k) => ({
@@ -139,6 +142,15 @@ export function isLegalMigLayout(gpuId: string, profiles: readonly string[]): Mi
   }));
   placement.sort((a, b) => a.start - b.start);
   return { ok: true, placement };
+}
+
+function fail(reasons: string[]): MigLayoutResult {
+  return { ok: false, reason: reasons.join(" "), reasons };
+}
+
+/** `{"1g.10gb": 3, "2g.20gb": 2}` (mig-parted's `mig-devices`) as one entry per instance. */
+export function expandMigDevices(devices: Readonly<Record<string, number>>): string[] {
+  return Object.entries(devices).flatMap(([name, n]) => Array<string>(Math.max(0, n)).fill(name));
 }
 
 function describeStarts(instances: readonly MigProfile[]): string {

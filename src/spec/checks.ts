@@ -69,10 +69,8 @@ function checkPools(p: Platform, out: CheckProblem[]): void {
         out.push({ path: at("sharing", "mode"), message: `${gpu.id} does not support MIG` });
         return;
       }
-      if (!mig) {
-        out.push({ path: at("sharing", "mig"), message: "mode `mig` needs `mig.layouts`" });
-        return;
-      }
+      // Without `mig` (or layouts) the planner chooses the geometry.
+      if (!mig) return;
       mig.layouts.forEach((layout, j) => {
         const result = isLegalMigLayout(gpu.id, layout.profiles);
         if (!result.ok)
@@ -227,7 +225,8 @@ function checkGpuRequest(
       return;
     }
     const layouts = pool.sharing.mig?.layouts ?? [];
-    if (!layouts.some((l) => l.profiles.map(normalizeProfileName).includes(profile))) {
+    // No layouts: the planner lays the pool out. With layouts, uncovered GPUs stay whole.
+    if (layouts.length > 0 && !layouts.some((l) => l.profiles.map(normalizeProfileName).includes(profile))) {
       out.push({
         path: at("gpu", "migProfile"),
         message: `no layout of pool ${pool.name} creates ${profile} instances`,

@@ -71,10 +71,15 @@ const Sharing = z
           .describe(
             "GPU Operator MIG strategy: `single` exposes nvidia.com/gpu and allows one profile per node; `mixed` exposes nvidia.com/mig-<profile>.",
           ),
-        layouts: z.array(MigLayout).min(1).describe("MIG geometries of the pool's GPUs."),
+        layouts: z
+          .array(MigLayout)
+          .default([])
+          .describe(
+            "MIG geometries of the pool's GPUs; none: `inferplane plan` chooses every GPU's geometry; GPUs no layout covers run whole.",
+          ),
       })
       .optional()
-      .describe("MIG partitioning; required when mode is `mig`."),
+      .describe("MIG partitioning; without it (or without layouts) `inferplane plan` chooses the geometry."),
     replicas: z
       .number()
       .int()
@@ -104,6 +109,14 @@ const GpuPool = z
       .optional()
       .describe("USD per GPU-hour; defaults to the catalog's on-demand range midpoint."),
     spot: z.boolean().default(false).describe("Spot / preemptible capacity (cheaper, may be reclaimed)."),
+    spotDiscount: z
+      .number()
+      .min(0)
+      .max(0.95)
+      .optional()
+      .describe(
+        "Spot price as a discount off `pricePerGpuHour` (0.7 = 70% off); defaults to 0.6 for spot pools. The planner's cost figures use it.",
+      ),
     nodeSelector: labels("Node labels that select this pool's nodes.").prefault({}),
   })
   .describe("A node pool of identical GPUs.");
@@ -161,6 +174,13 @@ const Load = z
       .nonnegative()
       .default(0)
       .describe("Tokens of the prompt shared across requests (system prompts), for prefix-cache estimates."),
+    dailyProfile: z
+      .array(z.number().min(0).max(1))
+      .length(24)
+      .optional()
+      .describe(
+        "Load by hour of the day (00–23) as a fraction of `requestsPerSecond`; the planner scales replicas (down to autoscaling.minReplicas) and cost by it. Default: peak all day.",
+      ),
   })
   .describe("Expected load, used by the planner and capacity simulations.");
 
