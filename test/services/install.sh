@@ -11,7 +11,10 @@ CACHE="$ROOT/.cache"
 BIN="$CACHE/bin"
 SIM_VERSION="v0.10.2"
 SIM_PKG="github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq)
+# OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
+# otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
+OTELCOL_VERSION="v0.161.0"
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -24,6 +27,7 @@ present() {
     # a version stamp so a bumped SIM_VERSION reinstalls instead of silently reusing an old binary
     llm-d-inference-sim) [ -x "$BIN/llm-d-inference-sim" ] && [ "$(cat "$BIN/.llm-d-inference-sim.version" 2>/dev/null)" = "$SIM_VERSION" ] ;;
     dnsmasq) have dnsmasq ;;
+    otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
   esac
 }
@@ -45,6 +49,28 @@ install_redis() { apt_install redis-server; }
 install_prometheus() { apt_install prometheus; }
 # dnsmasq-base: the binary only, without the Debian service that would start a system daemon
 install_dnsmasq() { apt_install dnsmasq-base; }
+
+install_otelcol() {
+  local go dir
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [ -x "$go" ] || { log "go toolchain not found (needed for otelcol)"; return 1; }
+  dir="$CACHE/otelcol"
+  mkdir -p "$BIN" "$dir" || return 1
+  GOBIN="$dir" "$go" install "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" || return 1
+  cat >"$dir/manifest.yaml" <<EOF || return 1
+dist:
+  name: otelcol-inferplane
+  description: OTLP receiver and file exporter for the Inferplane tracing tests
+  output_path: $dir/build
+receivers:
+  - gomod: go.opentelemetry.io/collector/receiver/otlpreceiver $OTELCOL_VERSION
+exporters:
+  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter $OTELCOL_VERSION
+EOF
+  (cd "$dir" && ./builder --config manifest.yaml) || return 1
+  cp "$dir/build/otelcol-inferplane" "$BIN/otelcol-inferplane" || return 1
+  echo "$OTELCOL_VERSION" >"$BIN/.otelcol-inferplane.version"
+}
 
 install_llm-d-inference-sim() {
   local go
