@@ -102,10 +102,65 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option("--slow-ms <ms>", "faults: delay of an x-sim-fault: slow request")
     .option("--startup-delay <duration>", "health answers 503 for this long after start (5s, 500ms)")
     .option("--seed <n>", "seed of reply lengths, texts and faults", "1")
+    .option(
+      "--time-to-first-token <duration>",
+      "constant-latency mode: first token after this long (100ms), any load",
+    )
+    .option(
+      "--inter-token-latency <duration>",
+      "constant-latency mode: each next token after this long (10ms)",
+    )
     .option("--json", "print the replicas as JSON")
     .action(async (opts: import("./sim.js").SimCliOptions) => {
       const { simCommand } = await import("./sim.js");
       setExit(await simCommand(opts, io));
+    });
+
+  program
+    .command("bench")
+    .description(
+      "Benchmark an OpenAI-compatible server: TTFT, inter-token latency, throughput, goodput, rate sweeps",
+    )
+    .option("--url <url>", "server base URL, e.g. http://127.0.0.1:8000")
+    .option("-m, --model <name>", "served model name (default: the first /v1/models lists)")
+    .option("--api <api>", "chat or completions", "chat")
+    .option("--no-stream", "non-streaming requests (TTFT and ITL are then not measured)")
+    .option("--ignore-eos", "send vLLM's ignore_eos so replies are exactly the output length")
+    .option("--rate <r>", "open loop: requests (sessions) per second, or inf for all at once (default inf)")
+    .option("--arrivals <kind>", "open-loop arrivals: poisson or uniform", "poisson")
+    .option("--concurrency <n>", "closed loop: requests (sessions) in flight")
+    .option("-n, --requests <n>", "measured requests (default 100 unless --duration)")
+    .option("--duration <d>", "measure for this long instead (60s, 2m)")
+    .option("--warmup <n|d>", "requests (10) or a duration (5s) sent first and not measured", "10")
+    .option("--workload <kind>", "random, shared-prefix, sharegpt or jsonl", "random")
+    .option("--input-tokens <len>", "prompt tokens: N, MIN-MAX or MEAN:SIGMA (log-normal)")
+    .option("--output-tokens <len>", "output tokens (max_tokens): N, MIN-MAX or MEAN:SIGMA")
+    .option("--prefixes <n>", "shared-prefix: distinct system prompts", "16")
+    .option("--prefix-tokens <n>", "shared-prefix: tokens per system prompt", "1500")
+    .option("--turns <len>", "shared-prefix: turns per session (N or MIN-MAX)", "1")
+    .option("--think-time <d>", "shared-prefix: mean pause between turns (exponential)", "0")
+    .option("--dataset <file>", "sharegpt: a ShareGPT JSON file; jsonl: one prompt per line")
+    .option("--slo <list>", "goodput objectives, e.g. ttft=500ms,tpot=50ms (also itl, e2e)")
+    .option("--seed <n>", "seed of the workload and the arrivals", "1")
+    .option(
+      "-H, --header <header>",
+      "extra request header NAME: VALUE (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--api-key <key>", "sent as Authorization: Bearer KEY")
+    .option("--extra-body <json>", "JSON fields merged into every request body")
+    .option("--timeout <d>", "per-request timeout", "600s")
+    .option("--json [file]", "write the report as JSON to FILE (or print it when no file is given)")
+    .option("--records", "include every request's record in the --json file")
+    .option("--md <file>", "write the report as Markdown")
+    .option("--compare <url>", "send the same requests to a second server and report both side by side")
+    .option("--sweep <list>", "run each rate (or concurrency with --concurrency) in turn: 1,2,4,8,16,inf")
+    .option("--chart <file>", "SVG latency–throughput chart of a sweep", "bench-sweep.svg")
+    .option("--self-test", "measure this client's own overhead against a zero-latency simulator")
+    .action(async (opts: import("./bench.js").BenchCliOptions) => {
+      const { benchCommand } = await import("./bench.js");
+      setExit(await benchCommand(opts, io));
     });
 
   return program;

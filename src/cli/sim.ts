@@ -40,6 +40,8 @@ export interface SimCliOptions {
   slowMs?: string;
   startupDelay?: string;
   seed?: string;
+  timeToFirstToken?: string;
+  interTokenLatency?: string;
   json?: boolean;
 }
 
@@ -116,6 +118,14 @@ export function simOptionsFromFlags(o: SimCliOptions): SimFleetOptions {
     embeddingDim: num("embedding-dim", o.embeddingDim, true),
     startupDelayMs: duration("startup-delay", o.startupDelay),
     seed,
+    ...(o.timeToFirstToken !== undefined || o.interTokenLatency !== undefined
+      ? {
+          constantLatency: {
+            ttftMs: duration("time-to-first-token", o.timeToFirstToken ?? "0") ?? 0,
+            itlMs: duration("inter-token-latency", o.interTokenLatency ?? "0") ?? 0,
+          },
+        }
+      : {}),
     faults,
   };
 }
@@ -153,7 +163,7 @@ export async function simCommand(o: SimCliOptions, io: CliIO, control: SimRunCon
     io.out(
       [
         `✔ ${fleet.replicas.length} simulated ${first.flavour.info.displayName} ${first.flavour.version} replica(s) of ${first.servedModelName}`,
-        `  ${c.tp} × ${c.gpu.id}, weights ${c.weightFormat === "none" ? c.model.nativeDtype : c.weightFormat}, ${c.numGpuBlocks} KV blocks of ${c.blockSize} tokens, max model len ${c.maxModelLen}, speed ${first.setup.speed}×`,
+        `  ${c.tp} × ${c.gpu.id}, weights ${c.weightFormat === "none" ? c.model.nativeDtype : c.weightFormat}, ${c.numGpuBlocks} KV blocks of ${c.blockSize} tokens, max model len ${c.maxModelLen}, ${first.setup.constantLatency ? `constant latency: TTFT ${first.setup.constantLatency.ttftMs} ms, ITL ${first.setup.constantLatency.itlMs} ms` : `speed ${first.setup.speed}×`}`,
         "",
         renderTable(
           ["REPLICA", "URL", "HEALTH", "METRICS"],

@@ -22,6 +22,7 @@ import { WEIGHT_FORMATS, type WeightFormat } from "../catalog/kv.js";
 import { findModel, findModelByRepo, MODEL_IDS, type ModelSpec } from "../catalog/models.js";
 import { InferplaneError, isInferplaneError } from "../errors.js";
 import { processRegistry } from "../telemetry/process-metrics.js";
+import { type ConstantLatency, ConstantLatencyEngine } from "./constant-latency.js";
 import {
   checkFaultOptions,
   FAULT_HEADER,
@@ -96,6 +97,11 @@ export interface SimServerOptions {
   seed?: number;
   /** Index of the replica in its fleet (shown in the `x-sim-replica` header). */
   replicaIndex?: number;
+  /**
+   * Constant-latency mode: every request's first token after `ttftMs`, each next after `itlMs`,
+   * whatever the load (the engine model is bypassed). For checking benchmark clients.
+   */
+  constantLatency?: ConstantLatency;
 }
 
 /** Everything a replica needs, resolved and checked. */
@@ -116,6 +122,7 @@ export interface SimSetup {
   faults: FaultOptions;
   seed: number;
   replicaIndex: number;
+  constantLatency: ConstantLatency | null;
 }
 
 const DTYPES: Readonly<Record<string, WeightFormat>> = {
@@ -197,6 +204,11 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
   if (!(outputLenMean >= 1)) throw usage(`output-len-mean must be ≥ 1, got ${o.outputLenMean}`);
   const outputLenSigma = o.outputLenSigma ?? 0.5;
   if (!(outputLenSigma >= 0)) throw usage(`output-len-sigma must be ≥ 0, got ${o.outputLenSigma}`);
+  const cl = o.constantLatency;
+  if (cl !== undefined && !(cl.ttftMs >= 0 && cl.itlMs >= 0 && Number.isFinite(cl.ttftMs + cl.itlMs)))
+    throw usage(
+      `time-to-first-token and inter-token-latency must be ≥ 0 ms, got ${cl.ttftMs} and ${cl.itlMs}`,
+    );
   const startupDelayMs = o.startupDelayMs ?? 0;
   if (!(startupDelayMs >= 0)) throw usage(`startup delay must be ≥ 0, got ${o.startupDelayMs}`);
   const port = o.port ?? 0;
@@ -262,6 +274,7 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
     faults,
     seed,
     replicaIndex: o.replicaIndex ?? 0,
+    constantLatency: o.constantLatency ?? null,
   };
 }
 
@@ -613,7 +626,10 @@ class Replica implements SimServerHandle {
   private async listen(): Promise<void> {
     if (this.life !== undefined || this.stopped) return;
     const engine = new EngineCore(this.config);
-    const rt = new RealtimeEngine(engine, { speed: this.setup.speed });
+    const cl = this.setup.constantLatency;
+    const rt = cl
+      ? new ConstantLatencyEngine(engine, cl)
+      : new RealtimeEngine(engine, { speed: this.setup.speed });
     const metrics = new SimMetrics(this.flavour, engine, this.servedModelName);
     const common = { "x-sim-replica": String(this.setup.replicaIndex) };
     const life: Life = {

@@ -1,0 +1,223 @@
+/**
+ * One benchmark, start to finish: workload → load → figures, for one target, two compared
+ * side by side, or a sweep of rates (or concurrencies). The CLI (src/cli/bench.ts) turns flags
+ * into BenchOptions and prints what this returns; tests and bench/ scripts call it directly.
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { InferplaneError } from "../errors.js";
+import type { LengthDist } from "../sim/model/workload.js";
+import type { Api, Target } from "./client.js";
+import { type LoadMode, type RequestRecord, runLoad } from "./load.js";
+import { type BenchReport, type ClientStats, type SweepReport, sweepReport, targetReport } from "./report.js";
+import type { Slo } from "./slo.js";
+import {
+  jsonlWorkload,
+  randomWorkload,
+  sharedPrefixWorkload,
+  sharegptWorkload,
+  type Workload,
+} from "./workload.js";
+
+export type WorkloadSpec =
+  | { kind: "random"; input: LengthDist; output: LengthDist }
+  | {
+      kind: "shared-prefix";
+      prefixes: number;
+      prefixTokens: number;
+      input: LengthDist;
+      output: LengthDist;
+      turns: LengthDist;
+      thinkMs: number;
+    }
+  | { kind: "sharegpt"; path: string; output: LengthDist }
+  | { kind: "jsonl"; path: string; output: LengthDist };
+
+export interface BenchOptions {
+  /** One URL, or two for a comparison. */
+  urls: string[];
+  /** Served model name; undefined: the first one /v1/models lists (of the first URL). */
+  model?: string;
+  api: Api;
+  stream: boolean;
+  ignoreEos: boolean;
+  headers: Record<string, string>;
+  extraBody: Record<string, unknown>;
+  timeoutMs: number;
+  /** Open loop (rate, Infinity = all at once) or closed loop. */
+  load: { rate: number; arrivals: "poisson" | "uniform" } | { concurrency: number };
+  /** Measured sessions (single-turn workloads: requests); or `durationMs`. */
+  requests?: number;
+  durationMs?: number;
+  warmup: { sessions: number } | { ms: number };
+  workload: WorkloadSpec;
+  slo?: Slo;
+  seed: number;
+  /** Rates (open loop) or concurrencies (closed loop) to run in turn. */
+  sweep?: number[];
+  /** Keep per-request records in the report. */
+  records: boolean;
+  onRecord?: (r: RequestRecord) => void;
+  /** Called before each sweep point starts. */
+  onPoint?: (load: number, index: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface BenchOutcome {
+  report: BenchReport;
+  sweep?: SweepReport;
+}
+
+const usage = (m: string) => new InferplaneError("usage", m);
+
+export function buildWorkload(spec: WorkloadSpec, sessions: number, seed: number): Workload {
+  switch (spec.kind) {
+    case "random":
+      return randomWorkload({ sessions, input: spec.input, output: spec.output, seed });
+    case "shared-prefix":
+      return sharedPrefixWorkload({ ...spec, sessions, seed });
+    case "sharegpt":
+      return sharegptWorkload({ path: spec.path, sessions, output: spec.output, seed });
+    case "jsonl":
+      return jsonlWorkload({ path: spec.path, sessions, output: spec.output, seed });
+  }
+}
+
+/** The served model of `url` (the first /v1/models lists). */
+export async function discoverModel(url: string, headers: Record<string, string>): Promise<string> {
+  const base = url.replace(/\/+$/, "").replace(/\/v1$/, "");
+  let res: Response;
+  try {
+    res = await fetch(`${base}/v1/models`, { headers, signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new InferplaneError(
+      "usage",
+      `cannot reach ${base}/v1/models to find the model (give --model): ${(err as Error).message}`,
+    );
+  }
+  const body = (await res.json().catch(() => ({}))) as { data?: { id?: string }[] };
+  const id = body.data?.[0]?.id;
+  if (!res.ok || typeof id !== "string")
+    throw usage(`${base}/v1/models lists no model (HTTP ${res.status}); give --model`);
+  return id;
+}
+
+/** How many sessions to build for a run. */
+function sessionCount(o: BenchOptions, mode: LoadMode, warm: number): number {
+  if (o.requests !== undefined) return o.requests + warm;
+  const seconds = (o.durationMs ?? 0) / 1000;
+  // Enough for the duration at the offered rate; closed loops cycle through a large pool.
+  if (mode.kind === "open") return Math.min(1_000_000, Math.ceil(mode.rate * seconds * 1.1) + warm + 16);
+  return 50_000;
+}
+
+async function runOnce(o: BenchOptions, model: string, mode: LoadMode, seed: number) {
+  const warm = "sessions" in o.warmup ? o.warmup.sessions : 0;
+  const workload = buildWorkload(o.workload, sessionCount(o, mode, warm), seed);
+  const targets: Target[] = o.urls.map((url) => ({
+    url,
+    model,
+    api: o.api,
+    stream: o.stream,
+    headers: o.headers,
+    extraBody: { ...(o.ignoreEos ? { ignore_eos: true } : {}), ...o.extraBody },
+    timeoutMs: o.timeoutMs,
+  }));
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const result = await runLoad({
+    targets,
+    workload,
+    mode,
+    warmupSessions: warm,
+    ...("ms" in o.warmup ? { warmupMs: o.warmup.ms } : {}),
+    ...(o.durationMs !== undefined && o.requests === undefined
+      ? { durationMs: o.durationMs + ("ms" in o.warmup ? o.warmup.ms : 0) }
+      : {}),
+    seed,
+    ...(o.onRecord ? { onRecord: o.onRecord } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  loop.disable();
+  const measured = result.records.filter((r) => r.measured).length;
+  const client: ClientStats = {
+    cpuUsPerRequest: result.clientCpuUs / Math.max(1, result.records.length),
+    cpuShare: result.clientCpuUs / 1000 / Math.max(1, result.wallMs),
+    eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+    eventLoopDelayMaxMs: loop.max / 1e6,
+  };
+  const reports = targets.map((t, i) =>
+    targetReport(result.records, i, result.windowMs[i] ?? 0, { url: t.url, model, stream: o.stream }, o.slo),
+  );
+  return { workload, result, reports, client, measured };
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
+  if (o.urls.length < 1 || o.urls.length > 2) throw usage("give one --url, and at most one --compare");
+  if (o.requests === undefined && o.durationMs === undefined)
+    throw usage("give --requests N or --duration D");
+  if (o.sweep && o.urls.length > 1)
+    throw usage("--sweep and --compare do not go together: sweep each target on its own");
+  const model = o.model ?? (await discoverModel(o.urls[0] as string, o.headers));
+  const startedAt = new Date().toISOString();
+  const modeOf = (v?: number): LoadMode =>
+    "concurrency" in o.load
+      ? { kind: "closed", concurrency: v ?? o.load.concurrency }
+      : { kind: "open", rate: v ?? o.load.rate, arrivals: o.load.arrivals };
+  const base = modeOf();
+  if (base.kind === "open" && !Number.isFinite(base.rate) && o.requests === undefined)
+    throw usage("--rate inf sends every request at once: give --requests, not --duration");
+
+  const settings: Record<string, unknown> = {
+    urls: o.urls,
+    model,
+    api: o.api,
+    stream: o.stream,
+    ignoreEos: o.ignoreEos,
+    load:
+      base.kind === "open"
+        ? `open loop, ${Number.isFinite(base.rate) ? `${base.rate} req/s ${base.arrivals}` : "all at once"}`
+        : `closed loop, ${base.concurrency} concurrent`,
+    ...(o.requests !== undefined ? { requests: o.requests } : { durationS: (o.durationMs ?? 0) / 1000 }),
+    warmup: "sessions" in o.warmup ? `${o.warmup.sessions} requests` : `${o.warmup.ms / 1000} s`,
+    seed: o.seed,
+  };
+  if (o.sweep) {
+    const points = [];
+    let client: ClientStats | undefined;
+    const records: RequestRecord[] = [];
+    for (let i = 0; i < o.sweep.length; i++) {
+      const v = o.sweep[i] as number;
+      o.onPoint?.(v, i);
+      const mode = modeOf(v);
+      if (mode.kind === "open" && !Number.isFinite(mode.rate) && o.requests === undefined)
+        throw usage("--sweep with inf needs --requests, not --duration");
+      const run = await runOnce(o, model, mode, o.seed);
+      settings.workload = run.workload.description;
+      points.push({ load: v, target: run.reports[0] as BenchReport["targets"][number] });
+      client = run.client;
+      if (o.records) records.push(...run.result.records.map((r) => ({ ...r, sweepLoad: v })));
+      if (o.signal?.aborted) break;
+    }
+    const sweep = sweepReport(base.kind === "open" ? "rate" : "concurrency", points);
+    const report: BenchReport = {
+      tool: "inferplane bench",
+      startedAt,
+      settings: { ...settings, sweep: o.sweep.map((v) => (Number.isFinite(v) ? v : "inf")) },
+      targets: points.map((p) => p.target),
+      client: client as ClientStats,
+      ...(o.records ? { records } : {}),
+    };
+    return { report, sweep };
+  }
+  const run = await runOnce(o, model, base, o.seed);
+  settings.workload = run.workload.description;
+  const report: BenchReport = {
+    tool: "inferplane bench",
+    startedAt,
+    settings,
+    targets: run.reports,
+    client: run.client,
+    ...(o.records ? { records: run.result.records } : {}),
+  };
+  return { report };
+}
