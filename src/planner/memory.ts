@@ -1,0 +1,150 @@
+/**
+ * Memory model of one replica on one unit (whole GPUs under tensor parallelism, a MIG instance,
+ * or a time-slicing share): weights, activations, overhead and the KV pool vLLM is left with,
+ * and how many sequences of the context length fit in it.
+ *
+ * Formulas (docs/planner.md has them with examples):
+ * - weights = total parameters × bytes per parameter of the format (catalog `weightBytes`:
+ *   BF16/FP16 2, FP8/INT8 1, AWQ/GPTQ-int4 0.5 + group-128 scales ≈ 0.52, GGUF Q4_K_M ≈ 0.61;
+ *   embeddings and LM head stay 16-bit in AWQ/GPTQ/FP8), divided evenly across TP ranks;
+ * - KV bytes per token = 2 × layers × KV heads × head_dim × KV dtype bytes (MLA: layers ×
+ *   (kv_lora_rank + qk_rope_head_dim) × bytes), catalog `kvBytesPerToken`. Under tensor
+ *   parallelism each rank holds ⌈KV heads ÷ TP⌉ heads (vLLM replicates a head when TP exceeds
+ *   the KV heads); MLA's latent is replicated on every rank;
+ * - KV pool per rank = gpu_memory_utilization × unit memory − weights − activations − non-torch
+ *   overhead (sim/model/config.ts `memoryBreakdown`, vLLM's `determine_available_memory`);
+ *   a MIG instance offers its usable framebuffer (catalog `memoryMiB`), not the nominal size.
+ */
+import type { GpuSpec, MigProfile } from "../catalog/gpus.js";
+import { kvBytesPerToken, type WeightFormat } from "../catalog/kv.js";
+import type { ModelSpec } from "../catalog/models.js";
+import { memoryBreakdown } from "../sim/model/config.js";
+import type { MemoryFit } from "./types.js";
+
+const MiB = 2 ** 20;
+
+/** Engine settings that decide memory. */
+export interface MemorySettings {
+  tp: number;
+  weightFormat: WeightFormat;
+  kvDtypeBytes: number;
+  gpuMemoryUtilization: number;
+  maxNumBatchedTokens: number;
+  maxNumSeqs: number;
+  contextTokens: number;
+}
+
+/**
+ * The GPU a MIG instance behaves as: its usable framebuffer, and bandwidth and FLOP/s in
+ * proportion to its memory and compute slices (an instance owns its slices' memory controllers
+ * and SMs; MIG user guide "Terminology").
+ */
+export function migInstanceGpu(gpu: GpuSpec, profile: MigProfile): GpuSpec {
+  const slices = gpu.migSlices;
+  if (slices === null) throw new RangeError(`${gpu.id} has no MIG`);
+  const c = profile.computeSlices / slices.compute;
+  const m = profile.memorySlices / slices.memory;
+  const scale = (x: number | null) => (x === null ? null : x * c);
+  return {
+    ...gpu,
+    memoryBytes: profile.memoryMiB * MiB,
+    memoryGiB: Math.round((profile.memoryMiB / 1024) * 100) / 100,
+    memoryBandwidthBytesPerSec: gpu.memoryBandwidthBytesPerSec * m,
+    bf16Flops: scale(gpu.bf16Flops),
+    fp16Flops: gpu.fp16Flops * c,
+    fp8Flops: scale(gpu.fp8Flops),
+    int8Ops: scale(gpu.int8Ops),
+    migSlices: null,
+    migProfiles: [],
+  };
+}
+
+/**
+ * A time-slicing share's GPU for latency: the full memory (its budget is set by
+ * gpu_memory_utilization) but 1/shares of the throughput — the worst case, every share busy
+ * (time slicing round-robins whole-GPU time slices between processes).
+ */
+export function timeSliceGpu(gpu: GpuSpec, shares: number): GpuSpec {
+  const f = 1 / shares;
+  const scale = (x: number | null) => (x === null ? null : x * f);
+  return {
+    ...gpu,
+    memoryBandwidthBytesPerSec: gpu.memoryBandwidthBytesPerSec * f,
+    bf16Flops: scale(gpu.bf16Flops),
+    fp16Flops: gpu.fp16Flops * f,
+    fp8Flops: scale(gpu.fp8Flops),
+    int8Ops: scale(gpu.int8Ops),
+  };
+}
+
+/** KV bytes per token held by one rank: ⌈KV heads ÷ TP⌉ heads, or the whole MLA latent. */
+export function kvBytesPerTokenPerRank(model: ModelSpec, tp: number, dtypeBytes: number): number {
+  const total = kvBytesPerToken(model, dtypeBytes);
+  if (total === 0 || model.mla !== null || tp <= 1) return total;
+  const headsPerRank = Math.max(1, Math.ceil(model.kvHeads / tp));
+  return 2 * model.layers * headsPerRank * model.headDim * dtypeBytes;
+}
+
+/** Memory of one replica of `model` on `gpu` (a whole GPU, or a MIG instance's GPU). */
+export function fitMemory(model: ModelSpec, gpu: GpuSpec, s: MemorySettings): MemoryFit {
+  const b = memoryBreakdown(model, gpu, { ...s, blockSize: 16 });
+  const perToken = kvBytesPerToken(model, s.kvDtypeBytes);
+  const perRank = kvBytesPerTokenPerRank(model, s.tp, s.kvDtypeBytes);
+  const kvTokens = perRank > 0 ? Math.max(0, Math.floor(b.kv / perRank)) : Number.MAX_SAFE_INTEGER;
+  return {
+    deviceBytes: gpu.memoryBytes,
+    budgetBytes: b.budget,
+    weightBytes: b.weights,
+    activationBytes: b.activations,
+    overheadBytes: b.nonTorch,
+    kvBytes: b.kv,
+    kvBytesPerToken: perToken,
+    kvBytesPerTokenPerRank: perRank,
+    kvTokens,
+    contextTokens: s.contextTokens,
+    maxSequencesAtContext: s.contextTokens > 0 ? Math.floor(kvTokens / s.contextTokens) : 0,
+  };
+}
+
+/**
+ * The smallest gpu_memory_utilization (in steps of 0.01) at which the replica holds
+ * `kvTokensNeeded` tokens of KV cache, or null when even `cap` is not enough.
+ */
+export function smallestUtilization(
+  model: ModelSpec,
+  gpu: GpuSpec,
+  s: Omit<MemorySettings, "gpuMemoryUtilization">,
+  kvTokensNeeded: number,
+  cap: number,
+): number | null {
+  for (let pct = 1; pct <= Math.round(cap * 100); pct++) {
+    const fit = fitMemory(model, gpu, { ...s, gpuMemoryUtilization: pct / 100 });
+    if (fit.kvBytes > 0 && fit.kvTokens >= kvTokensNeeded) return pct / 100;
+  }
+  return null;
+}
+
+/** Decimal gigabytes with one decimal, as the explanations print them. */
+export const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
+
+/** Why a replica does not fit, in words with numbers; null when it fits. */
+export function explainFit(fit: MemoryFit, what: string, tp: number, utilization: number): string | null {
+  const perRank = tp > 1 ? " per GPU" : "";
+  if (fit.kvBytes <= 0) {
+    const need = fit.weightBytes + fit.activationBytes + fit.overheadBytes;
+    return (
+      `${what}: ${gb(fit.weightBytes)} of weights${perRank} + ${gb(fit.activationBytes)} activations + ` +
+      `${gb(fit.overheadBytes)} CUDA overhead = ${gb(need)}, above the ${gb(fit.budgetBytes)} vLLM may use ` +
+      `(${utilization} × ${gb(fit.deviceBytes)})`
+    );
+  }
+  if (fit.kvTokens < fit.contextTokens) {
+    return (
+      `${what}: ${gb(fit.budgetBytes)} budget − ${gb(fit.weightBytes)} weights − ${gb(fit.activationBytes)} ` +
+      `activations − ${gb(fit.overheadBytes)} overhead leaves ${gb(fit.kvBytes)}${perRank} for KV = ` +
+      `${fit.kvTokens.toLocaleString("en-US")} tokens at ${fit.kvBytesPerTokenPerRank.toLocaleString("en-US")} B/token, ` +
+      `fewer than one ${fit.contextTokens.toLocaleString("en-US")}-token context (vLLM refuses to start; lower maxModelLen to ${fit.kvTokens.toLocaleString("en-US")} or use a larger unit)`
+    );
+  }
+  return null;
+}
