@@ -8,7 +8,9 @@ import { adapterForPool } from "../engines/index.js";
 import { InferplaneError, isInferplaneError } from "../errors.js";
 import { servedModelName } from "../spec/checks.js";
 import type { Platform } from "../spec/schema.js";
+import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
+import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { GatewayMetrics } from "./metrics.js";
 import { type ApiOp, type ForwardDeps, Forwarder, sendError, startTiming } from "./proxy/forward.js";
 import { RetryBudget } from "./proxy/retry-budget.js";
@@ -28,6 +30,14 @@ export interface GatewayOptions {
   /** Endpoints per model name, overriding the spec's (used by `inferplane up` for simulated replicas). */
   endpoints?: Record<string, string[]>;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * pino logger for operational and access lines. Default: one from the spec's
+   * `observability.logging`, on stderr — unless `log` is given, which then takes the operational
+   * lines and leaves the access log off.
+   */
+  logger?: Logger;
+  /** Replaces the tracing built from the spec and OTEL_* variables (benchmarks). */
+  tracing?: Tracing;
 }
 
 export interface GatewayHandle {
@@ -60,7 +70,24 @@ function defaultLog(level: string, msg: string, fields: Record<string, unknown> 
 
 export async function startGateway(platform: Platform, options: GatewayOptions = {}): Promise<GatewayHandle> {
   const env = options.env ?? process.env;
-  const log = options.log ?? defaultLog;
+  const logging = platform.observability.logging;
+  const logger =
+    options.logger ??
+    (options.log
+      ? undefined
+      : createLogger({ level: logging.level, format: logging.format, component: "gateway" }));
+  const log = options.log ?? (logger ? logFn(logger) : defaultLog);
+  const tracing =
+    options.tracing ?? createTracing(platform.observability.tracing, { component: "gateway", env });
+  if (tracing.config?.enabled) {
+    const c = tracing.config;
+    log("info", "tracing on", {
+      endpoint: c.endpoint,
+      serviceName: c.serviceName,
+      sampler: c.sampler,
+      ratio: c.ratio,
+    });
+  }
   let spec = platform;
   const pools = new Map<string, UpstreamPool>();
   const upkeep = new EndpointUpkeep(
@@ -144,6 +171,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       const pool = existing ?? new UpstreamPool(info, balancer, adapter, limits);
       if (existing) existing.reconfigure(info, balancer, adapter, limits);
       pool.onBalancerFallback = (reason) => metrics.balancerFallbacks.inc({ pool: m.name, reason });
+      pool.onQueued = () => metrics.queued.inc({ pool: m.name });
       pools.set(m.name, pool);
       discover(p, m, pool);
     }
@@ -169,6 +197,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     onSuccess: (pool, ep) => upkeep.success(pool, ep),
     onFailure: (pool, ep) => upkeep.failure(pool, ep),
     env,
+    tracing,
+    ...(logger && logging.accessLog ? { accessLog: logger } : {}),
   };
   const forwarder = new Forwarder(deps);
   let draining = false;
@@ -257,10 +287,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     }
     return { status: "ready" };
   });
-  app.get("/metrics", async (_request, reply) => {
-    void reply.header("content-type", metrics.registry.contentType);
-    return withProcessMetrics(metrics.registry);
-  });
+  if (platform.observability.metrics.enabled) {
+    app.get(platform.observability.metrics.path, async (_request, reply) => {
+      void reply.header("content-type", metrics.registry.contentType);
+      return withProcessMetrics(metrics.registry);
+    });
+  }
 
   await app.listen({
     host: options.host ?? spec.gateway.listen.host,
@@ -279,6 +311,10 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       for (const { discovery } of discoveries.values()) discovery.stop();
       await app.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
+      await tracing
+        .shutdown()
+        .catch((err: Error) => log("warn", "trace export failed at shutdown", { error: err.message }));
+      logger?.flush();
     })();
     return closed;
   };

@@ -18,6 +18,8 @@ export class SseRelay {
   done = false;
   sawContent = false;
   usage: Usage | undefined;
+  /** The `model` of the usage chunk (gen_ai.response.model). */
+  model: string | undefined;
 
   /** @param stripUsage drop the usage-only chunk (the client did not ask for it). */
   constructor(private readonly stripUsage: boolean) {}
@@ -53,8 +55,13 @@ export class SseRelay {
     const usageAt = event.indexOf('"usage":{');
     if (usageAt >= 0) {
       try {
-        const body = JSON.parse(event.slice(event.indexOf("{"))) as { usage?: Usage; choices?: unknown[] };
+        const body = JSON.parse(event.slice(event.indexOf("{"))) as {
+          usage?: Usage;
+          choices?: unknown[];
+          model?: unknown;
+        };
         if (body.usage) this.usage = body.usage;
+        if (typeof body.model === "string") this.model = body.model;
         if (this.stripUsage && Array.isArray(body.choices) && body.choices.length === 0) return false;
       } catch {
         // not JSON: relay untouched

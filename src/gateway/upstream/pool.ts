@@ -140,6 +140,7 @@ export class UpstreamPool {
     if (this.waiters.length >= this.limits.maxQueued) {
       return Promise.reject(this.queueFull());
     }
+    this.onQueued?.();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -178,6 +179,8 @@ export class UpstreamPool {
 
   /** Told when the balancer could not apply its policy (a metric). */
   onBalancerFallback: ((reason: string) => void) | undefined;
+  /** Told when a request has to wait in the queue (a metric). */
+  onQueued: (() => void) | undefined;
 
   release(ep: EndpointState): void {
     ep.inFlight = Math.max(0, ep.inFlight - 1);
