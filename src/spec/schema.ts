@@ -393,6 +393,14 @@ const Gateway = z
           .enum(["sqlite", "redis"])
           .default("sqlite")
           .describe("Where keys live; `redis` for several gateways."),
+        sqlitePath: z
+          .string()
+          .min(1)
+          .default(".inferplane/gateway.db")
+          .describe("SQLite file holding keys (store `sqlite`) and usage (without `gateway.redis`)."),
+        keyHashesEnv: envVar(
+          "More keys as hashes only (GitOps): a JSON array shaped like `keys`, e.g. from a Secret.",
+        ).default("INFERPLANE_KEY_HASHES"),
         keys: z
           .array(
             z.strictObject({
@@ -400,13 +408,27 @@ const Gateway = z
               hash: z
                 .string()
                 .regex(
-                  /^[a-z0-9-]+\$/,
-                  "a salted hash as printed by `inferplane keys`, never a plaintext key",
+                  /^v1\$[A-Za-z0-9]{8,32}\$[0-9a-f]{32}\$[0-9a-f]{64}$/,
+                  "a salted hash as printed by `inferplane keys create` (v1$id$salt$hash), never a plaintext key",
                 )
                 .describe("Salted key hash (GitOps keys); never the key."),
               models: z.array(z.string()).default(["*"]).describe("Route name globs the key may use."),
+              collections: z
+                .array(z.string())
+                .default(["*"])
+                .describe("RAG collection globs the key may use."),
+              paths: z
+                .array(z.string())
+                .default(["*"])
+                .describe("Request path globs the key may call (`/v1/chat/*`, `/v1/embeddings`)."),
               rpm: z.number().int().positive().optional().describe("Requests per minute."),
               tpm: z.number().int().positive().optional().describe("Tokens per minute."),
+              budgetTokens: z
+                .number()
+                .int()
+                .positive()
+                .optional()
+                .describe("Tokens per calendar month (UTC); 429 insufficient_quota once spent."),
             }),
           )
           .default([])
@@ -422,6 +444,14 @@ const Gateway = z
           .enum(["open", "closed"])
           .default("open")
           .describe("When the limit store is unreachable: admit (`open`) or refuse (`closed`)."),
+        reserveTokens: z
+          .number()
+          .int()
+          .positive()
+          .default(256)
+          .describe(
+            "Completion tokens reserved at admission when a request sets no `max_tokens`; reconciled with the real usage.",
+          ),
       })
       .prefault({})
       .describe("Default rate limits per key."),
@@ -432,9 +462,49 @@ const Gateway = z
           .regex(/^rediss?:\/\/[^@\s]+$/, "redis://host:port[/db] with no credentials in it")
           .describe("Redis URL without credentials."),
         passwordEnv: envVar("Redis password.").optional(),
+        prefix: z.string().default("inferplane:").describe("Prefix of every key the gateway writes."),
       })
       .optional()
-      .describe("Shared state for limits and keys when the gateway runs as several replicas."),
+      .describe("Shared state for limits, keys and usage when the gateway runs as several replicas."),
+    usage: z
+      .strictObject({
+        flushInterval: duration("How often usage counters are written to the store.").default(5_000),
+      })
+      .prefault({})
+      .describe("Usage accounting per key, route and model (on when `auth.mode` is `keys`)."),
+    http: z
+      .strictObject({
+        maxHeaderBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * 1024)
+          .describe("Largest request line plus headers (431 beyond)."),
+        maxUrlBytes: z
+          .number()
+          .int()
+          .min(64)
+          .default(8 * 1024)
+          .describe("Longest request URL (414 beyond)."),
+        headersTimeout: duration("Time a client has to send its headers (slowloris guard).").default(10_000),
+        requestTimeout: duration("Time a client has to send its whole request (408 beyond).").default(30_000),
+        cors: z
+          .strictObject({
+            origins: z
+              .array(z.string())
+              .default([])
+              .describe("Allowed origins (`*` for any); empty: no CORS headers."),
+            maxAge: z.number().int().nonnegative().default(600).describe("Preflight cache, seconds."),
+          })
+          .prefault({})
+          .describe("Cross-origin access for browser clients."),
+        securityHeaders: z
+          .boolean()
+          .default(true)
+          .describe("Send nosniff, frame-deny, no-referrer and a locked-down CSP on every response."),
+      })
+      .prefault({})
+      .describe("Client-side HTTP limits and headers."),
     timeouts: z
       .strictObject({
         connect: duration("Connect timeout to an endpoint.").default(2_000),
@@ -500,7 +570,7 @@ const Gateway = z
       .number()
       .int()
       .positive()
-      .default(8 * 1024 * 1024)
+      .default(4 * 1024 * 1024)
       .describe("Largest request body accepted (413 beyond)."),
     drainTimeout: duration("Grace period for in-flight requests on SIGTERM.").default(30_000),
   })
