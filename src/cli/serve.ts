@@ -1,6 +1,7 @@
 import { manageLifecycle } from "../gateway/lifecycle.js";
 import { startGateway } from "../gateway/server.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
+import { createLogger, logFn } from "../telemetry/logger.js";
 import type { CliIO } from "./io.js";
 
 export interface ServeOptions {
@@ -11,19 +12,19 @@ export interface ServeOptions {
   drainDelay?: string;
 }
 
-function log(level: string, msg: string, fields: Record<string, unknown> = {}) {
-  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
-}
-
 /** Runs the gateway until SIGTERM/SIGINT; resolves to the exit code after draining. */
 export async function serveCommand(opts: ServeOptions, io: CliIO): Promise<number> {
   const file = resolveSpecFile(opts.config);
   const { platform } = loadSpec({ file, ...(opts.env ? { env: opts.env } : {}) });
+  // One pino logger (spec observability.logging) for operational lines and the access log.
+  const { level, format } = platform.observability.logging;
+  const logger = createLogger({ level, format, component: "gateway" });
+  const log = logFn(logger);
   const gw = await startGateway(platform, {
     ...(opts.host ? { host: opts.host } : {}),
     ...(opts.port ? { port: Number(opts.port) } : {}),
     drainDelayMs: Number(opts.drainDelay ?? 0),
-    log,
+    logger,
   });
   io.out(`inferplane gateway listening on ${gw.url} (${platform.routes.length} routes, spec ${file})`);
   return new Promise((resolve) => {

@@ -530,7 +530,11 @@ export interface SimServerHandle {
   restart(): Promise<void>;
   /** Stops for good (idempotent). */
   stop(): Promise<void>;
+  /** W3C `traceparent` headers of the latest API requests (up to 256, oldest first): what a gateway propagated. */
+  readonly traceparents: readonly string[];
 }
+
+const MAX_TRACEPARENTS = 256;
 
 const ID_ALPHABET = "0123456789abcdef";
 function randomHex(rand: () => number, n: number): string {
@@ -552,6 +556,7 @@ class Replica implements SimServerHandle {
   private readonly idPrefix: string;
   private seq = 0;
   private stopped = false;
+  readonly traceparents: string[] = [];
   private restartTimer: NodeJS.Timeout | null = null;
   private transition: Promise<void> = Promise.resolve();
   private readonly created = () => Math.floor(Date.now() / 1000);
@@ -914,6 +919,7 @@ class Replica implements SimServerHandle {
     kind: GenKind,
   ): unknown {
     life.metrics.received();
+    this.noteTraceparent(req);
     if (performance.now() < life.readyAt)
       return sendError(reply, dialect, {
         status: 503,
@@ -1309,7 +1315,16 @@ class Replica implements SimServerHandle {
   // Embeddings, rerank, tokenize (simulated: no engine time)
   // ---------------------------------------------------------------------------------------------
 
+  /** Keeps the request's traceparent (bounded), so tests can check propagation. */
+  private noteTraceparent(req: FastifyRequest): void {
+    const tp = req.headers.traceparent;
+    if (typeof tp !== "string") return;
+    if (this.traceparents.length >= MAX_TRACEPARENTS) this.traceparents.shift();
+    this.traceparents.push(tp);
+  }
+
   private embeddings(life: Life, req: FastifyRequest, reply: FastifyReply, ollama = false): unknown {
+    this.noteTraceparent(req);
     const dialect: Dialect = ollama ? "ollama" : "openai";
     if (!this.readyNow(life, reply, dialect)) return reply;
     const b = req.body as Record<string, unknown> | undefined;
@@ -1378,6 +1393,7 @@ class Replica implements SimServerHandle {
   }
 
   private rerank(life: Life, req: FastifyRequest, reply: FastifyReply): unknown {
+    this.noteTraceparent(req);
     if (!this.readyNow(life, reply, "openai")) return reply;
     const b = req.body as Record<string, unknown> | undefined;
     if (b === undefined || b === null || typeof b !== "object")
