@@ -10,6 +10,7 @@ import { servedModelName } from "../spec/checks.js";
 import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
+import { registerRagRoutes } from "../rag/api.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { GatewayMetrics } from "./metrics.js";
 import { type ApiOp, type ForwardDeps, Forwarder, sendError, startTiming } from "./proxy/forward.js";
@@ -263,6 +264,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     });
   }
 
+  // RAG (/v1/rag/*): embeddings, rerank and answers call this gateway's own router over loopback.
+  registerRagRoutes(app, { rag: () => spec.rag, gatewayUrl: () => selfUrl(app), registry: metrics.registry });
   app.get("/v1/models", async () => {
     const created = Math.floor(Date.now() / 1000);
     return {
@@ -348,3 +351,11 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
 }
 
 export type { IncomingMessage };
+
+/** This gateway's loopback URL (a wildcard listen address is reached on loopback). */
+function selfUrl(app: FastifyInstance): string {
+  const a = app.server.address();
+  if (!a || typeof a !== "object") throw new Error("the gateway is not listening");
+  const host = a.address === "0.0.0.0" || a.address === "::" ? "127.0.0.1" : a.address;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${a.port}`;
+}

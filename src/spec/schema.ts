@@ -638,6 +638,12 @@ const Rag = z
       .strictObject({
         route: z.string().describe("Chat route that writes grounded answers."),
         maxContextTokens: z.number().int().positive().default(4096).describe("Retrieved text budget."),
+        minScore: z
+          .number()
+          .optional()
+          .describe(
+            'With rerank: passages scoring below this are not relevant; if none is left the answer says "not found in the collection" without calling the model.',
+          ),
       })
       .optional()
       .describe("Grounded answers (/v1/rag/answer)."),
@@ -648,6 +654,30 @@ const Rag = z
       })
       .prefault({})
       .describe("Vector and keyword stores."),
+    ingest: z
+      .strictObject({
+        allowPrivateNetworks: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Let URL ingestion fetch loopback, private, link-local and other internal addresses (SSRF guard off).",
+          ),
+        allowHosts: z
+          .array(z.string())
+          .default([])
+          .describe(
+            "Host names or IP addresses URL ingestion may fetch even when they resolve to internal addresses.",
+          ),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(20 * 1024 * 1024)
+          .describe("Largest file or URL body ingested."),
+        timeout: duration("Time limit of one URL fetch.").default(30_000),
+      })
+      .prefault({})
+      .describe("Ingestion limits and the URL fetcher's SSRF guard."),
     chunking: z
       .strictObject({
         maxTokens: z.number().int().positive().default(512).describe("Chunk size in tokens."),

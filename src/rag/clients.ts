@@ -1,0 +1,131 @@
+/**
+ * Embedding, rerank and chat calls, always through an Inferplane gateway (its router picks
+ * the pool), so RAG traffic gets the same balancing, retries, fallbacks and metrics as any
+ * other request. Request shapes: OpenAI embeddings and chat; rerank in the Cohere/Jina shape
+ * that vLLM, TEI and Infinity serve (`query`, `documents`, `top_n` → `results[{index, relevance_score}]`).
+ */
+import { request } from "undici";
+import { InferplaneError } from "../errors.js";
+
+export interface Embedder {
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface Reranker {
+  rerank(query: string, documents: string[], topN: number): Promise<{ index: number; score: number }[]>;
+}
+
+async function postJson(base: string, path: string, body: unknown): Promise<unknown> {
+  const url = `${base.replace(/\/$/, "")}${path}`;
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new InferplaneError("upstream_error", `${url}: ${(err as Error).message}`);
+  }
+  const text = await res.body.text();
+  if (res.statusCode >= 400) {
+    let msg = text.slice(0, 300);
+    try {
+      msg = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? msg;
+    } catch {}
+    throw new InferplaneError("upstream_error", `${url} answered ${res.statusCode}: ${msg}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InferplaneError("upstream_error", `${url} answered with a body that is not JSON`);
+  }
+}
+
+export class GatewayEmbedder implements Embedder {
+  constructor(
+    private readonly baseUrl: () => string,
+    readonly route: string,
+    readonly batchSize = 32,
+  ) {}
+
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let i = 0; i < texts.length; i += this.batchSize) {
+      const batch = texts.slice(i, i + this.batchSize);
+      const res = (await postJson(this.baseUrl(), "/v1/embeddings", { model: this.route, input: batch })) as {
+        data?: { index?: number; embedding?: number[] }[];
+      };
+      const data = res.data ?? [];
+      if (data.length !== batch.length) {
+        throw new InferplaneError(
+          "upstream_error",
+          `embeddings: asked for ${batch.length}, got ${data.length}`,
+        );
+      }
+      const sorted = [...data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+      for (const d of sorted) {
+        if (!Array.isArray(d.embedding))
+          throw new InferplaneError("upstream_error", "embeddings: an item has no embedding");
+        out.push(Float32Array.from(d.embedding));
+      }
+    }
+    return out;
+  }
+}
+
+export class GatewayReranker implements Reranker {
+  constructor(
+    private readonly baseUrl: () => string,
+    readonly route: string,
+  ) {}
+
+  async rerank(
+    query: string,
+    documents: string[],
+    topN: number,
+  ): Promise<{ index: number; score: number }[]> {
+    if (documents.length === 0) return [];
+    const res = (await postJson(this.baseUrl(), "/v1/rerank", {
+      model: this.route,
+      query,
+      documents,
+      top_n: topN,
+    })) as { results?: { index: number; relevance_score: number }[] };
+    return (res.results ?? [])
+      .map((r) => ({ index: r.index, score: r.relevance_score }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, topN);
+  }
+}
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/** A non-streaming chat completion through the gateway. */
+export async function chatCompletion(
+  baseUrl: string,
+  body: { model: string; messages: ChatMessage[]; [k: string]: unknown },
+): Promise<Record<string, unknown>> {
+  return (await postJson(baseUrl, "/v1/chat/completions", body)) as Record<string, unknown>;
+}
+
+/** A streaming chat completion: the raw SSE body of the gateway's answer. */
+export async function chatCompletionStream(
+  baseUrl: string,
+  body: { model: string; messages: ChatMessage[]; [k: string]: unknown },
+): Promise<AsyncIterable<Buffer>> {
+  const url = `${baseUrl.replace(/\/$/, "")}/v1/chat/completions`;
+  const res = await request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...body, stream: true }),
+  });
+  if (res.statusCode >= 400) {
+    const text = await res.body.text();
+    throw new InferplaneError("upstream_error", `${url} answered ${res.statusCode}: ${text.slice(0, 300)}`);
+  }
+  return res.body as AsyncIterable<Buffer>;
+}

@@ -1,0 +1,114 @@
+/**
+ * Retrieval: sparse (BM25), dense (cosine kNN on the query's embedding) or hybrid (both,
+ * fused by RRF or weights), then an optional cross-encoder rerank of the fused candidates.
+ */
+import { InferplaneError } from "../../errors.js";
+import type { Embedder, Reranker } from "../clients.js";
+import type { RagMetrics } from "../metrics.js";
+import type { Hit, RagStore, SearchFilter } from "../types.js";
+import { rrf, weighted } from "./fusion.js";
+
+export type SearchMode = "dense" | "sparse" | "hybrid";
+
+export interface SearchRequest {
+  query: string;
+  k: number;
+  mode: SearchMode;
+  filter?: SearchFilter;
+  /** Candidates per retriever before fusion (and rerank). */
+  candidates?: number;
+  fusion?: { method: "rrf"; k?: number } | { method: "weighted"; dense: number; sparse: number };
+  /** Rerank the fused candidates and keep the best `topN` (defaults to k). */
+  rerank?: { topN?: number };
+}
+
+export interface SearchDeps {
+  store: RagStore;
+  embedder?: Embedder;
+  reranker?: Reranker;
+  metrics?: RagMetrics;
+}
+
+export interface SearchTimings {
+  embedMs: number;
+  searchMs: number;
+  rerankMs: number;
+}
+
+export async function search(
+  deps: SearchDeps,
+  collection: string,
+  req: SearchRequest,
+): Promise<{ hits: Hit[]; timings: SearchTimings }> {
+  const timings: SearchTimings = { embedMs: 0, searchMs: 0, rerankMs: 0 };
+  const candidates = Math.max(req.k, req.candidates ?? req.k);
+  const stage = async <T>(name: "embed" | "search" | "rerank", fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const ms = performance.now() - t0;
+      timings[`${name}Ms`] += ms;
+      deps.metrics?.stage.observe({ stage: name }, ms / 1000);
+    }
+  };
+  const storeCall = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof InferplaneError) || err.code === "rag_store_unavailable") {
+        deps.metrics?.storeErrors.inc({ store: deps.store.kind, op });
+      }
+      throw err;
+    }
+  };
+
+  let vector: Float32Array | undefined;
+  if (req.mode !== "sparse") {
+    const embedder = deps.embedder;
+    if (!embedder)
+      throw new InferplaneError("invalid_request", `mode "${req.mode}" needs an embedding model`);
+    [vector] = await stage("embed", () => embedder.embed([req.query]));
+  }
+  const lists = await stage("search", () =>
+    Promise.all([
+      req.mode === "dense"
+        ? Promise.resolve([] as Hit[])
+        : storeCall("search_sparse", () =>
+            deps.store.searchSparse(collection, req.query, candidates, req.filter),
+          ),
+      req.mode === "sparse" || !vector
+        ? Promise.resolve([] as Hit[])
+        : storeCall("search_dense", () =>
+            deps.store.searchDense(collection, vector as Float32Array, candidates, req.filter),
+          ),
+    ]),
+  );
+  const [sparse, dense] = lists;
+  let hits: Hit[];
+  if (req.mode === "sparse") hits = sparse;
+  else if (req.mode === "dense") hits = dense;
+  else if (req.fusion?.method === "weighted")
+    hits = weighted([dense, sparse], [req.fusion.dense, req.fusion.sparse]);
+  else hits = rrf([dense, sparse], req.fusion?.method === "rrf" ? (req.fusion.k ?? 60) : 60);
+
+  if (req.rerank) {
+    const reranker = deps.reranker;
+    if (!reranker)
+      throw new InferplaneError("invalid_request", "rerank needs a rerank model (rag.rerank.route)");
+    const pool = hits.slice(0, candidates);
+    const topN = Math.min(req.rerank.topN ?? req.k, req.k);
+    const ranked = await stage("rerank", () =>
+      reranker.rerank(
+        req.query,
+        pool.map((h) => (h.title ? `${h.title}\n${h.text}` : h.text)),
+        topN,
+      ),
+    );
+    hits = ranked.flatMap((r) => {
+      const h = pool[r.index];
+      return h ? [{ ...h, score: r.score }] : [];
+    });
+  }
+  return { hits: hits.slice(0, req.k), timings };
+}

@@ -1,0 +1,368 @@
+/**
+ * The embedded store: one SQLite file (WAL) holding documents, chunks, an FTS5 index of
+ * analyzed terms (BM25, k1 = 1.2, b = 0.75) and a sqlite-vec `vec0` table of cosine vectors
+ * per collection. Each document's replacement is one transaction, so a killed ingest leaves
+ * every document either old or new, never half-written.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import * as sqliteVec from "sqlite-vec";
+import { InferplaneError } from "../../errors.js";
+import { analyze } from "../analyze.js";
+import type {
+  CollectionConfig,
+  CollectionInfo,
+  DocumentWrite,
+  Hit,
+  RagStore,
+  SearchFilter,
+  StoreCapabilities,
+} from "../types.js";
+
+type Db = Database.Database;
+
+interface CollectionRow {
+  name: string;
+  tid: number;
+  embedding_route: string;
+  dimensions: number;
+  created_at: number;
+}
+
+interface ChunkRow {
+  rowid: number;
+  chunk_id: string;
+  doc_id: string;
+  text: string;
+  source: string;
+  ts: number;
+  title: string | null;
+}
+
+function toHit(r: ChunkRow, score: number): Hit {
+  return {
+    chunkId: r.chunk_id,
+    docId: r.doc_id,
+    text: r.text,
+    source: r.source,
+    timestamp: r.ts,
+    ...(r.title ? { title: r.title } : {}),
+    score,
+  };
+}
+
+function filterSql(filter: SearchFilter | undefined, alias: string): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (filter?.source !== undefined) {
+    const sources = Array.isArray(filter.source) ? filter.source : [filter.source];
+    parts.push(`${alias}.source IN (${sources.map(() => "?").join(",")})`);
+    params.push(...sources);
+  }
+  if (filter?.timestampFrom !== undefined) {
+    parts.push(`${alias}.ts >= ?`);
+    params.push(filter.timestampFrom);
+  }
+  if (filter?.timestampTo !== undefined) {
+    parts.push(`${alias}.ts <= ?`);
+    params.push(filter.timestampTo);
+  }
+  return { sql: parts.map((p) => ` AND ${p}`).join(""), params };
+}
+
+export class SqliteStore implements RagStore {
+  readonly kind = "sqlite";
+  readonly db: Db;
+
+  constructor(readonly path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.db = new Database(path);
+      sqliteVec.load(this.db);
+    } catch (err) {
+      throw new InferplaneError(
+        "rag_store_unavailable",
+        `cannot open the sqlite store ${path}: ${(err as Error).message}`,
+      );
+    }
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS collections (
+        name TEXT PRIMARY KEY, tid INTEGER UNIQUE NOT NULL, embedding_route TEXT NOT NULL,
+        dimensions INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS documents (
+        collection TEXT NOT NULL, doc_id TEXT NOT NULL, hash TEXT NOT NULL, chunks INTEGER NOT NULL,
+        PRIMARY KEY (collection, doc_id));
+      CREATE TABLE IF NOT EXISTS chunks (
+        rowid INTEGER PRIMARY KEY, collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL,
+        ordinal INTEGER NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, ts INTEGER NOT NULL,
+        title TEXT, metadata TEXT, UNIQUE (collection, chunk_id));
+      CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, doc_id);
+    `);
+  }
+
+  async capabilities(): Promise<StoreCapabilities> {
+    return { sparse: true, dense: true };
+  }
+
+  private row(name: string): CollectionRow | undefined {
+    return this.db.prepare("SELECT * FROM collections WHERE name = ?").get(name) as CollectionRow | undefined;
+  }
+
+  private need(name: string): CollectionRow {
+    const r = this.row(name);
+    if (!r) throw new InferplaneError("rag_collection_not_found", `no collection named "${name}"`);
+    return r;
+  }
+
+  async createCollection(c: CollectionConfig): Promise<void> {
+    this.db.transaction(() => {
+      if (this.row(c.name)) {
+        throw new InferplaneError("rag_collection_exists", `a collection named "${c.name}" already exists`);
+      }
+      const tid =
+        ((this.db.prepare("SELECT max(tid) m FROM collections").get() as { m: number | null }).m ?? 0) + 1;
+      this.db
+        .prepare("INSERT INTO collections VALUES (?, ?, ?, ?, ?)")
+        .run(c.name, tid, c.embeddingRoute, c.dimensions, c.createdAt);
+      this.db.exec(
+        `CREATE VIRTUAL TABLE fts_${tid} USING fts5(terms, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
+         CREATE VIRTUAL TABLE fts_${tid}_v USING fts5vocab(fts_${tid}, 'row');
+         CREATE VIRTUAL TABLE vec_${tid} USING vec0(rid INTEGER PRIMARY KEY,
+           embedding float[${c.dimensions}] distance_metric=cosine, source TEXT, ts INTEGER);`,
+      );
+    })();
+  }
+
+  private info(r: CollectionRow): CollectionInfo {
+    const counts = this.db
+      .prepare("SELECT count(*) d, coalesce(sum(chunks), 0) c FROM documents WHERE collection = ?")
+      .get(r.name) as { d: number; c: number };
+    return {
+      name: r.name,
+      embeddingRoute: r.embedding_route,
+      dimensions: r.dimensions,
+      createdAt: r.created_at,
+      documents: counts.d,
+      chunks: counts.c,
+      store: this.kind,
+    };
+  }
+
+  async getCollection(name: string): Promise<CollectionInfo | undefined> {
+    const r = this.row(name);
+    return r ? this.info(r) : undefined;
+  }
+
+  async listCollections(): Promise<CollectionInfo[]> {
+    const rows = this.db.prepare("SELECT * FROM collections ORDER BY name").all() as CollectionRow[];
+    return rows.map((r) => this.info(r));
+  }
+
+  async dropCollection(name: string): Promise<boolean> {
+    const r = this.row(name);
+    if (!r) return false;
+    this.db.transaction(() => {
+      this.db.exec(
+        `DROP TABLE IF EXISTS fts_${r.tid}_v; DROP TABLE IF EXISTS fts_${r.tid}; DROP TABLE IF EXISTS vec_${r.tid};`,
+      );
+      this.db.prepare("DELETE FROM chunks WHERE collection = ?").run(name);
+      this.db.prepare("DELETE FROM documents WHERE collection = ?").run(name);
+      this.db.prepare("DELETE FROM collections WHERE name = ?").run(name);
+    })();
+    return true;
+  }
+
+  async documentHashes(collection: string, docIds: string[]): Promise<Map<string, string>> {
+    this.need(collection);
+    const out = new Map<string, string>();
+    const stmt = this.db.prepare("SELECT hash FROM documents WHERE collection = ? AND doc_id = ?");
+    for (const id of docIds) {
+      const r = stmt.get(collection, id) as { hash: string } | undefined;
+      if (r) out.set(id, r.hash);
+    }
+    return out;
+  }
+
+  private removeChunks(r: CollectionRow, docId: string): void {
+    const rows = this.db
+      .prepare("SELECT rowid FROM chunks WHERE collection = ? AND doc_id = ?")
+      .all(r.name, docId) as { rowid: number }[];
+    const delFts = this.db.prepare(`DELETE FROM fts_${r.tid} WHERE rowid = ?`);
+    const delVec = this.db.prepare(`DELETE FROM vec_${r.tid} WHERE rid = ?`);
+    for (const { rowid } of rows) {
+      delFts.run(rowid);
+      delVec.run(BigInt(rowid));
+    }
+    this.db.prepare("DELETE FROM chunks WHERE collection = ? AND doc_id = ?").run(r.name, docId);
+  }
+
+  async upsertDocuments(collection: string, writes: DocumentWrite[]): Promise<void> {
+    const r = this.need(collection);
+    const insChunk = this.db.prepare(
+      "INSERT INTO chunks (collection, chunk_id, doc_id, ordinal, text, source, ts, title, metadata) VALUES (?,?,?,?,?,?,?,?,?)",
+    );
+    const insFts = this.db.prepare(`INSERT INTO fts_${r.tid} (rowid, terms) VALUES (?, ?)`);
+    const insVec = this.db.prepare(
+      `INSERT INTO vec_${r.tid} (rid, embedding, source, ts) VALUES (?, ?, ?, ?)`,
+    );
+    const upDoc = this.db.prepare(
+      "INSERT INTO documents VALUES (?, ?, ?, ?) ON CONFLICT (collection, doc_id) DO UPDATE SET hash = excluded.hash, chunks = excluded.chunks",
+    );
+    this.db.transaction(() => {
+      for (const w of writes) {
+        this.removeChunks(r, w.doc.id);
+        for (const c of w.chunks) {
+          const ts = Math.round(c.timestamp);
+          const info = insChunk.run(
+            collection,
+            c.id,
+            c.docId,
+            c.ordinal,
+            c.text,
+            c.source,
+            ts,
+            c.title ?? null,
+            c.metadata ? JSON.stringify(c.metadata) : null,
+          );
+          const rowid = Number(info.lastInsertRowid);
+          // Title and text are one field, as the Lucene baseline indexes them.
+          insFts.run(rowid, analyze(c.ordinal === 0 && c.title ? `${c.title}\n${c.text}` : c.text).join(" "));
+          if (c.vector) {
+            if (c.vector.length !== r.dimensions) {
+              throw new InferplaneError(
+                "invalid_request",
+                `chunk ${c.id}: embedding has ${c.vector.length} dimensions, the collection ${r.dimensions}`,
+              );
+            }
+            insVec.run(BigInt(rowid), c.vector, c.source, BigInt(ts));
+          }
+        }
+        upDoc.run(collection, w.doc.id, w.contentHash, w.chunks.length);
+      }
+    })();
+  }
+
+  async deleteDocument(collection: string, docId: string): Promise<boolean> {
+    const r = this.need(collection);
+    return this.db.transaction(() => {
+      this.removeChunks(r, docId);
+      return (
+        this.db.prepare("DELETE FROM documents WHERE collection = ? AND doc_id = ?").run(collection, docId)
+          .changes > 0
+      );
+    })();
+  }
+
+  /**
+   * Lucene's BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N − n + 0.5)/(n + 0.5))) on FTS5's index.
+   * FTS5's own bm25() uses ln((N − n + 0.5)/(n + 0.5)) floored at 1e-6, which all but drops
+   * terms in more than half the chunks; so each term is matched alone, FTS5's idf divided out
+   * of its score (leaving the term-frequency part) and Lucene's idf multiplied in.
+   */
+  async searchSparse(collection: string, query: string, k: number, filter?: SearchFilter): Promise<Hit[]> {
+    const r = this.need(collection);
+    const terms = [...new Set(analyze(query))];
+    if (terms.length === 0) return [];
+    const f = filterSql(filter, "c");
+    const fts = `fts_${r.tid}`;
+    const total = (this.db.prepare(`SELECT count(*) n FROM ${fts}_docsize`).get() as { n: number }).n;
+    const df = this.db.prepare(`SELECT doc FROM ${fts}_v WHERE term = ?`);
+    const perTerm = this.db.prepare(
+      f.sql
+        ? `SELECT ${fts}.rowid AS id, bm25(${fts}) AS s FROM ${fts} JOIN chunks c ON c.rowid = ${fts}.rowid WHERE ${fts} MATCH ?${f.sql}`
+        : `SELECT rowid AS id, bm25(${fts}) AS s FROM ${fts} WHERE ${fts} MATCH ?`,
+    );
+    const scores = new Map<number, number>();
+    for (const term of terms) {
+      const n = (df.get(term) as { doc: number } | undefined)?.doc ?? 0;
+      if (n === 0) continue;
+      const ftsIdf = Math.max(Math.log((total - n + 0.5) / (n + 0.5)), 1e-6);
+      const luceneIdf = Math.log(1 + (total - n + 0.5) / (n + 0.5));
+      for (const row of perTerm.all(`"${term}"`, ...f.params) as { id: number; s: number }[]) {
+        scores.set(row.id, (scores.get(row.id) ?? 0) + (-row.s / ftsIdf) * luceneIdf);
+      }
+    }
+    const top = [...scores].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);
+    const get = this.db.prepare(
+      "SELECT rowid, chunk_id, doc_id, text, source, ts, title FROM chunks WHERE rowid = ?",
+    );
+    return top.flatMap(([id, score]) => {
+      const row = get.get(id) as ChunkRow | undefined;
+      return row ? [toHit(row, score)] : [];
+    });
+  }
+
+  async searchDense(
+    collection: string,
+    vector: Float32Array,
+    k: number,
+    filter?: SearchFilter,
+  ): Promise<Hit[]> {
+    const r = this.need(collection);
+    if (vector.length !== r.dimensions) {
+      throw new InferplaneError(
+        "invalid_request",
+        `the query embedding has ${vector.length} dimensions, collection "${collection}" ${r.dimensions}`,
+      );
+    }
+    // vec0 filters metadata columns inside the kNN scan; one scan per source keeps it exact.
+    const sources =
+      filter?.source === undefined
+        ? [undefined]
+        : Array.isArray(filter.source)
+          ? filter.source
+          : [filter.source];
+    const found: { rid: number; distance: number }[] = [];
+    for (const source of sources) {
+      const parts: string[] = [];
+      const params: unknown[] = [vector, k];
+      if (source !== undefined) {
+        parts.push("source = ?");
+        params.push(source);
+      }
+      if (filter?.timestampFrom !== undefined) {
+        parts.push("ts >= ?");
+        params.push(BigInt(Math.round(filter.timestampFrom)));
+      }
+      if (filter?.timestampTo !== undefined) {
+        parts.push("ts <= ?");
+        params.push(BigInt(Math.round(filter.timestampTo)));
+      }
+      found.push(
+        ...(this.db
+          .prepare(
+            `SELECT rid, distance FROM vec_${r.tid} WHERE embedding MATCH ? AND k = ?${parts.map((p) => ` AND ${p}`).join("")} ORDER BY distance`,
+          )
+          .all(...params) as { rid: number; distance: number }[]),
+      );
+    }
+    found.sort((a, b) => a.distance - b.distance);
+    const top = found.slice(0, k);
+    const get = this.db.prepare(
+      "SELECT rowid, chunk_id, doc_id, text, source, ts, title FROM chunks WHERE rowid = ?",
+    );
+    return top.flatMap((f) => {
+      const row = get.get(f.rid) as ChunkRow | undefined;
+      return row ? [toHit(row, 1 - f.distance)] : [];
+    });
+  }
+
+  async chunkIds(collection: string): Promise<string[]> {
+    this.need(collection);
+    return (
+      this.db
+        .prepare("SELECT chunk_id FROM chunks WHERE collection = ? ORDER BY chunk_id")
+        .all(collection) as {
+        chunk_id: string;
+      }[]
+    ).map((r) => r.chunk_id);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
