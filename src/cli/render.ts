@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs";
+import { renderPlatform } from "../deploy/render.js";
+import { validateObject } from "../deploy/validate.js";
+import { writeTree } from "../deploy/write.js";
+import { InferplaneError } from "../errors.js";
+import { planSpec } from "../planner/index.js";
+import { readSpecText, resolveSpecFile } from "../spec/load.js";
+import { type CliIO, printJson } from "./io.js";
+
+export interface RenderCliOptions {
+  config?: string;
+  out: string;
+  json?: boolean;
+  validate?: boolean;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function renderCommand(file: string | undefined, opts: RenderCliOptions, io: CliIO): number {
+  const specFile = resolveSpecFile(file ?? opts.config);
+  const text = readSpecText(specFile);
+  const started = performance.now();
+  const result = renderPlatform(text, {
+    file: specFile,
+    version: version(),
+    plan: (platform, env) => {
+      try {
+        return planSpec(platform, env === null ? {} : { env });
+      } catch {
+        return null; // placement falls back to the spec's gpu fields
+      }
+    },
+  });
+  const problems: string[] = [];
+  if (opts.validate !== false) {
+    for (const { file: f, object } of result.objects) {
+      for (const p of validateObject(object))
+        problems.push(`${f}: ${object.kind}/${object.metadata.name}${p.path}: ${p.message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new InferplaneError(
+      "internal",
+      `rendered objects failed validation (${problems.length}); nothing was written`,
+      {
+        problems: problems.map((message) => ({ path: "", message })),
+      },
+    );
+  }
+  const { written, removed } = writeTree(opts.out, result.files);
+  const ms = Math.round(performance.now() - started);
+  const report = {
+    spec: specFile,
+    out: opts.out,
+    files: result.files.map((f) => f.path),
+    objects: result.objects.length,
+    environments: result.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
+    removed,
+    validated: opts.validate !== false,
+    ms,
+  };
+  if (opts.json) {
+    printJson(io, report);
+    return 0;
+  }
+  io.out(
+    `✔ rendered ${written} files (${result.objects.length} objects, ${report.validated ? "validated" : "not validated"}) to ${opts.out} in ${ms} ms\n` +
+      `  environments: ${report.environments.map((e) => `${e.name} (${e.namespace})`).join(", ") || "none"}\n` +
+      `  apply: kubectl apply -k ${opts.out}/overlays/${report.environments[0]?.name ?? ""}`.replace(
+        /\/overlays\/$/,
+        "/base",
+      ) +
+      "\n",
+  );
+  return 0;
+}

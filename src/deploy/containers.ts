@@ -1,0 +1,250 @@
+/**
+ * Containers for Inferplane itself: a multi-stage Dockerfile (build with dev dependencies,
+ * run with production ones only, as a non-root user, with a HEALTHCHECK), its .dockerignore,
+ * and a docker-compose.yaml for local runs — the gateway, Redis, Milvus, Elasticsearch,
+ * Prometheus and Grafana, with engines as `inferplane sim` replicas (profile `cpu`) or real
+ * vLLM (profile `gpu`) behind the same network alias.
+ */
+import { catalogModelOf, servedModelName } from "../spec/checks.js";
+import type { Platform } from "../spec/schema.js";
+import { parseYamlSource } from "../spec/source.js";
+import { engineImage, enginePort, isDeployed } from "./engines.js";
+import { REDIS_IMAGE } from "./gateway.js";
+import { ELASTICSEARCH_IMAGE, MILVUS_IMAGE } from "./stores.js";
+import { toYaml } from "./yaml.js";
+
+export const NODE_IMAGE = "node:20-bookworm-slim";
+export const PROMETHEUS_IMAGE = "prom/prometheus:v2.55.1";
+export const GRAFANA_IMAGE = "grafana/grafana:11.3.0";
+
+export function dockerfile(): string {
+  return `# syntax=docker/dockerfile:1
+# Inferplane: the CLI, gateway and simulator in one image. Build from the repository root:
+#   docker build -f deploy/docker/Dockerfile -t ghcr.io/inferplane/inferplane:dev .
+
+# ---- build: dev dependencies and the TypeScript compiler
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+# better-sqlite3 compiles a native addon when no prebuilt binary matches.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \\
+    && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+# ---- runtime: compiled output and production dependencies only
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /src/node_modules ./node_modules
+COPY --from=build --chown=node:node /src/dist ./dist
+COPY --chown=node:node package.json ./
+COPY --chown=node:node bin ./bin
+COPY --chown=node:node schema ./schema
+# The image's built-in unprivileged user (uid 1000), matching the Deployment's runAsUser.
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\
+    CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/bin/inferplane.js"]
+CMD ["serve", "-c", "/etc/inferplane/inferplane.yaml", "--host", "0.0.0.0", "--port", "8080"]
+`;
+}
+
+export function dockerignore(): string {
+  return [
+    "# Keep the build context to what the Dockerfile copies.",
+    ".git",
+    "node_modules",
+    "dist",
+    ".cache",
+    ".inferplane",
+    "coverage",
+    "test",
+    "bench",
+    "examples",
+    "docs",
+    "deploy",
+    "*.log",
+    ".env",
+    ".env.*",
+    "",
+  ].join("\n");
+}
+
+/** The spec the compose gateway loads: static endpoints on the engines' network aliases. */
+export function composeSpec(specText: string, p: Platform): string {
+  const value = structuredClone(parseYamlSource(specText).value) as Record<string, unknown>;
+  delete value.environments;
+  for (const raw of (value.models ?? []) as Record<string, unknown>[]) {
+    const m = p.models.find((x) => x.name === raw.name);
+    if (!m || !isDeployed(m)) continue;
+    raw.endpoints = [`http://engine-${m.name}:${enginePort(m)}`];
+  }
+  const gateway = (value.gateway ?? {}) as Record<string, unknown>;
+  gateway.redis = { url: "redis://redis:6379" };
+  gateway.listen = { host: "0.0.0.0", port: 8080 };
+  value.gateway = gateway;
+  const header = "# Rendered by inferplane render for docker compose: engines on their compose aliases.\n";
+  return header + toYaml(value);
+}
+
+export function prometheusConfig(p: Platform): string {
+  const engines = p.models.filter(isDeployed).map((m) => `engine-${m.name}:${enginePort(m)}`);
+  return toYaml({
+    global: { scrape_interval: "15s", evaluation_interval: "15s" },
+    scrape_configs: [
+      { job_name: "inferplane-gateway", static_configs: [{ targets: ["gateway:8080"] }] },
+      ...(engines.length > 0 ? [{ job_name: "engines", static_configs: [{ targets: engines }] }] : []),
+      { job_name: "milvus", metrics_path: "/metrics", static_configs: [{ targets: ["milvus:9091"] }] },
+    ],
+  });
+}
+
+export function grafanaDatasources(): string {
+  return toYaml({
+    apiVersion: 1,
+    datasources: [
+      {
+        name: "Prometheus",
+        uid: "prometheus",
+        type: "prometheus",
+        access: "proxy",
+        url: "http://prometheus:9090",
+        isDefault: true,
+      },
+    ],
+  });
+}
+
+export function grafanaDashboardProvider(): string {
+  return toYaml({
+    apiVersion: 1,
+    providers: [{ name: "inferplane", type: "file", options: { path: "/var/lib/grafana/dashboards" } }],
+  });
+}
+
+export function compose(p: Platform): string {
+  const services: Record<string, unknown> = {};
+  const healthy = { condition: "service_healthy" };
+  const deployed = p.models.filter(isDeployed);
+  services.gateway = {
+    build: { context: "../..", dockerfile: "deploy/docker/Dockerfile" },
+    image: "ghcr.io/inferplane/inferplane:dev",
+    command: ["serve", "-c", "/etc/inferplane/inferplane.yaml", "--host", "0.0.0.0", "--port", "8080"],
+    ports: ["8080:8080"],
+    volumes: ["./inferplane.yaml:/etc/inferplane/inferplane.yaml:ro"],
+    depends_on: { redis: healthy },
+    restart: "unless-stopped",
+  };
+  services.redis = {
+    image: REDIS_IMAGE,
+    command: ["redis-server", "--save", "", "--appendonly", "no"],
+    healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "3s", retries: 5 },
+  };
+  for (const m of deployed) {
+    const alias = `engine-${m.name}`;
+    const cat = catalogModelOf(m);
+    const port = enginePort(m);
+    services[`sim-${m.name}`] = {
+      image: "ghcr.io/inferplane/inferplane:dev",
+      profiles: ["cpu"],
+      command: [
+        "sim",
+        "--model",
+        cat?.id ?? servedModelName(m),
+        "--engine",
+        m.engine,
+        "--served-model-name",
+        servedModelName(m),
+        "--host",
+        "0.0.0.0",
+        "--port",
+        String(port),
+      ],
+      networks: { default: { aliases: [alias] } },
+    };
+    if (m.engine === "vllm") {
+      const repo = m.source.replace(/^hf:\/\//, "");
+      services[`vllm-${m.name}`] = {
+        image: engineImage(m),
+        profiles: ["gpu"],
+        command: [
+          "--model",
+          repo,
+          "--served-model-name",
+          servedModelName(m),
+          "--host",
+          "0.0.0.0",
+          "--port",
+          String(port),
+        ],
+        ipc: "host",
+        volumes: ["model-cache:/root/.cache/huggingface"],
+        environment: ["HF_TOKEN"],
+        deploy: {
+          resources: { reservations: { devices: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }] } },
+        },
+        healthcheck: {
+          test: ["CMD", "curl", "-f", `http://localhost:${port}/health`],
+          interval: "30s",
+          timeout: "10s",
+          retries: 5,
+          start_period: "10m",
+        },
+        networks: { default: { aliases: [alias] } },
+      };
+    }
+  }
+  services.milvus = {
+    image: MILVUS_IMAGE,
+    command: ["milvus", "run", "standalone"],
+    environment: ["ETCD_USE_EMBED=true", "ETCD_DATA_DIR=/var/lib/milvus/etcd", "COMMON_STORAGETYPE=local"],
+    ports: ["19530:19530"],
+    volumes: ["milvus-data:/var/lib/milvus"],
+    healthcheck: {
+      test: ["CMD", "curl", "-f", "http://localhost:9091/healthz"],
+      interval: "15s",
+      timeout: "5s",
+      retries: 10,
+      start_period: "90s",
+    },
+  };
+  services.elasticsearch = {
+    image: ELASTICSEARCH_IMAGE,
+    environment: ["discovery.type=single-node", "xpack.security.enabled=false", "ES_JAVA_OPTS=-Xms1g -Xmx1g"],
+    ports: ["9200:9200"],
+    volumes: ["es-data:/usr/share/elasticsearch/data"],
+    healthcheck: {
+      test: ["CMD-SHELL", "curl -fs http://localhost:9200/_cluster/health || exit 1"],
+      interval: "15s",
+      timeout: "5s",
+      retries: 10,
+    },
+  };
+  services.prometheus = {
+    image: PROMETHEUS_IMAGE,
+    volumes: ["./prometheus.yml:/etc/prometheus/prometheus.yml:ro"],
+    ports: ["9090:9090"],
+  };
+  services.grafana = {
+    image: GRAFANA_IMAGE,
+    environment: ["GF_AUTH_ANONYMOUS_ENABLED=true", "GF_AUTH_ANONYMOUS_ORG_ROLE=Viewer"],
+    volumes: [
+      "./grafana/datasources.yaml:/etc/grafana/provisioning/datasources/inferplane.yaml:ro",
+      "./grafana/dashboards.yaml:/etc/grafana/provisioning/dashboards/inferplane.yaml:ro",
+      "./grafana/dashboards:/var/lib/grafana/dashboards:ro",
+    ],
+    ports: ["3000:3000"],
+    depends_on: ["prometheus"],
+  };
+  return `# Local stack: docker compose --profile cpu up (simulated engines) or --profile gpu up (vLLM).\n${toYaml(
+    {
+      name: p.metadata.name,
+      services,
+      volumes: { "model-cache": {}, "milvus-data": {}, "es-data": {} },
+    },
+  )}`;
+}

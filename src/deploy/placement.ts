@@ -1,0 +1,183 @@
+/**
+ * Where each model's replicas run and what they request, read from the planner's Plan. A model
+ * the plan does not cover (a planner without an answer for it, or a model with no `gpu`) is
+ * placed straight from the spec's `gpu` fields: its pool's node selector, `nvidia.com/gpu` ×
+ * count, or one `nvidia.com/mig-<profile>` (one `nvidia.com/gpu` under the `single` strategy).
+ */
+import { normalizeProfileName } from "../catalog/mig.js";
+import type { MigPartedConfig, ModelPlan, Plan } from "../planner/types.js";
+import type { GpuPool, ModelSpec, Platform } from "../spec/schema.js";
+
+export interface Toleration {
+  key: string;
+  operator: "Exists" | "Equal";
+  value?: string;
+  effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule";
+}
+
+export interface ModelPlacement {
+  /** Extended resource and count per replica; null for CPU-only models. */
+  gpu: { resource: string; count: number } | null;
+  tensorParallel: number;
+  gpuMemoryUtilization: number;
+  maxModelLen: number | undefined;
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+  pool: GpuPool | undefined;
+  /** Where the numbers came from. */
+  from: "plan" | "spec";
+}
+
+/** Taint the GPU Operator's docs (and the guide) put on GPU nodes. */
+export const GPU_TOLERATION: Toleration = { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" };
+
+/**
+ * Spot / preemptible taints of the big providers: GKE (`cloud.google.com/gke-spot`), the guide's
+ * older `gke-preemptible`, Karpenter (`karpenter.sh/capacity-type`), AKS
+ * (`kubernetes.azure.com/scalesetpriority`).
+ */
+export const SPOT_TOLERATIONS: Toleration[] = [
+  { key: "cloud.google.com/gke-spot", operator: "Equal", value: "true", effect: "NoSchedule" },
+  { key: "cloud.google.com/gke-preemptible", operator: "Equal", value: "true", effect: "NoSchedule" },
+  { key: "karpenter.sh/capacity-type", operator: "Equal", value: "spot", effect: "NoSchedule" },
+  { key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule" },
+];
+
+export function migStrategy(p: Platform): "single" | "mixed" | null {
+  const pools = p.gpus.filter((g) => g.sharing.mode === "mig");
+  if (pools.length === 0) return null;
+  // The operator's strategy is cluster-wide: mixed as soon as one pool wants it or mixes profiles.
+  const mixed = pools.some(
+    (g) =>
+      g.sharing.mig?.strategy === "mixed" ||
+      new Set((g.sharing.mig?.layouts ?? []).flatMap((l) => l.profiles.map(normalizeProfileName))).size > 1,
+  );
+  return mixed ? "mixed" : "single";
+}
+
+function placeFromSpec(p: Platform, m: ModelSpec): ModelPlacement {
+  const pool = m.gpu ? p.gpus.find((g) => g.name === m.gpu?.pool) : undefined;
+  const tolerations = pool ? [GPU_TOLERATION, ...(pool.spot ? SPOT_TOLERATIONS : [])] : [];
+  const base = {
+    gpuMemoryUtilization: m.gpuMemoryUtilization,
+    maxModelLen: m.maxModelLen,
+    nodeSelector: { ...(pool?.nodeSelector ?? {}) },
+    tolerations,
+    pool,
+    from: "spec" as const,
+  };
+  if (!m.gpu) return { ...base, gpu: null, tensorParallel: 1 };
+  if (m.gpu.migProfile !== undefined) {
+    const profile = normalizeProfileName(m.gpu.migProfile);
+    const resource = migStrategy(p) === "single" ? "nvidia.com/gpu" : `nvidia.com/mig-${profile}`;
+    return { ...base, gpu: { resource, count: 1 }, tensorParallel: 1 };
+  }
+  const count = m.gpu.count === "auto" ? 1 : m.gpu.count;
+  const shared = pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
+  return { ...base, gpu: { resource: "nvidia.com/gpu", count: shared ? 1 : count }, tensorParallel: count };
+}
+
+function placeFromPlan(p: Platform, m: ModelSpec, mp: ModelPlan): ModelPlacement {
+  const fallback = placeFromSpec(p, m);
+  return {
+    ...fallback,
+    gpu: mp.resourceName === null ? fallback.gpu : { resource: mp.resourceName, count: mp.resourceCount },
+    tensorParallel: mp.tensorParallelSize,
+    gpuMemoryUtilization: mp.gpuMemoryUtilization,
+    maxModelLen: m.maxModelLen ?? mp.maxModelLen,
+    nodeSelector: { ...fallback.nodeSelector, ...mp.nodeSelector },
+    from: "plan",
+  };
+}
+
+/** Placement of every model, by name. */
+export function placeModels(p: Platform, plan: Plan | null): Map<string, ModelPlacement> {
+  const byName = new Map((plan?.models ?? []).map((mp) => [mp.name, mp]));
+  const out = new Map<string, ModelPlacement>();
+  for (const m of p.models) {
+    const mp = byName.get(m.name);
+    out.set(m.name, mp && mp.unit !== null ? placeFromPlan(p, m, mp) : placeFromSpec(p, m));
+  }
+  return out;
+}
+
+/** A node group and the labels its nodes need. */
+export interface NodeLabels {
+  pool: string;
+  /** Node names in the plan (`a100-0`) — stand-ins for the real nodes of the pool. */
+  nodes: string[];
+  selector: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface GpuConfig {
+  migConfigs: MigPartedConfig[];
+  nodeLabels: NodeLabels[];
+}
+
+/**
+ * mig-parted configs and node labels: the plan's when it has nodes, else one config per MIG
+ * pool laying its `layouts` out on the first GPUs of every node (the rest stay MIG-disabled).
+ */
+export function gpuConfig(p: Platform, plan: Plan | null): GpuConfig {
+  if (plan !== null && plan.nodes.length > 0) {
+    const groups = new Map<string, NodeLabels>();
+    for (const n of plan.nodes) {
+      const key = `${n.pool}\u0000${JSON.stringify(n.labels)}`;
+      const pool = p.gpus.find((g) => g.name === n.pool);
+      const g = groups.get(key) ?? {
+        pool: n.pool,
+        nodes: [],
+        selector: { ...(pool?.nodeSelector ?? {}) },
+        labels: { ...n.labels },
+      };
+      g.nodes.push(n.name);
+      groups.set(key, g);
+    }
+    return { migConfigs: plan.migConfigs, nodeLabels: [...groups.values()] };
+  }
+  const migConfigs: MigPartedConfig[] = [];
+  const nodeLabels: NodeLabels[] = [];
+  for (const pool of p.gpus) {
+    const perNode = pool.gpusPerNode ?? Math.min(pool.count, 8);
+    const nodes = Math.ceil(pool.count / perNode);
+    const names = Array.from({ length: nodes }, (_, i) => `${pool.name}-${i}`);
+    if (pool.sharing.mode === "mig" && pool.sharing.mig) {
+      const devices: MigPartedConfig["devices"] = [];
+      let next = 0;
+      for (const layout of pool.sharing.mig.layouts) {
+        const n = Math.min(Math.ceil(layout.gpus / nodes), perNode - next);
+        if (n <= 0) continue;
+        const migDevices: Record<string, number> = {};
+        for (const prof of layout.profiles) {
+          const k = normalizeProfileName(prof);
+          migDevices[k] = (migDevices[k] ?? 0) + 1;
+        }
+        devices.push({ devices: range(next, n), migEnabled: true, migDevices });
+        next += n;
+      }
+      if (next < perNode)
+        devices.push({ devices: range(next, perNode - next), migEnabled: false, migDevices: {} });
+      const name = `inferplane-${pool.name}`;
+      migConfigs.push({ name, devices });
+      nodeLabels.push({
+        pool: pool.name,
+        nodes: names,
+        selector: { ...pool.nodeSelector },
+        labels: { "nvidia.com/mig.config": name },
+      });
+    } else if (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps") {
+      nodeLabels.push({
+        pool: pool.name,
+        nodes: names,
+        selector: { ...pool.nodeSelector },
+        labels: { "nvidia.com/device-plugin.config": pool.name },
+      });
+    }
+  }
+  return { migConfigs, nodeLabels };
+}
+
+function range(start: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => start + i);
+}
