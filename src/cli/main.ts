@@ -163,6 +163,86 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       setExit(await benchCommand(opts, io));
     });
 
+  const keys = program.command("keys").description("API keys of the gateway: create, list, revoke, rotate");
+  const specOpts = (c: Command) =>
+    c
+      .option("-c, --config <file>", "spec file (default: $INFERPLANE_CONFIG, ./inferplane.yaml)")
+      .option("-e, --env <name>", "apply this environment's overrides")
+      .option("--json", "machine-readable output");
+  specOpts(
+    keys
+      .command("create")
+      .description("Create a key and print it once (only its salted hash is stored)")
+      .requiredOption("--name <name>", "team or application")
+      .option("--models <globs>", "route names the key may use, comma-separated (default *)")
+      .option("--collections <globs>", "RAG collections the key may use (default *)")
+      .option("--paths <globs>", "request paths the key may call (default *)")
+      .option("--rpm <n>", "requests per minute")
+      .option("--tpm <n>", "tokens per minute")
+      .option("--budget-tokens <n>", "tokens per calendar month, e.g. 50M/month")
+      .option(
+        "--spec-entry",
+        "store nothing; print the key and a gateway.auth.keys entry with its hash (GitOps)",
+      ),
+  ).action(async (opts: import("./keys.js").KeysCreateOptions) => {
+    const { keysCreateCommand } = await import("./keys.js");
+    setExit(await keysCreateCommand(opts, io));
+  });
+  specOpts(keys.command("list").description("List keys (never the keys or their hashes)")).action(
+    async (opts: import("./keys.js").KeysOptions) => {
+      const { keysListCommand } = await import("./keys.js");
+      setExit(await keysListCommand(opts, io));
+    },
+  );
+  specOpts(keys.command("revoke").description("Revoke a key by id").argument("<id>", "key id")).action(
+    async (id: string, opts: import("./keys.js").KeysOptions) => {
+      const { keysRevokeCommand } = await import("./keys.js");
+      setExit(await keysRevokeCommand(id, opts, io));
+    },
+  );
+  specOpts(
+    keys
+      .command("rotate")
+      .description("New secret for a key, same id, scopes and limits")
+      .argument("<id>", "key id"),
+  ).action(async (id: string, opts: import("./keys.js").KeysOptions) => {
+    const { keysRotateCommand } = await import("./keys.js");
+    setExit(await keysRotateCommand(id, opts, io));
+  });
+  specOpts(
+    program
+      .command("usage")
+      .description("Gateway usage per key, route and model: requests, errors, prompt and completion tokens")
+      .option("--from <time>", "start: date, ISO time or unix seconds (default: this month)")
+      .option("--to <time>", "end (default: now)")
+      .option("--group-by <dims>", "key, route, model, hour, day; comma-separated", "key,model"),
+  ).action(async (opts: import("./usage.js").UsageOptions) => {
+    const { usageCommand } = await import("./usage.js");
+    setExit(await usageCommand(opts, io));
+  });
+  program
+    .command("render")
+    .description("Compile the spec to a validated Kustomize tree: base, overlays, GPU Operator, monitoring, ArgoCD, containers")
+    .argument("[file]", "spec file (default: -c, $INFERPLANE_CONFIG, ./inferplane.yaml)")
+    .option("-c, --config <file>", "spec file")
+    .requiredOption("-o, --out <dir>", "output directory (files a previous render wrote there are replaced)")
+    .option("--no-validate", "skip validating every object against its schema")
+    .option("--json", "machine-readable report")
+    .action(async (file: string | undefined, opts: import("./render.js").RenderCliOptions) => {
+      const { renderCommand } = await import("./render.js");
+      setExit(renderCommand(file, opts, io));
+    });
+
+  program
+    .command("lint")
+    .description("Find the guide's mistakes in YAML, Kustomize directories, Dockerfiles or a spec")
+    .argument("[paths...]", "files or directories (default: .)")
+    .option("--format <format>", "text, json or sarif", "text")
+    .action(async (paths: string[], opts: { format?: string }) => {
+      const { lintCommand } = await import("./lint.js");
+      setExit(lintCommand(paths, opts, io));
+    });
+
   return program;
 }
 
