@@ -60,12 +60,12 @@ export function migInstanceGpu(gpu: GpuSpec, profile: MigProfile): GpuSpec {
 }
 
 /**
- * A time-slicing share's GPU for latency: the full memory (its budget is set by
- * gpu_memory_utilization) but 1/shares of the throughput — the worst case, every share busy
- * (time slicing round-robins whole-GPU time slices between processes).
+ * A time-sliced replica's GPU while `contending` processes are busy on it: the full memory (its
+ * budget is set by gpu_memory_utilization) but 1/contending of the throughput (time slicing
+ * round-robins whole-GPU time slices between busy processes; context switches are not counted).
  */
-export function timeSliceGpu(gpu: GpuSpec, shares: number): GpuSpec {
-  const f = 1 / shares;
+export function timeSliceGpu(gpu: GpuSpec, contending: number): GpuSpec {
+  const f = 1 / contending;
   const scale = (x: number | null) => (x === null ? null : x * f);
   return {
     ...gpu,
@@ -90,7 +90,8 @@ export function fitMemory(model: ModelSpec, gpu: GpuSpec, s: MemorySettings): Me
   const b = memoryBreakdown(model, gpu, { ...s, blockSize: 16 });
   const perToken = kvBytesPerToken(model, s.kvDtypeBytes);
   const perRank = kvBytesPerTokenPerRank(model, s.tp, s.kvDtypeBytes);
-  const kvTokens = perRank > 0 ? Math.max(0, Math.floor(b.kv / perRank)) : Number.MAX_SAFE_INTEGER;
+  // Encoders (embedding, rerank) keep no KV cache: their batch is bounded by max_num_seqs alone.
+  const kvTokens = perRank > 0 ? Math.max(0, Math.floor(b.kv / perRank)) : 0;
   return {
     deviceBytes: gpu.memoryBytes,
     budgetBytes: b.budget,
@@ -102,7 +103,8 @@ export function fitMemory(model: ModelSpec, gpu: GpuSpec, s: MemorySettings): Me
     kvBytesPerTokenPerRank: perRank,
     kvTokens,
     contextTokens: s.contextTokens,
-    maxSequencesAtContext: s.contextTokens > 0 ? Math.floor(kvTokens / s.contextTokens) : 0,
+    maxSequencesAtContext:
+      perRank === 0 ? s.maxNumSeqs : s.contextTokens > 0 ? Math.floor(kvTokens / s.contextTokens) : 0,
   };
 }
 
@@ -138,7 +140,7 @@ export function explainFit(fit: MemoryFit, what: string, tp: number, utilization
       `(${utilization} × ${gb(fit.deviceBytes)})`
     );
   }
-  if (fit.kvTokens < fit.contextTokens) {
+  if (fit.kvBytesPerToken > 0 && fit.kvTokens < fit.contextTokens) {
     return (
       `${what}: ${gb(fit.budgetBytes)} budget − ${gb(fit.weightBytes)} weights − ${gb(fit.activationBytes)} ` +
       `activations − ${gb(fit.overheadBytes)} overhead leaves ${gb(fit.kvBytes)}${perRank} for KV = ` +

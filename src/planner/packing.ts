@@ -418,7 +418,8 @@ function migPlacement(
 function describeDemand(items: readonly PackItem[]): string {
   const counts = new Map<string, number>();
   for (const x of items) {
-    const label = x.kind === "gpu" ? `TP ${x.tp}` : x.kind === "mig" ? x.profile : `${x.units / 100} share`;
+    const label =
+      x.kind === "gpu" ? `TP ${x.tp}` : x.kind === "mig" ? x.profile : `${x.units / 100} memory share`;
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }
   return [...counts].map(([label, c]) => `${c} × ${label}`).join(", ");

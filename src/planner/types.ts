@@ -130,8 +130,10 @@ export interface ModelPlan {
   latency: LatencyEstimate | null;
   /** Every unit considered, chosen one included. */
   candidates: CandidateUnit[];
-  /** Replicas needed per hour of the daily load profile (24 entries; all `max` without a profile). */
+  /** Replicas needed per hour of the daily load profile (24 entries; all `placed` without one). */
   hourlyReplicas: number[];
+  /** Adjustments the planner made to the spec, in words. */
+  notes: string[];
 }
 
 /** One MIG instance on one GPU. */

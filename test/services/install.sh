@@ -14,7 +14,7 @@ SIM_PKG="github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol)
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -27,6 +27,7 @@ present() {
     # a version stamp so a bumped SIM_VERSION reinstalls instead of silently reusing an old binary
     llm-d-inference-sim) [ -x "$BIN/llm-d-inference-sim" ] && [ "$(cat "$BIN/.llm-d-inference-sim.version" 2>/dev/null)" = "$SIM_VERSION" ] ;;
     dnsmasq) have dnsmasq ;;
+    chromium) have chromium ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
   esac
@@ -49,6 +50,8 @@ install_redis() { apt_install redis-server; }
 install_prometheus() { apt_install prometheus; }
 # dnsmasq-base: the binary only, without the Debian service that would start a system daemon
 install_dnsmasq() { apt_install dnsmasq-base; }
+# Debian chromium: the headless browser playwright-core drives (executablePath) for the HTML report tests
+install_chromium() { apt_install chromium; }
 
 install_otelcol() {
   local go dir

@@ -1,0 +1,47 @@
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { InferplaneError } from "../errors.js";
+import { renderHtml } from "../planner/html.js";
+import { planSpec } from "../planner/index.js";
+import { renderMarkdown, renderText } from "../planner/report.js";
+import { loadSpec } from "../spec/load.js";
+import { type CliIO, printJson } from "./io.js";
+
+export interface PlanCliOptions {
+  config?: string;
+  env?: string;
+  json?: boolean;
+  md?: boolean;
+  html?: string;
+}
+
+/** Exit code when the plan has infeasibilities (every one is printed with its reason). */
+export const PLAN_INFEASIBLE_EXIT = 3;
+
+/** Writes `text` to `file` through a temporary file and a rename, so a reader never sees half a page. */
+function writeAtomically(file: string, text: string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new InferplaneError("usage", `cannot write --html ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+export function planCommand(opts: PlanCliOptions, io: CliIO): number {
+  if (opts.json && opts.md) throw new InferplaneError("usage", "give either --json or --md, not both");
+  if (opts.html !== undefined && opts.html.trim() === "")
+    throw new InferplaneError("usage", "--html needs a file name");
+  const { platform, env } = loadSpec({ file: opts.config, env: opts.env });
+  const plan = planSpec(platform, env === undefined ? {} : { env });
+  if (opts.html !== undefined) writeAtomically(opts.html, renderHtml(plan));
+  if (opts.json) printJson(io, plan);
+  else if (opts.md) io.out(renderMarkdown(plan));
+  else io.out(renderText(plan));
+  if (opts.html !== undefined && !opts.json) io.err(`wrote ${opts.html}`);
+  return plan.feasible ? 0 : PLAN_INFEASIBLE_EXIT;
+}

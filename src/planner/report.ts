@@ -1,0 +1,139 @@
+/**
+ * The plan as text: a terminal report (padded tables) and Markdown. Both show the same rows;
+ * pure functions of the plan.
+ */
+import { renderTable } from "../cli/table.js";
+import type { GpuLayout, ModelPlan, NodePlan, Plan, PlanUnit } from "./types.js";
+
+export const usd = (x: number): string => `$${Math.round(x).toLocaleString("en-US")}`;
+const ms = (s: number | undefined) =>
+  s === undefined || Number.isNaN(s) ? "-" : `${Math.round(s * 1000)} ms`;
+
+export function unitText(u: PlanUnit | null): string {
+  if (u === null) return "none";
+  if (u.kind === "gpu") return u.tp === 1 ? "1 GPU" : `${u.tp} GPUs (TP ${u.tp})`;
+  if (u.kind === "mig") return `MIG ${u.profile}`;
+  return `1/${u.sharesPerGpu} ${u.mode} share`;
+}
+
+export function layoutText(l: GpuLayout): string {
+  switch (l.mode) {
+    case "unused":
+      return "unused";
+    case "exclusive":
+      return `${l.model}#${l.replica}${l.tp > 1 ? ` rank ${l.rank}/${l.tp}` : ""}`;
+    case "mig":
+      return l.slices
+        .map((s) => `${s.profile}@${s.start}=${s.model === null ? "free" : `${s.model}#${s.replica}`}`)
+        .join(" ");
+    case "time-slicing":
+      return l.shares.map((s) => `${s.model}#${s.replica}(${s.memoryFraction})`).join(" ");
+  }
+}
+
+interface Section {
+  title: string;
+  header: string[];
+  rows: string[][];
+}
+
+function modelRows(models: readonly ModelPlan[]): string[][] {
+  return models.map((m) => [
+    m.name,
+    `${m.catalogId ?? "?"} ${m.weightFormat}`,
+    unitText(m.unit),
+    m.resourceName ? `${m.resourceName}: ${m.resourceCount}` : "-",
+    String(m.gpuMemoryUtilization),
+    `${m.replicas.min}/${m.replicas.placed}/${m.replicas.max}`,
+    m.latency ? `${ms(m.latency.ttftP)} / ${ms(m.latency.tpotP)}` : "-",
+    m.memory ? m.memory.kvBytesPerToken.toLocaleString("en-US") : "-",
+    m.memory ? String(m.memory.maxSequencesAtContext) : "-",
+  ]);
+}
+
+function nodeRows(nodes: readonly NodePlan[]): string[][] {
+  return nodes.flatMap((n) =>
+    n.gpus.map((g) => [`${n.name}/${g.index}`, n.migConfig ?? "-", g.layout.mode, layoutText(g.layout)]),
+  );
+}
+
+function sections(plan: Plan): Section[] {
+  const pct = plan.models[0]?.latency?.percentile ?? 99;
+  return [
+    {
+      title: "MODELS",
+      header: [
+        "NAME",
+        "MODEL",
+        "UNIT",
+        "RESOURCE",
+        "GPU MEM UTIL",
+        "REPLICAS MIN/PLACED/MAX",
+        `TTFT/TPOT p${pct}`,
+        "KV B/TOKEN",
+        "SEQS AT CONTEXT",
+      ],
+      rows: modelRows(plan.models),
+    },
+    {
+      title: "POOLS",
+      header: ["NAME", "GPU", "GPUS", "USED", "SHARING", "PACKING", "$/GPU-HOUR", "SPOT"],
+      rows: plan.pools.map((p) => [
+        p.name,
+        p.gpuType,
+        String(p.gpus),
+        String(p.gpusUsed),
+        p.sharing,
+        p.packing,
+        p.pricePerGpuHour.toFixed(2),
+        p.spot ? `yes (−${Math.round(p.spotDiscount * 100)}%)` : "no",
+      ]),
+    },
+    { title: "GPUS", header: ["GPU", "MIG CONFIG", "MODE", "LAYOUT"], rows: nodeRows(plan.nodes) },
+    {
+      title: "MONTHLY COST",
+      header: ["STEP", "USD", "NOTE"],
+      rows: plan.cost.waterfall.map((c) => [c.label, usd(c.monthlyUsd), c.note]),
+    },
+  ];
+}
+
+export function renderText(plan: Plan): string {
+  const out: string[] = [
+    `${plan.feasible ? "✔" : "✖"} plan for ${plan.platform}${plan.env ? ` (environment ${plan.env})` : ""}: ` +
+      `${plan.pools.reduce((s, p) => s + p.gpusUsed, 0)} of ${plan.pools.reduce((s, p) => s + p.gpus, 0)} GPUs used, ` +
+      `${usd(plan.cost.onDemandMonthly)}/month on demand, ${usd(plan.cost.spotMonthly)} scaled and with spot`,
+  ];
+  for (const s of sections(plan)) {
+    out.push("", s.title, s.rows.length ? renderTable(s.header, s.rows) : "(none)");
+  }
+  const notes = plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`));
+  if (notes.length) out.push("", "NOTES", ...notes.map((n) => `- ${n}`));
+  if (plan.infeasible.length) {
+    out.push("", "INFEASIBLE", ...plan.infeasible.map((x) => `- [${x.code}] ${x.message}`));
+  }
+  return `${out.join("\n")}\n`;
+}
+
+const mdCell = (s: string) => s.replace(/\|/g, "\\|");
+
+export function renderMarkdown(plan: Plan): string {
+  const out: string[] = [
+    `# Plan for ${plan.platform}${plan.env ? ` (${plan.env})` : ""}`,
+    "",
+    `${plan.feasible ? "Feasible" : "**Not feasible**"}: ${plan.pools.reduce((s, p) => s + p.gpusUsed, 0)} of ` +
+      `${plan.pools.reduce((s, p) => s + p.gpus, 0)} GPUs used; ${usd(plan.cost.onDemandMonthly)} per month on demand, ` +
+      `${usd(plan.cost.scaledMonthly)} scaled by the daily profile, ${usd(plan.cost.spotMonthly)} with spot.`,
+  ];
+  for (const s of sections(plan)) {
+    out.push("", `## ${s.title.charAt(0)}${s.title.slice(1).toLowerCase()}`, "");
+    out.push(`| ${s.header.map(mdCell).join(" | ")} |`, `|${s.header.map(() => "---").join("|")}|`);
+    for (const r of s.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
+  }
+  const notes = plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`));
+  if (notes.length) out.push("", "## Notes", "", ...notes.map((n) => `- ${n}`));
+  if (plan.infeasible.length) {
+    out.push("", "## Infeasible", "", ...plan.infeasible.map((x) => `- \`${x.code}\` ${x.message}`));
+  }
+  return `${out.join("\n")}\n`;
+}
