@@ -222,7 +222,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   });
   program
     .command("render")
-    .description("Compile the spec to a validated Kustomize tree: base, overlays, GPU Operator, monitoring, ArgoCD, containers")
+    .description(
+      "Compile the spec to a validated Kustomize tree: base, overlays, GPU Operator, monitoring, ArgoCD, containers",
+    )
     .argument("[file]", "spec file (default: -c, $INFERPLANE_CONFIG, ./inferplane.yaml)")
     .option("-c, --config <file>", "spec file")
     .requiredOption("-o, --out <dir>", "output directory (files a previous render wrote there are replaced)")
@@ -241,6 +243,80 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .action(async (paths: string[], opts: { format?: string }) => {
       const { lintCommand } = await import("./lint.js");
       setExit(lintCommand(paths, opts, io));
+    });
+
+  program
+    .command("plan")
+    .description("Plan GPU capacity: what fits where, replicas for the SLO, every GPU's layout, monthly cost")
+    .option("-c, --config <file>", "spec file (default: $INFERPLANE_CONFIG, ./inferplane.yaml)")
+    .option("-e, --env <name>", "apply this environment's overrides")
+    .option("--json", "the plan as JSON (what `inferplane render` reads)")
+    .option("--md", "the plan as Markdown")
+    .option(
+      "--html <file>",
+      "also write a self-contained HTML report (GPU drawings, memory bars, cost waterfall)",
+    )
+    .action(async (opts: import("./plan.js").PlanCliOptions) => {
+      const { planCommand } = await import("./plan.js");
+      setExit(planCommand(opts, io));
+    });
+
+  const rag = program
+    .command("rag")
+    .description("RAG: ingest documents, search, ask, evaluate (see docs/rag.md)");
+  const ragCommon = (c: Command) =>
+    c
+      .option("-c, --config <file>", "spec file (default: $INFERPLANE_CONFIG, ./inferplane.yaml)")
+      .option("-e, --env <name>", "apply this environment's overrides")
+      .option(
+        "--gateway <url>",
+        "gateway for embeddings, rerank and answers (default: one in-process for the spec)",
+      );
+  ragCommon(rag.command("ingest").description("Ingest files, directories, globs or URLs into a collection"))
+    .argument("<paths...>", "files, directories, globs (docs/**/*.md) or http(s) URLs")
+    .option("--collection <name>", "collection (created when missing)", "default")
+    .option("--no-embed", "BM25 only: store chunks without embeddings")
+    .option("--json", "machine-readable report")
+    .action(async (paths: string[], opts: import("./rag.js").RagCliOptions) => {
+      const { ragIngestCommand } = await import("./rag.js");
+      setExit(await ragIngestCommand(paths, opts, io));
+    });
+  ragCommon(rag.command("search").description("Search a collection"))
+    .argument("<query>", "query text")
+    .option("--collection <name>", "collection", "default")
+    .option("--mode <mode>", "dense, sparse or hybrid (default: rag.retrieval.mode)")
+    .option("--k <n>", "results")
+    .option("--rerank", "rerank with rag.rerank.route")
+    .option("--source <source>", "only chunks from this source")
+    .option("--json", "machine-readable report")
+    .action(async (query: string, opts: import("./rag.js").RagCliOptions) => {
+      const { ragSearchCommand } = await import("./rag.js");
+      setExit(await ragSearchCommand(query, opts, io));
+    });
+  ragCommon(rag.command("ask").description("Answer a question from a collection, with cited sources"))
+    .argument("<question>", "question")
+    .option("--collection <name>", "collection", "default")
+    .option("--mode <mode>", "dense, sparse or hybrid")
+    .option("--json", "the chat completion with sources and citations")
+    .action(async (question: string, opts: import("./rag.js").RagCliOptions) => {
+      const { ragAskCommand } = await import("./rag.js");
+      setExit(await ragAskCommand(question, opts, io));
+    });
+  ragCommon(
+    rag
+      .command("eval")
+      .description("Score retrieval on a BEIR folder: nDCG@10, Recall@100, MAP, MRR@10, latency"),
+  )
+    .requiredOption("--corpus <dir>", "BEIR folder with corpus.jsonl")
+    .option("--queries <dir>", "folder with queries.jsonl and qrels/test.tsv (default: --corpus)")
+    .option("--collection <name>", "collection to ingest into and search", "eval")
+    .option("--mode <mode>", "dense, sparse or hybrid", "sparse")
+    .option("--rerank", "rerank with rag.rerank.route")
+    .option("--k <n>", "ranking depth", "100")
+    .option("--json [file]", "print JSON, or write it to FILE")
+    .action(async (opts: import("./rag.js").RagCliOptions) => {
+      const { ragEvalCommand } = await import("./rag.js");
+      setExit(await ragEvalCommand(opts, io));
     });
 
   return program;
