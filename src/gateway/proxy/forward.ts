@@ -671,23 +671,24 @@ export class Forwarder {
         if (text === "") continue;
         if (!started) {
           started = true;
-          const firstByte = performance.now();
           // Gateway time so far: until this attempt was dispatched, earlier attempts' upstream time excluded.
           const overhead = gatewayUntil - t0;
           ex.overheadMs = overhead;
-          ex.firstTokenAt = firstByte;
           ex.route = routeName;
           ex.pool = pool.info.name;
           metrics.overhead.observe(overhead / 1000);
-          metrics
-            .seriesFor(routeName, pool.info.name, GENAI_OPERATION[ex.op])
-            .ttft.observe((firstByte - t0) / 1000);
           res.writeHead(200, {
             "content-type": "text/event-stream",
             "cache-control": "no-cache",
             connection: "keep-alive",
             "x-inferplane-overhead-ms": overhead.toFixed(3),
           });
+        }
+        if (ex.firstTokenAt === 0 && relay.sawToken) {
+          ex.firstTokenAt = performance.now();
+          metrics
+            .seriesFor(routeName, pool.info.name, GENAI_OPERATION[ex.op])
+            .ttft.observe((ex.firstTokenAt - t0) / 1000);
         }
         if (!res.write(text)) await waitDrain(res, signal);
       }

@@ -17,6 +17,8 @@ export class SseRelay {
   private buffer = "";
   done = false;
   sawContent = false;
+  /** An event carried generated text (or a tool call): the first token, for time to first token. */
+  sawToken = false;
   usage: Usage | undefined;
   /** The `model` of the usage chunk (gen_ai.response.model). */
   model: string | undefined;
@@ -68,8 +70,21 @@ export class SseRelay {
       }
     }
     if (!this.sawContent && event.startsWith("data: ")) this.sawContent = true;
+    if (!this.sawToken && hasToken(event)) this.sawToken = true;
     return true;
   }
+}
+
+// Keys whose non-empty string value is generated text. A role-only first chunk (`"content":""`),
+// which some servers send before prefill ends, is not a token.
+const TOKEN_KEYS = ['"content":"', '"text":"', '"reasoning_content":"', '"content": "', '"text": "'];
+
+function hasToken(event: string): boolean {
+  for (const key of TOKEN_KEYS) {
+    const at = event.indexOf(key);
+    if (at >= 0 && event.charCodeAt(at + key.length) !== 34) return true;
+  }
+  return event.includes('"tool_calls":[{');
 }
 
 /** The final SSE event sent when the upstream fails mid-stream: OpenAI SDKs raise it as an error. */
