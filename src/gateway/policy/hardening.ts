@@ -46,6 +46,10 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy();
 }
 
+/** How much of an oversized body is read and dropped before the 413 (lingering close). */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+const LINGER_MAX_MS = 5_000;
+
 const SECURITY_HEADERS: [string, string][] = [
   ["x-content-type-options", "nosniff"],
   ["x-frame-options", "DENY"],
@@ -76,13 +80,42 @@ function corsOrigin(g: GatewaySpec, origin: string | undefined): string | undefi
  */
 export function installHardening(app: FastifyInstance, spec: () => GatewaySpec): void {
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
-    try {
-      // An empty body is no JSON; routes that need one say so (POST /admin/keys/:id/revoke needs none).
-      done(null, (body as Buffer).length === 0 ? undefined : parseJsonBody(body as Buffer));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
+  // The body is read here (not with parseAs) so an oversized one is drained before the 413 —
+  // chunked bodies too, whose size is not announced.
+  app.addContentTypeParser("application/json", (_request, payload, done) => {
+    const limit = spec().maxRequestBytes;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const finish = (err?: Error) => {
+      if (finished) return;
+      finished = true;
+      payload.off("data", onData);
+      if (err) return done(err, undefined);
+      if (size > limit) {
+        return done(
+          new InferplaneError("request_too_large", `the request body exceeds ${limit} bytes`),
+          undefined,
+        );
+      }
+      try {
+        // An empty body is no JSON; routes that need one say so (POST /admin/keys/:id/revoke needs none).
+        done(null, size === 0 ? undefined : parseJsonBody(Buffer.concat(chunks, size)));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else {
+        chunks.length = 0; // over the limit: keep reading, keep nothing
+        if (size > LINGER_MAX_BYTES) finish();
+      }
+    };
+    payload.on("data", onData);
+    payload.once("end", () => finish());
+    payload.once("error", (err: Error) => finish(err));
   });
   app.addHook("onRequest", (request, reply, done) => {
     const g = spec();
@@ -93,6 +126,34 @@ export function installHardening(app: FastifyInstance, spec: () => GatewaySpec):
       raw.setHeader("access-control-allow-origin", origin);
       raw.setHeader("access-control-expose-headers", EXPOSED);
       if (origin !== "*") raw.setHeader("vary", "origin");
+    }
+    const announced = Number(request.headers["content-length"]);
+    if (announced > g.maxRequestBytes) {
+      const e = new InferplaneError(
+        "request_too_large",
+        `the request body exceeds ${g.maxRequestBytes} bytes`,
+      );
+      // Lingering close (as nginx): read and drop what the client is already sending before
+      // answering, or closing on unread data resets the connection and the 413 is lost.
+      const raw = request.raw;
+      let seen = 0;
+      let answered = false;
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        raw.off("data", onData);
+        void reply.code(e.def.status).header("connection", "close").send(e.toOpenAI());
+      };
+      const onData = (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > LINGER_MAX_BYTES) answer();
+      };
+      const timer = setTimeout(answer, Math.min(LINGER_MAX_MS, g.http.requestTimeout));
+      raw.on("data", onData);
+      raw.once("end", answer);
+      raw.once("error", answer);
+      return; // answered (later): no done()
     }
     const url = request.raw.url ?? "";
     if (url.length > g.http.maxUrlBytes) {
