@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
+import { planFor } from "../deploy/plan.js";
 import { renderPlatform } from "../deploy/render.js";
 import { validateObject } from "../deploy/validate.js";
 import { writeTree } from "../deploy/write.js";
 import { InferplaneError } from "../errors.js";
-import { planSpec } from "../planner/index.js";
 import { readSpecText, resolveSpecFile } from "../spec/load.js";
 import { type CliIO, printJson } from "./io.js";
 
@@ -28,13 +28,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
   const result = renderPlatform(text, {
     file: specFile,
     version: version(),
-    plan: (platform, env) => {
-      try {
-        return planSpec(platform, env === null ? {} : { env });
-      } catch {
-        return null; // placement falls back to the spec's gpu fields
-      }
-    },
+    plan: planFor,
   });
   const problems: string[] = [];
   if (opts.validate !== false) {

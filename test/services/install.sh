@@ -14,7 +14,7 @@ SIM_PKG="github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium)
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -28,6 +28,8 @@ present() {
     llm-d-inference-sim) [ -x "$BIN/llm-d-inference-sim" ] && [ "$(cat "$BIN/.llm-d-inference-sim.version" 2>/dev/null)" = "$SIM_VERSION" ] ;;
     dnsmasq) have dnsmasq ;;
     chromium) have chromium ;;
+    # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
+    kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
   esac
@@ -52,6 +54,15 @@ install_prometheus() { apt_install prometheus; }
 install_dnsmasq() { apt_install dnsmasq-base; }
 # Debian chromium: the headless browser playwright-core drives (executablePath) for the HTML report tests
 install_chromium() { apt_install chromium; }
+
+KUSTOMIZE_VERSION="v5.5.0"
+install_kustomize() {
+  local go
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [ -x "$go" ] || { log "go toolchain not found (needed for kustomize)"; return 1; }
+  mkdir -p "$BIN" || return 1
+  GOBIN="$BIN" "$go" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" || return 1
+}
 
 install_otelcol() {
   local go dir
