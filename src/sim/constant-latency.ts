@@ -76,7 +76,10 @@ export class ConstantLatencyEngine extends RealtimeEngine {
     const wall = performance.now();
     while (s.next < s.tokens) {
       const due = s.submitted + ttftMs + s.next * itlMs;
-      if (due > wall + 0.5) break;
+      // libuv timers count whole milliseconds from the loop's cached clock, so one fires up to
+      // ~1 ms either side of its deadline; a token due within 1 ms goes now rather than a timer
+      // tick later, which centres the error on the deadline instead of always adding to it.
+      if (due > wall + 1) break;
       s.listener.onToken(s.next, this.now());
       s.next++;
       if (this.streams.get(id) !== s) return; // the listener aborted it (cut fault, closed socket)
