@@ -251,8 +251,8 @@ export class GatewayPolicy {
    * The preHandler of an API route: field types, then (policy on) key, scope and limits.
    * Answers the refusals itself; an admitted request goes on to the proxy.
    */
-  async admit(op: Op, path: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const body = request.body as Record<string, unknown>;
+  async admit(op: Op | undefined, path: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const body = (request.body ?? {}) as Record<string, unknown>;
     const credential = credentialOf(request.headers);
     if (!credential) {
       return this.refuse(
@@ -280,8 +280,9 @@ export class GatewayPolicy {
         "invalid_key",
       );
     }
-    const model = body.model as string;
-    const route = this.opts.resolveRoute(model) ?? model;
+    // API routes name a model; RAG routes (op undefined) a collection, in the path or the body.
+    const model = op ? (body.model as string) : undefined;
+    const route = model === undefined ? "rag" : (this.opts.resolveRoute(model) ?? model);
     if (!inScope(key.paths, path)) {
       return this.refuse(
         reply,
@@ -289,7 +290,7 @@ export class GatewayPolicy {
         "forbidden",
       );
     }
-    if (!inScope(key.models, model) && !inScope(key.models, route)) {
+    if (model !== undefined && !inScope(key.models, model) && !inScope(key.models, route)) {
       return this.refuse(
         reply,
         new InferplaneError("permission_denied", `key ${key.name} may not use model \`${model}\``, {
@@ -298,7 +299,10 @@ export class GatewayPolicy {
         "forbidden",
       );
     }
-    const collection = body.collection;
+    const collection = op
+      ? body.collection
+      : ((request.params as { name?: unknown } | undefined)?.name ??
+        (path === "/v1/rag/collections" && request.method === "POST" ? body.name : undefined));
     if (typeof collection === "string" && !inScope(key.collections, collection)) {
       return this.refuse(
         reply,
@@ -321,7 +325,7 @@ export class GatewayPolicy {
             ? maxOut
             : limits.reserveTokens
           : 0;
-      const estimate = Math.ceil(promptChars(op, body) / 4) + completion;
+      const estimate = op ? Math.ceil(promptChars(op, body) / 4) + completion : 0;
       if (tpm && estimate > tpm) {
         return this.refuse(
           reply,

@@ -10,7 +10,7 @@ import OpenAI from "openai";
 import { type GatewayHandle, startGateway } from "../../../src/gateway/server.js";
 import { type SimServerHandle, startSimServer } from "../../../src/sim/server.js";
 import { parseSpec } from "../../../src/spec/load.js";
-import { ADMIN_TOKEN, fileLog, PROMPT_CANARY } from "./test-logs.js";
+import { ADMIN_TOKEN, fileLogger, PROMPT_CANARY } from "./test-logs.js";
 
 function spec(sim: SimServerHandle, db: string, extra = "") {
   return parseSpec(`apiVersion: inferplane.dev/v1
@@ -56,12 +56,12 @@ describe("gateway policy (one gateway, SQLite)", () => {
   let sim: SimServerHandle;
   let gw: GatewayHandle;
   let db: string;
-  const log = fileLog("policy-gateway");
+  const logger = fileLogger("policy-gateway");
 
   before(async () => {
     sim = await startSimServer({ model: "llama-3.1-8b", gpu: "H100-80GB", speed: 50 });
     db = join(mkdtempSync(join(tmpdir(), "inferplane-policy-")), "gateway.db");
-    gw = await startGateway(spec(sim, db), { host: "127.0.0.1", port: 0, log, env });
+    gw = await startGateway(spec(sim, db), { host: "127.0.0.1", port: 0, logger, env });
   });
   after(async () => {
     await gw?.close();
@@ -113,6 +113,23 @@ describe("gateway policy (one gateway, SQLite)", () => {
       }),
       (e: unknown) => e instanceof OpenAI.PermissionDeniedError,
     );
+  });
+
+  it("RAG routes: a key is needed, and collections outside its scope are 403", async () => {
+    const { body } = await admin(gw, "POST", "/admin/keys", { name: "kb-only", collections: ["kb-*"] });
+    const key = body.key as string;
+    const get = (path: string, k?: string) =>
+      fetch(`${gw.url}${path}`, { headers: k ? { authorization: `Bearer ${k}` } : {} });
+    assert.equal((await get("/v1/rag/collections/kb-docs")).status, 401);
+    const other = await get("/v1/rag/collections/hr", key);
+    assert.equal(other.status, 403);
+    assert.deepEqual(((await other.json()) as { error: { param: string } }).error.param, "collection");
+    const create = await fetch(`${gw.url}/v1/rag/collections`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "payroll" }),
+    });
+    assert.equal(create.status, 403, "creating a collection outside the scope");
   });
 
   it("RPM: the 4th request in a minute is 429 rate_limit_exceeded with Retry-After and x-ratelimit headers", async () => {
@@ -222,7 +239,7 @@ describe("gateway policy (one gateway, SQLite)", () => {
       await (await chat(gw, key, { model: "chat-small", max_tokens: 3 })).arrayBuffer();
     await (await chat(gw, key, { model: "nope" })).arrayBuffer(); // 404 → scope passes ("*"), an error row
     await gw.close(); // graceful: flushes what the interval has not written yet
-    gw = await startGateway(spec(sim, db), { host: "127.0.0.1", port: 0, log, env });
+    gw = await startGateway(spec(sim, db), { host: "127.0.0.1", port: 0, logger, env });
     const usage = await admin(gw, "GET", "/admin/usage?group_by=key,model&from=2020-01-01");
     assert.equal(usage.status, 200);
     const rows = (

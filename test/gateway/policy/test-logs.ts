@@ -4,6 +4,8 @@
 // key, authorization header or prompt text reached a log.
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
+import pino from "pino";
+import { createLogger, type Logger } from "../../../src/telemetry/logger.js";
 import { REPO_ROOT } from "../../services/harness.js";
 
 export function testLogDir(): string {
@@ -22,6 +24,14 @@ export function fileLog(name: string) {
   return (level: string, msg: string, fields: Record<string, unknown> = {}) => {
     appendFileSync(file, `${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
   };
+}
+
+/** A pino logger (Inferplane's, with its redaction) writing to a file in the log directory. */
+export function fileLogger(name: string): Logger {
+  return createLogger({
+    component: "gateway",
+    destination: pino.destination({ dest: fileName(name), sync: true }),
+  });
 }
 
 /** A stream for a child process' stdout/stderr. */
