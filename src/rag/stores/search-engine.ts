@@ -1,7 +1,7 @@
 /**
  * OpenSearch and Elasticsearch over their shared REST API (index, bulk, search,
- * delete-by-query): one index per collection with the built-in `english` analyzer
- * (possessives, lowercase, Lucene's English stop words, Porter stemming) and BM25
+ * delete-by-query): one index per collection analysed as Lucene's English analyzer does
+ * (possessives, lowercase, Lucene's English stop words) with Snowball English stemming, and BM25
  * (k1 = 1.2, b = 0.75, the default similarity); dense vectors where the server has them
  * (OpenSearch's k-NN plugin, Elasticsearch's `dense_vector`). A `…-docs` index keeps each
  * document's content hash, written after its chunks, so an interrupted write is redone.
@@ -114,13 +114,29 @@ export class SearchEngineStore implements RagStore {
       settings: {
         number_of_shards: 1,
         number_of_replicas: 0,
+        // Lucene's EnglishAnalyzer chain with Snowball English (Porter2) in place of Porter:
+        // the same analysis as the sqlite store and the published Lucene BM25 baseline.
+        analysis: {
+          filter: {
+            inferplane_possessive: { type: "stemmer", language: "possessive_english" },
+            inferplane_stop: { type: "stop", stopwords: "_english_" },
+            inferplane_stem: { type: "snowball", language: "English" },
+          },
+          analyzer: {
+            inferplane_english: {
+              type: "custom",
+              tokenizer: "standard",
+              filter: ["inferplane_possessive", "lowercase", "inferplane_stop", "inferplane_stem"],
+            },
+          },
+        },
         ...(this.dense && this.kind === "opensearch" ? { "index.knn": true } : {}),
       },
       mappings: {
         properties: {
           chunk_id: { type: "keyword" },
           doc_id: { type: "keyword" },
-          body: { type: "text", analyzer: "english" },
+          body: { type: "text", analyzer: "inferplane_english" },
           text: { type: "text", index: false },
           title: { type: "text", index: false },
           source: { type: "keyword" },

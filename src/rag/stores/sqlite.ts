@@ -130,7 +130,6 @@ export class SqliteStore implements RagStore {
         .run(c.name, tid, c.embeddingRoute, c.dimensions, c.createdAt);
       this.db.exec(
         `CREATE VIRTUAL TABLE fts_${tid} USING fts5(terms, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
-         CREATE VIRTUAL TABLE fts_${tid}_v USING fts5vocab(fts_${tid}, 'row');
          CREATE VIRTUAL TABLE vec_${tid} USING vec0(rid INTEGER PRIMARY KEY,
            embedding float[${c.dimensions}] distance_metric=cosine, source TEXT, ts INTEGER);`,
       );
@@ -267,22 +266,35 @@ export class SqliteStore implements RagStore {
     const r = this.need(collection);
     const terms = [...new Set(analyze(query))];
     if (terms.length === 0) return [];
-    const f = filterSql(filter, "c");
     const fts = `fts_${r.tid}`;
     const total = (this.db.prepare(`SELECT count(*) n FROM ${fts}_docsize`).get() as { n: number }).n;
-    const df = this.db.prepare(`SELECT doc FROM ${fts}_v WHERE term = ?`);
-    const perTerm = this.db.prepare(
-      f.sql
-        ? `SELECT ${fts}.rowid AS id, bm25(${fts}) AS s FROM ${fts} JOIN chunks c ON c.rowid = ${fts}.rowid WHERE ${fts} MATCH ?${f.sql}`
-        : `SELECT rowid AS id, bm25(${fts}) AS s FROM ${fts} WHERE ${fts} MATCH ?`,
-    );
+    // Matching a single term yields its document frequency too (fts5vocab scans the vocabulary).
+    const perTerm = this.db.prepare(`SELECT rowid AS id, bm25(${fts}) AS s FROM ${fts} WHERE ${fts} MATCH ?`);
+    let allowed: Set<number> | undefined;
+    if (
+      filter &&
+      (filter.source !== undefined || filter.timestampFrom !== undefined || filter.timestampTo !== undefined)
+    ) {
+      const f = filterSql(filter, "c");
+      allowed = new Set(
+        (
+          this.db
+            .prepare(`SELECT rowid FROM chunks c WHERE c.collection = ?${f.sql}`)
+            .all(collection, ...f.params) as {
+            rowid: number;
+          }[]
+        ).map((x) => x.rowid),
+      );
+    }
     const scores = new Map<number, number>();
     for (const term of terms) {
-      const n = (df.get(term) as { doc: number } | undefined)?.doc ?? 0;
+      const rows = perTerm.all(`"${term}"`) as { id: number; s: number }[];
+      const n = rows.length;
       if (n === 0) continue;
       const ftsIdf = Math.max(Math.log((total - n + 0.5) / (n + 0.5)), 1e-6);
       const luceneIdf = Math.log(1 + (total - n + 0.5) / (n + 0.5));
-      for (const row of perTerm.all(`"${term}"`, ...f.params) as { id: number; s: number }[]) {
+      for (const row of rows) {
+        if (allowed && !allowed.has(row.id)) continue;
         scores.set(row.id, (scores.get(row.id) ?? 0) + (-row.s / ftsIdf) * luceneIdf);
       }
     }
