@@ -13,6 +13,7 @@ import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import { registerRagRoutes } from "../rag/api.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { GatewayMetrics } from "./metrics.js";
+import { hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
 import { type ApiOp, type ForwardDeps, Forwarder, sendError, startTiming } from "./proxy/forward.js";
 import { RetryBudget } from "./proxy/retry-budget.js";
 import { createBalancer } from "./routing/balancers/index.js";
@@ -206,7 +207,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
 
   const app = Fastify({
     logger: false,
-    bodyLimit: spec.gateway.maxRequestBytes,
+    ...hardenedServerOptions(spec.gateway), // body, header, URL limits and slow-client timeouts
     return503OnClosing: true,
     forceCloseConnections: "idle",
     keepAliveTimeout: 65_000,
@@ -216,21 +217,21 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     (request as unknown as { t0: number }).t0 = performance.now();
     done();
   });
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(
-        new InferplaneError("invalid_json", `the request body is not valid JSON: ${(err as Error).message}`),
-        undefined,
-      );
-    }
+  // Strict JSON bodies, field checks, API keys, limits, usage and /admin/* (src/gateway/policy).
+  const policy = await installGatewayPolicy(app, {
+    ops: OPS,
+    spec: () => spec.gateway,
+    env,
+    log,
+    registry: metrics.registry,
+    resolveRoute: (model) => deps.router.resolve(model)?.name,
   });
   app.setErrorHandler((err: FastifyError | InferplaneError, _request, reply) => {
     const e = isInferplaneError(err)
       ? err
       : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
         ? new InferplaneError(
+  if (policy.onUsage) deps.onUsage = policy.onUsage;
             "request_too_large",
             `the request body exceeds ${spec.gateway.maxRequestBytes} bytes`,
           )
@@ -318,6 +319,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
         .shutdown()
         .catch((err: Error) => log("warn", "trace export failed at shutdown", { error: err.message }));
       logger?.flush();
+      await policy.close(); // after the last response: usage flushed, nothing lost
     })();
     return closed;
   };
@@ -338,6 +340,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     },
     async drain() {
       if (draining) return closed;
+      policy.reload(next.gateway);
       draining = true;
       log("info", "draining", { delayMs: options.drainDelayMs ?? 0, graceMs: spec.gateway.drainTimeout });
       await new Promise((r) => setTimeout(r, options.drainDelayMs ?? 0));
