@@ -226,12 +226,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     registry: metrics.registry,
     resolveRoute: (model) => deps.router.resolve(model)?.name,
   });
+  if (policy.onUsage) deps.onUsage = policy.onUsage;
   app.setErrorHandler((err: FastifyError | InferplaneError, _request, reply) => {
     const e = isInferplaneError(err)
       ? err
       : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
         ? new InferplaneError(
-  if (policy.onUsage) deps.onUsage = policy.onUsage;
             "request_too_large",
             `the request body exceeds ${spec.gateway.maxRequestBytes} bytes`,
           )
@@ -314,12 +314,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       upkeep.stop();
       for (const { discovery } of discoveries.values()) discovery.stop();
       await app.close();
+      await policy.close(); // after the last response: usage flushed, nothing lost
       await Promise.all([...pools.values()].map((p) => p.close()));
       await tracing
         .shutdown()
         .catch((err: Error) => log("warn", "trace export failed at shutdown", { error: err.message }));
       logger?.flush();
-      await policy.close(); // after the last response: usage flushed, nothing lost
     })();
     return closed;
   };
@@ -335,12 +335,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       deps.router = new Router(next);
       deps.timeouts = next.gateway.timeouts;
       deps.retries = next.gateway.retries.attempts;
+      policy.reload(next.gateway);
       upkeep.sync();
       log("info", "spec reloaded", { models: next.models.length, routes: next.routes.length });
     },
     async drain() {
       if (draining) return closed;
-      policy.reload(next.gateway);
       draining = true;
       log("info", "draining", { delayMs: options.drainDelayMs ?? 0, graceMs: spec.gateway.drainTimeout });
       await new Promise((r) => setTimeout(r, options.drainDelayMs ?? 0));
