@@ -442,7 +442,8 @@ function planModel(
     const weights = weightBytes(cat, format);
     const reasons = considered.map((c) => c.reason).filter(Boolean);
     if (note) reasons.push(note);
-    const sloOnly = considered.length > 0 && considered.every((c) => c.memory !== null && c.latency !== null);
+    // Some unit holds the model but none meets the SLO: the objective, not memory, is the problem.
+    const sloOnly = considered.some((c) => c.latency !== null);
     infeasible.push({
       subject,
       code: sloOnly ? "slo-unreachable" : "no-fitting-unit",

@@ -91,3 +91,72 @@ export function hundredSmallServices(rate = 0.05): ServiceShape[] {
     rate,
   }));
 }
+
+/** The guide's A100-80GB monthly price ($2,100 a month, 730 h): $2.877 per GPU-hour. */
+export const GUIDE_A100_HOURLY = 2100 / 730;
+
+/** Half the day at peak, half idle (the guide's "idle 0.5"): 08:00–20:00 busy. */
+export const HALF_DAY_IDLE = Array.from({ length: 24 }, (_, h) => (h >= 8 && h < 20 ? 1 : 0));
+
+export interface CostScenario {
+  label: string;
+  /** The guide's monthly figure. */
+  guideUsd: number;
+  guideConfig: string;
+  spec: Platform;
+}
+
+const QWEN_FP16 = "hf://Qwen/Qwen2.5-7B-Instruct";
+const QWEN_AWQ = "hf://Qwen/Qwen2.5-7B-Instruct-AWQ";
+
+/**
+ * The guide's cost table ("Cost Calculation Example"), each row as the spec it describes:
+ * Qwen2.5-7B, 2 replicas, at `rate` requests per second in total.
+ */
+export function guideCostScenarios(rate = 1): CostScenario[] {
+  const price = GUIDE_A100_HOURLY;
+  const a100 = (mode: PoolShape["mode"], count: number, extra: Partial<PoolShape> = {}): PoolShape => ({
+    type: "A100-80GB",
+    count,
+    mode,
+    price,
+    ...extra,
+  });
+  const svc = (s: Partial<ServiceShape>): ServiceShape => ({ name: "qwen7b", source: QWEN_AWQ, rate, ...s });
+  return [
+    {
+      label: "Baseline: FP16 exclusive",
+      guideUsd: 8400,
+      guideConfig: "4 × A100 80GB, 2 replicas × 2 GPU",
+      spec: scenarioSpec(a100("exclusive", 4), [svc({ source: QWEN_FP16, count: 2, replicas: 2 })]),
+    },
+    {
+      label: "INT4 quantized",
+      guideUsd: 4200,
+      guideConfig: "2 × A100 80GB, 2 replicas × 1 GPU",
+      spec: scenarioSpec(a100("exclusive", 2), [svc({ count: 1, replicas: 2 })]),
+    },
+    {
+      label: "INT4 + MIG",
+      guideUsd: 2100,
+      guideConfig: "1 × A100 80GB, 1 replica × 1 MIG instance",
+      spec: scenarioSpec(a100("mig", 1), [svc({ migProfile: "1g.10gb", replicas: 1 })]),
+    },
+    {
+      label: "INT4 + MIG + HPA",
+      guideUsd: 1400,
+      guideConfig: "1 × A100 80GB (idle 0.5), scale to 1 replica when idle",
+      spec: scenarioSpec(a100("mig", 1), [
+        svc({ migProfile: "1g.10gb", minReplicas: 1, replicas: 1, dailyProfile: HALF_DAY_IDLE }),
+      ]),
+    },
+    {
+      label: "INT4 + MIG + HPA + spot",
+      guideUsd: 420,
+      guideConfig: "1 × A100 spot, 70% discount",
+      spec: scenarioSpec(a100("mig", 1, { spot: true, spotDiscount: 0.7 }), [
+        svc({ migProfile: "1g.10gb", minReplicas: 1, replicas: 1, dailyProfile: HALF_DAY_IDLE }),
+      ]),
+    },
+  ];
+}
