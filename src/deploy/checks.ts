@@ -37,7 +37,10 @@ export function checkDashboard(json: unknown): string[] {
   const ids = new Set<number>();
   json.panels.forEach((p, i) => {
     const at = `panels[${i}]`;
-    if (!isPlain(p)) return void out.push(`${at}: object`);
+    if (!isPlain(p)) {
+      out.push(`${at}: object`);
+      return;
+    }
     if (typeof p.id !== "number") out.push(`${at}.id: number`);
     else if (ids.has(p.id)) out.push(`${at}.id: ${p.id} repeated`);
     else ids.add(p.id);
@@ -57,8 +60,10 @@ export function checkDashboard(json: unknown): string[] {
       out.push(`${at}.targets: at least one`);
     const refIds = new Set<string>();
     targets.forEach((t, j) => {
-      if (!isPlain(t) || typeof t.expr !== "string" || t.expr === "")
-        return void out.push(`${at}.targets[${j}].expr: required`);
+      if (!isPlain(t) || typeof t.expr !== "string" || t.expr === "") {
+        out.push(`${at}.targets[${j}].expr: required`);
+        return;
+      }
       if (typeof t.refId !== "string" || refIds.has(t.refId))
         out.push(`${at}.targets[${j}].refId: unique string`);
       else refIds.add(t.refId);

@@ -51,6 +51,7 @@ export interface RenderedEnvironment {
   name: string;
   namespace: string;
   platform: Platform;
+  plan: Plan | null;
   objects: PlacedObject[];
 }
 
@@ -160,11 +161,13 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
   const envNames = environmentNames(specText).sort();
   const envs: RenderedEnvironment[] = envNames.map((name) => {
     const p = parseSpec(specText, { file, env: name }).platform;
+    const plan = planOf(p, name);
     return {
       name,
       namespace: p.metadata.namespace,
       platform: p,
-      objects: appObjects(p, planOf(p, name), options.version),
+      plan,
+      objects: appObjects(p, plan, options.version),
     };
   });
   const files: RenderedFile[] = [];
@@ -271,8 +274,14 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
 
   // ---- cluster: GPU Operator
   if (usesGpus(base)) {
-    const cfg = gpuConfig(base, basePlan);
-    const objs = gpuObjects(base, cfg);
+    // One GPU Operator per cluster: configured for the largest inventory any environment has
+    // (production's extra nodes need their labels too).
+    const gpuCount = (p: Platform) => p.gpus.reduce((n, g) => n + g.count, 0);
+    let widest = { platform: base, plan: basePlan };
+    for (const e of envs)
+      if (gpuCount(e.platform) > gpuCount(widest.platform)) widest = { platform: e.platform, plan: e.plan };
+    const cfg = gpuConfig(widest.platform, widest.plan);
+    const objs = gpuObjects(widest.platform, cfg);
     const dir = "cluster/gpu-operator";
     const names = writeObjects(dir, objs, files);
     track(dir, objs);
@@ -411,7 +420,13 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
   }
   return {
     files,
-    base: { name: "base", namespace: base.metadata.namespace, platform: base, objects: baseObjects },
+    base: {
+      name: "base",
+      namespace: base.metadata.namespace,
+      platform: base,
+      plan: basePlan,
+      objects: baseObjects,
+    },
     environments: envs,
     objects: all,
   };

@@ -12,6 +12,7 @@ import { parseYamlDocuments } from "../../src/deploy/yaml.js";
 import { ensureBinary, findBinary, requireService, run } from "../services/index.js";
 import { renderExample } from "./helpers.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary manifests
 type Plain = Record<string, any>;
 
 async function kustomizeCmd(): Promise<{ cmd: string; pre: string[] }> {

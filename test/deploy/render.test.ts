@@ -9,6 +9,7 @@ import { parseYamlDocuments } from "../../src/deploy/yaml.js";
 import { isInferplaneError } from "../../src/errors.js";
 import { exampleWith, render, renderExample } from "./helpers.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary manifests
 type Plain = Record<string, any>;
 
 function objectsOf(kind: string, objs: { object: K8sObject }[]): Plain[] {

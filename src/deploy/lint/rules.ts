@@ -805,9 +805,10 @@ export class Linter {
       for (const { c, path } of this.containers(p)) {
         if (!isVllm(c)) continue;
         const args = this.args(c);
-        const repo = this.flag(args, "--model") ?? args.find((a, i) => i > 0 && args[i - 1] === "serve");
+        const serve = args.indexOf("serve");
+        const repo = this.flag(args, "--model") ?? (serve >= 0 ? args[serve + 1] : undefined);
         const found = repo ? findModelByRepo(repo) : undefined;
-        if (!found || found.model.kind !== "chat") continue;
+        if (found?.model.kind !== "chat") continue;
         const model = found.model;
         const res = this.resources(c);
         const mem = gpuMemory(res, isPlain(p.spec.nodeSelector) ? p.spec.nodeSelector : {});
