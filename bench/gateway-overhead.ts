@@ -28,6 +28,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { mean, percentile } from "../src/bench/stats.js";
+import { runWrk } from "../src/bench/wrk.js";
 import { parseBareTarget, startBareProxy } from "./lib/bare-proxy.js";
 import { type ProfileSummary, summarizeProfileFile } from "./lib/cpuprofile.js";
 import { startGatewayProcess } from "./lib/gateway-process.js";
@@ -46,8 +48,6 @@ import {
   spawnService,
   stopAll,
 } from "./lib/procs.js";
-import { mean, percentile } from "./lib/stream-client.js";
-import { runWrk } from "./lib/wrk.js";
 
 const { values } = parseArgs({
   options: {

@@ -29,12 +29,14 @@
 import { setMaxListeners } from "node:events";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { Client } from "../src/bench/client.js";
+import { mean, percentile } from "../src/bench/stats.js";
+import type { ChatMessage } from "../src/bench/workload.js";
 import type { EngineCore } from "../src/sim/model/engine.js";
 import { type FleetRouter, simulateFleet, type WorkloadRequest } from "../src/sim/model/fleet.js";
 import { rng } from "../src/sim/model/workload.js";
 import { resolveSimOptions } from "../src/sim/server.js";
 import { chatPromptIds, pseudoText } from "../src/sim/text.js";
-import { type ChatMessage, chatAgent, streamChat } from "./lib/chat-stream.js";
 import { type BalancerName, startGatewayProcess } from "./lib/gateway-process.js";
 import {
   CLI,
@@ -46,7 +48,6 @@ import {
   spawnService,
   stopAll,
 } from "./lib/procs.js";
-import { mean, percentile } from "./lib/stream-client.js";
 
 const { values } = parseArgs({
   options: {
@@ -447,18 +448,27 @@ async function runOne(
         ).toFixed(0)} ms`,
       );
     }, 15_000);
+    const client = new Client(
+      {
+        url: gw.url,
+        model: ROUTE,
+        api: "chat",
+        stream: true,
+        headers: {},
+        extraBody: { ignore_eos: true },
+        timeoutMs: 600_000,
+      },
+      1024,
+    );
+    clients.push(client);
     const send = async (messages: ChatMessage[], maxTokens: number, turn: number) => {
       const sent = nowV();
-      const r = await streamChat(
-        gw.url,
-        { model: ROUTE, messages, max_tokens: maxTokens, ignore_eos: true },
-        stop.signal,
-      );
+      const r = await client.send(client.body(messages, "", maxTokens), true, stop.signal);
       recs.push({
         sent,
         ok: r.ok,
-        ttft: r.ttft * speed,
-        e2e: r.e2e * speed,
+        ttft: (r.ttftMs / 1000) * speed,
+        e2e: (r.e2eMs / 1000) * speed,
         promptTokens: r.promptTokens,
         cachedTokens: r.cachedTokens,
         outputTokens: r.outputTokens,
@@ -478,7 +488,7 @@ async function runOne(
             history.push({ role: "user", content: s.user[k] as string });
             const r = await send([...history], s.reply[k] as number, k);
             if (!r.ok) return;
-            history.push({ role: "assistant", content: r.content });
+            history.push({ role: "assistant", content: r.text ?? "" });
             await sleep(realMs(s.think[k] as number));
           }
         }),
@@ -557,6 +567,8 @@ async function runOne(
 
 const prompts = systemPrompts();
 const results: RunResult[] = [];
+/** Each strategy run's HTTP client (one connection pool per gateway), closed at the end. */
+const clients: Client[] = [];
 const capacities: Record<string, { capacity: number; rate: number }> = {};
 const modelChecks: { random?: ReturnType<typeof modelCheckRandom> } = {};
 try {
@@ -591,7 +603,7 @@ try {
     }
   }
 } finally {
-  await chatAgent.close();
+  await Promise.all(clients.map((c) => c.close()));
   await stopAll();
 }
 

@@ -1,6 +1,7 @@
 /**
- * A small HTTP load generator that runs in its own process (pinned to its own CPU), so that it
- * never shares an event loop with the server it measures. Two modes, both bounded in time:
+ * A raw HTTP load generator (any method and path, e.g. GET /health; `inferplane bench` is the LLM
+ * one) that runs in its own process (pinned to its own CPU), so that it never shares an event
+ * loop with the server it measures. Two modes, both bounded in time:
  *
  * - `open`: requests are sent at scheduled moments (Poisson or uniform arrivals at `rate`/s),
  *   whatever the server does — an open loop, so a slow server does not slow the offered load.
@@ -16,6 +17,8 @@
  */
 import { pathToFileURL } from "node:url";
 import { Pool } from "undici";
+import { percentileSorted } from "../../src/bench/stats.js";
+import { rng } from "../../src/sim/model/workload.js";
 import { ROOT, runToEnd } from "./procs.js";
 
 export interface LoadOptions {
@@ -60,22 +63,6 @@ export interface LoadResult {
   overheadHeaderMs: number[];
   /** Measured requests slower than `slowMs`: [seconds since the window opened, latency ms]. */
   slow: [number, number][];
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pct(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -199,8 +186,8 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
     ...(o.mode === "open"
       ? {
           lagMs: {
-            p50: r3(pct(sortedLag, 50)),
-            p99: r3(pct(sortedLag, 99)),
+            p50: r3(percentileSorted(sortedLag, 50)),
+            p99: r3(percentileSorted(sortedLag, 99)),
             max: r3(sortedLag[sortedLag.length - 1] ?? Number.NaN),
           },
         }

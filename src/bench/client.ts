@@ -83,7 +83,7 @@ export class Client {
     return JSON.stringify({ ...b, ...t.extraBody });
   }
 
-  async send(body: string, keepText: boolean): Promise<RequestResult> {
+  async send(body: string, keepText: boolean, signal?: AbortSignal): Promise<RequestResult> {
     const r: RequestResult = {
       ok: false,
       status: 0,
@@ -96,7 +96,13 @@ export class Client {
     };
     const start = performance.now();
     try {
-      const res = await this.pool.request({ method: "POST", path: this.path, headers: this.headers, body });
+      const res = await this.pool.request({
+        method: "POST",
+        path: this.path,
+        headers: this.headers,
+        body,
+        ...(signal ? { signal } : {}),
+      });
       r.status = res.statusCode;
       const overhead = res.headers["x-inferplane-overhead-ms"];
       if (typeof overhead === "string") r.overheadMs = Number(overhead);

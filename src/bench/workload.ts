@@ -45,7 +45,7 @@ export interface Workload {
 
 const usage = (message: string) => new InferplaneError("usage", message);
 
-/** `202` → fixed; `202:0.5` → log-normal mean 202 σ 0.5; `100-300` → uniform. */
+/** `202` → fixed; `100-300` → uniform; `202:0.5` → log-normal mean 202 σ 0.5; `202:0.5:4-1024` → the same clipped. */
 export function parseLength(flag: string, text: string): LengthDist {
   const t = text.trim();
   let m = /^(\d+)$/.exec(t);
@@ -56,9 +56,22 @@ export function parseLength(flag: string, text: string): LengthDist {
     if (min > max) throw usage(`--${flag}: range ${t} has min > max`);
     return { kind: "uniform", min, max };
   }
-  m = /^(\d+)\s*:\s*(\d+(?:\.\d+)?)$/.exec(t);
-  if (m) return { kind: "lognormal", mean: positive(flag, Number(m[1])), sigma: Number(m[2]), min: 1 };
-  throw usage(`--${flag} must be N, MIN-MAX or MEAN:SIGMA (log-normal), got "${text}"`);
+  m = /^(\d+)\s*:\s*(\d+(?:\.\d+)?)(?:\s*:\s*(\d+)\s*-\s*(\d+))?$/.exec(t);
+  if (m) {
+    const d: LengthDist = {
+      kind: "lognormal",
+      mean: positive(flag, Number(m[1])),
+      sigma: Number(m[2]),
+      min: 1,
+    };
+    if (m[3] !== undefined) {
+      d.min = positive(flag, Number(m[3]));
+      d.max = positive(flag, Number(m[4]));
+      if (d.min > d.max) throw usage(`--${flag}: range ${m[3]}-${m[4]} has min > max`);
+    }
+    return d;
+  }
+  throw usage(`--${flag} must be N, MIN-MAX or MEAN:SIGMA[:MIN-MAX] (log-normal, clipped), got "${text}"`);
 }
 
 function positive(flag: string, n: number): number {
@@ -270,6 +283,6 @@ function describe(d: LengthDist): string {
     case "uniform":
       return `${d.min}–${d.max}`;
     case "lognormal":
-      return `~${d.mean} (log-normal σ ${d.sigma})`;
+      return `~${d.mean} (log-normal σ ${d.sigma}${d.max !== undefined ? `, ${d.min}–${d.max}` : ""})`;
   }
 }

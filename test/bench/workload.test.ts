@@ -54,6 +54,13 @@ describe("workloads", () => {
       sigma: 0.5,
       min: 1,
     });
+    assert.deepEqual(parseLength("input-tokens", "202:0.5:4-1024"), {
+      kind: "lognormal",
+      mean: 202,
+      sigma: 0.5,
+      min: 4,
+      max: 1024,
+    });
     assert.throws(() => parseLength("input-tokens", "lots"), usageError(/--input-tokens/));
     assert.throws(() => parseLength("input-tokens", "20-10"), usageError(/min > max/));
     assert.throws(() => parseLength("output-tokens", "0"), usageError(/--output-tokens/));
