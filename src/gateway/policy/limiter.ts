@@ -251,7 +251,8 @@ export class RedisLimiter implements Limiter {
 }
 
 interface LocalKey {
-  admitted: number[]; // admission times, ms, oldest first
+  admitted: number[]; // admission times, ms, oldest first, from index `head` on
+  head: number;
   buckets: Map<number, number>; // second → tokens
 }
 
@@ -264,7 +265,7 @@ export class MemoryLimiter implements Limiter {
   private entry(id: string): LocalKey {
     let e = this.keys.get(id);
     if (!e) {
-      e = { admitted: [], buckets: new Map() };
+      e = { admitted: [], head: 0, buckets: new Map() };
       this.keys.set(id, e);
     }
     return e;
@@ -287,12 +288,15 @@ export class MemoryLimiter implements Limiter {
     if (req.budget && spent >= req.budget) {
       return { ok: false, reason: "budget", retryAfterMs: 1, spent };
     }
-    let drop = 0;
-    while (drop < e.admitted.length && (e.admitted[drop] as number) <= now - WINDOW_MS) drop++;
-    if (drop > 0) e.admitted.splice(0, drop);
-    const count = e.admitted.length;
+    // A queue with a moving head: dropping expired entries is O(1) each, compaction amortized.
+    while (e.head < e.admitted.length && (e.admitted[e.head] as number) <= now - WINDOW_MS) e.head++;
+    if (e.head > 1024 && e.head * 2 > e.admitted.length) {
+      e.admitted = e.admitted.slice(e.head);
+      e.head = 0;
+    }
+    const count = e.admitted.length - e.head;
     if (req.rpm && count >= req.rpm) {
-      const wait = (e.admitted[0] as number) + WINDOW_MS - now;
+      const wait = (e.admitted[e.head] as number) + WINDOW_MS - now;
       return {
         ok: false,
         reason: "rpm",
@@ -331,7 +335,7 @@ export class MemoryLimiter implements Limiter {
     let resetReq = 0;
     if (req.rpm) {
       e.admitted.push(now);
-      resetReq = (e.admitted[0] as number) + WINDOW_MS - now;
+      resetReq = (e.admitted[e.head] as number) + WINDOW_MS - now;
     }
     if (req.tpm) {
       e.buckets.set(sec, (e.buckets.get(sec) ?? 0) + req.estimate);

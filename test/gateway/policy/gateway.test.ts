@@ -254,3 +254,75 @@ describe("gateway policy (one gateway, SQLite)", () => {
     assert.equal(bad.status, 400);
   });
 });
+
+describe("gateway hardening with the policy off (auth.mode none)", () => {
+  let sim: SimServerHandle;
+  let gw: GatewayHandle;
+  before(async () => {
+    sim = await startSimServer({ model: "llama-3.1-8b", gpu: "H100-80GB", speed: 50 });
+    const platform = parseSpec(`apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: ${sim.servedModelName}, endpoints: ["${sim.url}"]}
+routes:
+  - {name: chat, targets: [{model: llama}]}
+gateway:
+  http: {cors: {origins: ["https://app.example.com"]}}
+`).platform;
+    gw = await startGateway(platform, { host: "127.0.0.1", port: 0, logger: fileLogger("policy-off") });
+  });
+  after(async () => {
+    await gw?.close();
+    await sim?.stop();
+  });
+
+  it("no key needed; field checks still name the parameter; no admin API", async () => {
+    const ok = await chat(gw, undefined, { model: "chat", max_tokens: 2 });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get("x-ratelimit-limit-requests"), null, "no limits without keys");
+    const bad = await chat(gw, undefined, { model: "chat", max_tokens: "2" });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { param: string } }).error.param, "max_tokens");
+    assert.equal((await fetch(`${gw.url}/admin/keys`)).status, 404);
+  });
+
+  it("security headers on every response, streams and errors included", async () => {
+    const stream = await chat(gw, undefined, { model: "chat", max_tokens: 2, stream: true });
+    const error = await chat(gw, undefined, { model: "nope" });
+    for (const res of [stream, error, await fetch(`${gw.url}/v1/models`)]) {
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+      assert.equal(res.headers.get("x-frame-options"), "DENY");
+      assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+      assert.match(res.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("CORS only for the configured origins; preflights answered", async () => {
+    const allowed = await fetch(`${gw.url}/v1/models`, { headers: { origin: "https://app.example.com" } });
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://app.example.com");
+    assert.match(
+      allowed.headers.get("access-control-expose-headers") ?? "",
+      /x-ratelimit-remaining-requests/,
+    );
+    const other = await fetch(`${gw.url}/v1/models`, { headers: { origin: "https://evil.example" } });
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+    const pre = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+    assert.equal(pre.status, 204);
+    assert.match(pre.headers.get("access-control-allow-headers") ?? "", /authorization/);
+    assert.match(pre.headers.get("access-control-allow-methods") ?? "", /POST/);
+    const denied = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
+    assert.equal(denied.status, 404);
+  });
+});
