@@ -71,9 +71,70 @@ function filterSql(filter: SearchFilter | undefined, alias: string): { sql: stri
   return { sql: parts.map((p) => ` AND ${p}`).join(""), params };
 }
 
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+
+interface TermPostings {
+  /** Local chunk numbers and term frequencies. */
+  ids: Int32Array;
+  tfs: Int32Array;
+}
+
+interface Postings {
+  dataVersion: number;
+  local: Map<number, number>;
+  rowids: Float64Array;
+  norm: Float64Array;
+  terms: Map<string, TermPostings>;
+  /** Scratch accumulator, zeroed after each query. */
+  scores: Float64Array;
+}
+
+/** The k best (index, score) pairs, best first; ties by lower index (rowid order). */
+function topK(candidates: number[], scores: Float64Array, k: number): [number, number][] {
+  if (candidates.length <= k * 4) {
+    return candidates
+      .map((i): [number, number] => [i, scores[i] as number])
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, k);
+  }
+  // A size-k min-heap keeps the best; O(n log k).
+  const heap: [number, number][] = [];
+  const worse = (a: [number, number], b: [number, number]) => a[1] < b[1] || (a[1] === b[1] && a[0] > b[0]);
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && worse(heap[l] as [number, number], heap[m] as [number, number])) m = l;
+      if (r < heap.length && worse(heap[r] as [number, number], heap[m] as [number, number])) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m] as [number, number], heap[i] as [number, number]];
+      i = m;
+    }
+  };
+  for (const i of candidates) {
+    const e: [number, number] = [i, scores[i] as number];
+    if (heap.length < k) {
+      heap.push(e);
+      for (let c = heap.length - 1; c > 0; ) {
+        const parent = (c - 1) >> 1;
+        if (!worse(heap[c] as [number, number], heap[parent] as [number, number])) break;
+        [heap[c], heap[parent]] = [heap[parent] as [number, number], heap[c] as [number, number]];
+        c = parent;
+      }
+    } else if (worse(heap[0] as [number, number], e)) {
+      heap[0] = e;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+}
+
 export class SqliteStore implements RagStore {
   readonly kind = "sqlite";
   readonly db: Db;
+  private readonly postings = new Map<string, Postings>();
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -99,7 +160,7 @@ export class SqliteStore implements RagStore {
       CREATE TABLE IF NOT EXISTS chunks (
         rowid INTEGER PRIMARY KEY, collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL,
         ordinal INTEGER NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, ts INTEGER NOT NULL,
-        title TEXT, metadata TEXT, UNIQUE (collection, chunk_id));
+        title TEXT, metadata TEXT, nterms INTEGER NOT NULL DEFAULT 0, UNIQUE (collection, chunk_id));
       CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, doc_id);
     `);
   }
@@ -109,7 +170,7 @@ export class SqliteStore implements RagStore {
   }
 
   private row(name: string): CollectionRow | undefined {
-    return this.db.prepare("SELECT * FROM collections WHERE name = ?").get(name) as CollectionRow | undefined;
+    return this.stmt("SELECT * FROM collections WHERE name = ?").get(name) as CollectionRow | undefined;
   }
 
   private need(name: string): CollectionRow {
@@ -130,6 +191,7 @@ export class SqliteStore implements RagStore {
         .run(c.name, tid, c.embeddingRoute, c.dimensions, c.createdAt);
       this.db.exec(
         `CREATE VIRTUAL TABLE fts_${tid} USING fts5(terms, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
+         CREATE VIRTUAL TABLE fts_${tid}_i USING fts5vocab(fts_${tid}, 'instance');
          CREATE VIRTUAL TABLE vec_${tid} USING vec0(rid INTEGER PRIMARY KEY,
            embedding float[${c.dimensions}] distance_metric=cosine, source TEXT, ts INTEGER);`,
       );
@@ -164,9 +226,10 @@ export class SqliteStore implements RagStore {
   async dropCollection(name: string): Promise<boolean> {
     const r = this.row(name);
     if (!r) return false;
+    this.postings.delete(name);
     this.db.transaction(() => {
       this.db.exec(
-        `DROP TABLE IF EXISTS fts_${r.tid}_v; DROP TABLE IF EXISTS fts_${r.tid}; DROP TABLE IF EXISTS vec_${r.tid};`,
+        `DROP TABLE IF EXISTS fts_${r.tid}_i; DROP TABLE IF EXISTS fts_${r.tid}; DROP TABLE IF EXISTS vec_${r.tid};`,
       );
       this.db.prepare("DELETE FROM chunks WHERE collection = ?").run(name);
       this.db.prepare("DELETE FROM documents WHERE collection = ?").run(name);
@@ -201,8 +264,9 @@ export class SqliteStore implements RagStore {
 
   async upsertDocuments(collection: string, writes: DocumentWrite[]): Promise<void> {
     const r = this.need(collection);
+    this.postings.delete(collection);
     const insChunk = this.db.prepare(
-      "INSERT INTO chunks (collection, chunk_id, doc_id, ordinal, text, source, ts, title, metadata) VALUES (?,?,?,?,?,?,?,?,?)",
+      "INSERT INTO chunks (collection, chunk_id, doc_id, ordinal, text, source, ts, title, metadata, nterms) VALUES (?,?,?,?,?,?,?,?,?,?)",
     );
     const insFts = this.db.prepare(`INSERT INTO fts_${r.tid} (rowid, terms) VALUES (?, ?)`);
     const insVec = this.db.prepare(
@@ -216,6 +280,8 @@ export class SqliteStore implements RagStore {
         this.removeChunks(r, w.doc.id);
         for (const c of w.chunks) {
           const ts = Math.round(c.timestamp);
+          // Title and text are one field, as the Lucene baseline indexes them.
+          const terms = analyze(c.ordinal === 0 && c.title ? `${c.title}\n${c.text}` : c.text);
           const info = insChunk.run(
             collection,
             c.id,
@@ -226,10 +292,10 @@ export class SqliteStore implements RagStore {
             ts,
             c.title ?? null,
             c.metadata ? JSON.stringify(c.metadata) : null,
+            terms.length,
           );
           const rowid = Number(info.lastInsertRowid);
-          // Title and text are one field, as the Lucene baseline indexes them.
-          insFts.run(rowid, analyze(c.ordinal === 0 && c.title ? `${c.title}\n${c.text}` : c.text).join(" "));
+          insFts.run(rowid, terms.join(" "));
           if (c.vector) {
             if (c.vector.length !== r.dimensions) {
               throw new InferplaneError(
@@ -247,6 +313,7 @@ export class SqliteStore implements RagStore {
 
   async deleteDocument(collection: string, docId: string): Promise<boolean> {
     const r = this.need(collection);
+    this.postings.delete(collection);
     return this.db.transaction(() => {
       this.removeChunks(r, docId);
       return (
@@ -257,55 +324,122 @@ export class SqliteStore implements RagStore {
   }
 
   /**
-   * Lucene's BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N − n + 0.5)/(n + 0.5))) on FTS5's index.
-   * FTS5's own bm25() uses ln((N − n + 0.5)/(n + 0.5)) floored at 1e-6, which all but drops
-   * terms in more than half the chunks; so each term is matched alone, FTS5's idf divided out
-   * of its score (leaving the term-frequency part) and Lucene's idf multiplied in.
+   * The collection's postings, read from FTS5 (`fts5vocab` instance rows) a term at a time and
+   * kept until this connection writes or `PRAGMA data_version` says another one did. Chunks get
+   * dense local numbers so that scoring runs over typed arrays.
+   */
+  private postingsOf(r: CollectionRow): Postings {
+    const version = this.db.pragma("data_version", { simple: true }) as number;
+    let p = this.postings.get(r.name);
+    if (!p || p.dataVersion !== version) {
+      const rows = this.db
+        .prepare("SELECT rowid, nterms FROM chunks WHERE collection = ?")
+        .raw()
+        .all(r.name) as [number, number][];
+      const local = new Map<number, number>();
+      const rowids = new Float64Array(rows.length);
+      let sum = 0;
+      rows.forEach(([id, n], i) => {
+        local.set(id, i);
+        rowids[i] = id;
+        sum += n;
+      });
+      const avg = rows.length ? sum / rows.length : 1;
+      // Lucene's BM25 length normalisation, k1 · (1 − b + b · dl / avgdl), per chunk.
+      const norm = Float64Array.from(rows, ([, n]) => BM25_K1 * (1 - BM25_B + (BM25_B * n) / (avg || 1)));
+      p = {
+        dataVersion: version,
+        local,
+        rowids,
+        norm,
+        terms: new Map(),
+        scores: new Float64Array(rows.length),
+      };
+      this.postings.set(r.name, p);
+    }
+    return p;
+  }
+
+  private termPostings(r: CollectionRow, p: Postings, term: string): TermPostings {
+    let t = p.terms.get(term);
+    if (!t) {
+      const occurrences = this.db
+        .prepare(`SELECT doc FROM fts_${r.tid}_i WHERE term = ?`)
+        .raw()
+        .all(term) as [number][];
+      const tf = new Map<number, number>();
+      for (const [doc] of occurrences) {
+        const i = p.local.get(doc);
+        if (i !== undefined) tf.set(i, (tf.get(i) ?? 0) + 1);
+      }
+      t = { ids: Int32Array.from(tf.keys()), tfs: Int32Array.from(tf.values()) };
+      if (p.terms.size < 100_000) p.terms.set(term, t);
+    }
+    return t;
+  }
+
+  /**
+   * Lucene's BM25: k1 = 1.2, b = 0.75, idf = ln(1 + (N − n + 0.5)/(n + 0.5)), document length =
+   * analyzed terms. FTS5 holds the inverted index; its own bm25() is not used because it floors
+   * idf at 1e-6 for terms in more than half the chunks and streams every match through SQL.
    */
   async searchSparse(collection: string, query: string, k: number, filter?: SearchFilter): Promise<Hit[]> {
     const r = this.need(collection);
     const terms = [...new Set(analyze(query))];
     if (terms.length === 0) return [];
-    const fts = `fts_${r.tid}`;
-    const total = (this.db.prepare(`SELECT count(*) n FROM ${fts}_docsize`).get() as { n: number }).n;
-    // Matching a single term yields its document frequency too (fts5vocab scans the vocabulary).
-    const perTerm = this.db.prepare(`SELECT rowid AS id, bm25(${fts}) AS s FROM ${fts} WHERE ${fts} MATCH ?`);
-    let allowed: Set<number> | undefined;
+    const p = this.postingsOf(r);
+    const total = p.rowids.length;
+    let allowed: Uint8Array | undefined;
     if (
       filter &&
       (filter.source !== undefined || filter.timestampFrom !== undefined || filter.timestampTo !== undefined)
     ) {
       const f = filterSql(filter, "c");
-      allowed = new Set(
-        (
-          this.db
-            .prepare(`SELECT rowid FROM chunks c WHERE c.collection = ?${f.sql}`)
-            .all(collection, ...f.params) as {
-            rowid: number;
-          }[]
-        ).map((x) => x.rowid),
-      );
-    }
-    const scores = new Map<number, number>();
-    for (const term of terms) {
-      const rows = perTerm.all(`"${term}"`) as { id: number; s: number }[];
-      const n = rows.length;
-      if (n === 0) continue;
-      const ftsIdf = Math.max(Math.log((total - n + 0.5) / (n + 0.5)), 1e-6);
-      const luceneIdf = Math.log(1 + (total - n + 0.5) / (n + 0.5));
-      for (const row of rows) {
-        if (allowed && !allowed.has(row.id)) continue;
-        scores.set(row.id, (scores.get(row.id) ?? 0) + (-row.s / ftsIdf) * luceneIdf);
+      allowed = new Uint8Array(total);
+      for (const [id] of this.db
+        .prepare(`SELECT rowid FROM chunks c WHERE c.collection = ?${f.sql}`)
+        .raw()
+        .all(collection, ...f.params) as [number][]) {
+        const i = p.local.get(id);
+        if (i !== undefined) allowed[i] = 1;
       }
     }
-    const top = [...scores].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);
-    const get = this.db.prepare(
+    const scores = p.scores;
+    const touched: number[] = [];
+    for (const term of terms) {
+      const t = this.termPostings(r, p, term);
+      const n = t.ids.length;
+      if (n === 0) continue;
+      const idf = Math.log(1 + (total - n + 0.5) / (n + 0.5));
+      const ids = t.ids;
+      const tfs = t.tfs;
+      for (let j = 0; j < n; j++) {
+        const i = ids[j] as number;
+        if (allowed && allowed[i] === 0) continue;
+        const tf = tfs[j] as number;
+        if (scores[i] === 0) touched.push(i);
+        scores[i] = (scores[i] as number) + (idf * tf * (BM25_K1 + 1)) / (tf + (p.norm[i] as number));
+      }
+    }
+    const top = topK(touched, scores, k);
+    for (const i of touched) scores[i] = 0;
+    const get = this.stmt(
       "SELECT rowid, chunk_id, doc_id, text, source, ts, title FROM chunks WHERE rowid = ?",
     );
-    return top.flatMap(([id, score]) => {
-      const row = get.get(id) as ChunkRow | undefined;
+    return top.flatMap(([i, score]) => {
+      const row = get.get(p.rowids[i]) as ChunkRow | undefined;
       return row ? [toHit(row, score)] : [];
     });
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
   }
 
   async searchDense(
