@@ -239,6 +239,22 @@ export class LatencyOracle {
     return true;
   }
 
+  /** Whether `replicas` replicas meet the objectives at `rate` requests per second in total. */
+  meetsAt(
+    engine: EngineShape | ((perReplicaRate: number) => EngineShape),
+    load: LoadShape,
+    rate: number,
+    o: Objectives,
+    replicas: number,
+  ): boolean {
+    const at = (r: number) => (typeof engine === "function" ? engine(r) : engine);
+    const idle = this.replica(at(0), load, 0, o.percentile);
+    if (!this.meets(idle, o)) return false;
+    if (rate <= 0) return true;
+    const r = rate / replicas;
+    return this.meets(this.replica(at(r), load, r, o.percentile, horizonOf(load, o)), o);
+  }
+
   /**
    * Fewest replicas (≤ `limit`) whose per-replica latency meets the objectives at `rate`
    * requests per second in total; `replicas: null` when even `limit` replicas (or an idle
@@ -252,9 +268,7 @@ export class LatencyOracle {
     limit = 256,
   ): { replicas: number | null; latency: ReplicaLatency; at: number } {
     const at = (r: number) => (typeof engine === "function" ? engine(r) : engine);
-    // A request that meets both objectives ends within ttft + (output − 1) × tpot of arriving.
-    const outMax = 4 * load.outputTokens;
-    const horizon = (o.ttft ?? 60) + outMax * (o.tpot ?? 1);
+    const horizon = horizonOf(load, o);
     const run = (r: number) => this.replica(at(r), load, r, o.percentile, horizon);
     const idle = run(0);
     if (!this.meets(idle, o)) return { replicas: null, latency: idle, at: 0 };
@@ -266,10 +280,9 @@ export class LatencyOracle {
     // Overloaded counts are the costly simulations (the queue only grows), so jump past those
     // below rate ÷ (2 × burst capacity): the burst understates what a replica sustains under
     // Poisson arrivals (by about 1.5× for Qwen2.5-7B on an H100), hence the factor 2.
-    const floor = Math.min(
-      limit,
-      Math.max(light ? 2 : 1, Math.ceil(rate / (2 * this.capacity(at(rate), load)))),
-    );
+    const floor = light
+      ? 2
+      : Math.min(limit, Math.max(1, Math.ceil(rate / (2 * this.capacity(at(rate), load)))));
     let hi = floor;
     while (!ok(hi)) {
       if (hi >= limit) return { replicas: null, latency: run(rate / hi), at: hi };
@@ -298,4 +311,9 @@ export function binomialQuantile(n: number, p: number, q: number): number {
     cdf += prob;
   }
   return k;
+}
+
+/** A request that meets both objectives ends within ttft + (output − 1) × tpot of arriving. */
+function horizonOf(load: LoadShape, o: Objectives): number {
+  return (o.ttft ?? 60) + 4 * load.outputTokens * (o.tpot ?? 1);
 }

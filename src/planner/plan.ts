@@ -385,10 +385,21 @@ function planModel(
       placed: 0,
     };
   });
-  // Cheapest first; a unit that cannot beat the best found even at its floor is not simulated.
+  // Cheapest first. The first unit that meets the SLO at the minimum replica count bounds the
+  // rest: a unit is simulated only at replica counts that could still cost less.
   const minimum = Math.max(1, autoscaled ? floor : m.replicas);
+  const ranked = [...considered].sort((a, b) => a.gpuShare - b.gpuShare);
   let bestCost = Number.POSITIVE_INFINITY;
-  for (const cand of [...considered].sort((a, b) => a.gpuShare - b.gpuShare)) {
+  if (load) {
+    for (const cand of ranked) {
+      if (!cand.feasible || cand.engine === null) continue;
+      if (oracle.meetsAt(engineFor(cand.unit, cand.engine, load), load, rate, o, minimum)) {
+        bestCost = cand.gpuShare * minimum;
+        break;
+      }
+    }
+  }
+  for (const cand of ranked) {
     if (!cand.feasible || cand.engine === null) continue;
     if (cand.gpuShare * minimum > bestCost) {
       cand.feasible = false;
@@ -397,7 +408,13 @@ function planModel(
     }
     let forSlo: number | null = null;
     if (load) {
-      const r = oracle.replicasFor(engineFor(cand.unit, cand.engine, load), load, rate, o);
+      const limit = Number.isFinite(bestCost) ? Math.floor(bestCost / cand.gpuShare + 1e-9) : 256;
+      const r = oracle.replicasFor(engineFor(cand.unit, cand.engine, load), load, rate, o, limit);
+      if (r.replicas === null && r.at > 0 && limit < 256) {
+        cand.feasible = false;
+        cand.reason = `not chosen: above ${limit} replica${limit > 1 ? "s" : ""} it costs more than the chosen unit, and ${limit} miss the SLO`;
+        continue;
+      }
       cand.latency = {
         replicas: r.replicas ?? r.at,
         requestsPerSecond: rate,
@@ -545,7 +562,7 @@ function runPacker(info: PoolInfo, items: readonly PackItem[], options: PlanOpti
 }
 
 export function buildPlan(spec: Platform, options: PlanOptions): Plan {
-  const oracle = new LatencyOracle(options.seed ?? 1, options.simulatedRequests ?? 200);
+  const oracle = new LatencyOracle(options.seed ?? 1, options.simulatedRequests ?? 100);
   const infeasible: Infeasibility[] = [];
   const pools = new Map(spec.gpus.map((p) => [p.name, poolInfo(p)]));
   const chosen: Chosen[] = [];
@@ -572,7 +589,8 @@ export function buildPlan(spec: Platform, options: PlanOptions): Plan {
       let bestFit: PackResult | null = null;
       while (lo <= hi) {
         const mid = Math.floor((lo + hi) / 2);
-        const r = runPacker(info, all.slice(0, mid + 1), options);
+        // Probes use the quick search; the prefix kept is packed again below with the full one.
+        const r = runPacker(info, all.slice(0, mid + 1), { ...options, exactBudget: 20 * (mid + 2) });
         if (r.feasible) {
           bestFit = r;
           lo = mid + 1;
@@ -613,7 +631,8 @@ export function buildPlan(spec: Platform, options: PlanOptions): Plan {
           c.plan.hourlyReplicas = c.plan.hourlyReplicas.map((h) => Math.min(h, placedHere));
         }
       }
-      packed = bestFit ?? runPacker(info, [], options);
+      const exact = bestFit ? runPacker(info, all.slice(0, placedCount), options) : null;
+      packed = exact?.feasible ? exact : (bestFit ?? runPacker(info, [], options));
     }
 
     // Hour by hour: pack each distinct demand (the scaled cost).

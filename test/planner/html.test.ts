@@ -29,7 +29,7 @@ function distinctColours(png: Buffer): number {
   const prev = Buffer.alloc(stride);
   const line = Buffer.alloc(stride);
   const seen = new Set<number>();
-  for (let y = 0, p = 0; p < raw.length; y++) {
+  for (let p = 0; p < raw.length; ) {
     const filter = raw[p++] as number;
     for (let x = 0; x < stride; x++) {
       const a = x >= channels ? (line[x - channels] as number) : 0;
