@@ -6,11 +6,11 @@ import type { IncomingMessage } from "node:http";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { adapterForPool } from "../engines/index.js";
 import { InferplaneError, isInferplaneError } from "../errors.js";
+import { registerRagRoutes } from "../rag/api.js";
 import { servedModelName } from "../spec/checks.js";
 import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
-import { registerRagRoutes } from "../rag/api.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { GatewayMetrics } from "./metrics.js";
 import { hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
@@ -80,7 +80,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       : createLogger({ level: logging.level, format: logging.format, component: "gateway" }));
   const log = options.log ?? (logger ? logFn(logger) : defaultLog);
   const tracing =
-    options.tracing ?? createTracing(platform.observability.tracing, { component: "gateway", env });
+    options.tracing ??
+    createTracing(platform.observability.tracing, {
+      component: "gateway",
+      env,
+      onExportError: (err) => log("warn", "trace export failed", { error: err.message }),
+    });
   if (tracing.config?.enabled) {
     const c = tracing.config;
     log("info", "tracing on", {

@@ -26,7 +26,6 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
@@ -41,6 +40,7 @@ import {
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { InferplaneError } from "../errors.js";
 import type { ObservabilitySpec } from "../spec/schema.js";
+import { OtlpJsonExporter, parseOtlpHeaders } from "./otlp-json.js";
 
 export type { Attributes, Context, Span, Tracer };
 export { SpanKind, SpanStatusCode };
@@ -193,13 +193,54 @@ export interface TracingOptions {
   env?: NodeJS.ProcessEnv;
   /** Replaces the OTLP exporter (benchmarks and unit tests). */
   exporter?: SpanExporter;
+  /** Told when an export fails (at most once a minute): a tracing backend down must not be silent. */
+  onExportError?: (err: Error) => void;
+}
+
+/**
+ * Batch processor settings: the OTEL_BSP_* variables when set, else small batches sent often —
+ * a span waiting in the queue for long survives young-generation GC and is promoted, which at
+ * thousands of spans a second costs more than the extra export requests.
+ */
+export function batchSettings(env: NodeJS.ProcessEnv): {
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+  scheduledDelayMillis: number;
+  exportTimeoutMillis: number;
+} {
+  const n = (k: string, d: number) => {
+    const v = Number(env[k]);
+    return env[k] !== undefined && env[k] !== "" && Number.isFinite(v) && v > 0 ? v : d;
+  };
+  return {
+    maxQueueSize: n("OTEL_BSP_MAX_QUEUE_SIZE", 8192),
+    maxExportBatchSize: n("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 256),
+    scheduledDelayMillis: n("OTEL_BSP_SCHEDULE_DELAY", 200),
+    exportTimeoutMillis: n("OTEL_BSP_EXPORT_TIMEOUT", 10_000),
+  };
 }
 
 /** A tracer provider for one server, or TRACING_OFF when the settings say so. */
 export function createTracing(spec: Partial<TracingSpec> | undefined, options: TracingOptions): Tracing {
   const config = resolveTracingConfig(spec, options.env ?? process.env);
   if (!config.enabled) return { ...TRACING_OFF, config };
-  const exporter = options.exporter ?? new OTLPTraceExporter({ url: config.endpoint });
+  const env = options.env ?? process.env;
+  let lastReport = Number.NEGATIVE_INFINITY;
+  const exporter =
+    options.exporter ??
+    new OtlpJsonExporter({
+      url: config.endpoint,
+      headers: {
+        ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+        ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+      },
+      onError: (err) => {
+        const now = performance.now();
+        if (now - lastReport < 60_000) return;
+        lastReport = now;
+        options.onExportError?.(err);
+      },
+    });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.serviceName,
@@ -207,13 +248,7 @@ export function createTracing(spec: Partial<TracingSpec> | undefined, options: T
       "inferplane.component": options.component,
     }),
     sampler: createSampler(config.sampler, config.ratio),
-    spanProcessors: [
-      new BatchSpanProcessor(exporter, {
-        maxQueueSize: 8192,
-        maxExportBatchSize: 1024,
-        scheduledDelayMillis: 1000,
-      }),
-    ],
+    spanProcessors: [new BatchSpanProcessor(exporter, batchSettings(env))],
   });
   const tracer = provider.getTracer("inferplane", process.env.npm_package_version);
   return {

@@ -1,0 +1,259 @@
+/**
+ * What tracing and the access log cost the gateway: the same non-streaming chat request through
+ * `inferplane serve` (the built CLI) configured four ways, side by side in one run —
+ *   off      tracing off, access log off (the floor)
+ *   traced   tracing on, sampler always_on (every request: a server span and a client span per
+ *            attempt, exported over OTLP/HTTP in batches)
+ *   logged   access log on (one JSON line per request to stderr), tracing off
+ *   both     tracing at 100% and the access log
+ * The upstream is an nginx answering every request with a canned completion (nearly free), so the
+ * gateway, not the upstream, sets the throughput: the worst case for a per-request cost. The OTLP
+ * receiver is a small HTTP sink in this process that counts the spans it is sent (so a run shows
+ * the spans really left the gateway).
+ *
+ * Placement (2-core machine): the gateway alone on `--server-cpu` (1); wrk, nginx and the sink on
+ * `--client-cpu` (0). Each round runs every variant (order rotated per round) for a warm-up and
+ * then `--seconds` of closed-loop load; the result is the median over rounds.
+ *
+ *   npm run build && flock /tmp/bench.lock node --import tsx bench/tracing-overhead.ts \
+ *     [--rounds 3] [--seconds 10] [--connections 64] [--json FILE]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startNginx } from "./lib/nginx.js";
+import {
+  CLI,
+  cpuSeconds,
+  freePort,
+  gitRevision,
+  hasCommand,
+  httpReady,
+  progress,
+  type Service,
+  spawnService,
+  stopAll,
+} from "./lib/procs.js";
+import { runWrk } from "./lib/wrk.js";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    connections: { type: "string", default: "64" },
+    "server-cpu": { type: "string", default: "1" },
+    "client-cpu": { type: "string", default: "0" },
+    variants: { type: "string", default: "off,traced,logged,both" },
+    json: { type: "string" },
+  },
+});
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const warmup = Number(values.warmup);
+const connections = Number(values.connections);
+const serverCpu = values["server-cpu"];
+const clientCpu = values["client-cpu"];
+
+const VARIANTS = {
+  off: { tracing: false, accessLog: false },
+  traced: { tracing: true, accessLog: false },
+  logged: { tracing: false, accessLog: true },
+  both: { tracing: true, accessLog: true },
+} as const;
+type VariantName = keyof typeof VARIANTS;
+const variants = (values.variants as string).split(",").map((v) => {
+  if (!(v in VARIANTS)) throw new Error(`unknown variant ${v}; known: ${Object.keys(VARIANTS).join(", ")}`);
+  return v as VariantName;
+});
+if (!hasCommand("wrk") || !hasCommand("nginx")) {
+  console.error("needs wrk and nginx (apt-get install wrk nginx-light)");
+  process.exit(2);
+}
+
+const SERVED = "meta-llama/Llama-3.1-8B-Instruct";
+const BODY = JSON.stringify({
+  model: "llama",
+  messages: [{ role: "user", content: "Say hello in sixteen words." }],
+  max_tokens: 16,
+});
+const CANNED = JSON.stringify({
+  id: "chatcmpl-static",
+  object: "chat.completion",
+  created: 1700000000,
+  model: SERVED,
+  choices: [
+    {
+      index: 0,
+      message: { role: "assistant", content: "the a of and to in is was for on that with as by at from" },
+      logprobs: null,
+      finish_reason: "length",
+    },
+  ],
+  usage: { prompt_tokens: 17, total_tokens: 33, completion_tokens: 16 },
+});
+
+/** An OTLP/HTTP sink: answers every export with 200 and counts the spans in it. */
+async function startSink(): Promise<{ url: string; spans: () => number; close: () => Promise<void> }> {
+  let spans = 0;
+  const needle = Buffer.from('"spanId"');
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(parts);
+      for (let i = body.indexOf(needle); i >= 0; i = body.indexOf(needle, i + needle.length)) spans++;
+      res.writeHead(200, { "content-type": "application/json" }).end('{"partialSuccess":{}}');
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans: () => spans,
+    close: () => new Promise((ok) => server.close(() => ok())),
+  };
+}
+
+function specYaml(upstream: string, sink: string, v: (typeof VARIANTS)[VariantName]): string {
+  return `apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: bench}
+models:
+  - name: llama-pool
+    source: hf://${SERVED}
+    engine: vllm
+    endpoints: ["${upstream}"]
+routes:
+  - name: llama
+    targets: [{model: llama-pool}]
+observability:
+  tracing: {enabled: ${v.tracing}, otlpEndpoint: "${sink}", sampler: always_on}
+  logging: {accessLog: ${v.accessLog}}
+`;
+}
+
+interface Run {
+  variant: VariantName;
+  round: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  cpuUsPerReq: number;
+  spansExported: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const nginxPort = await freePort();
+  const nginx: Service = await startNginx({ port: nginxPort, cpu: clientCpu, staticBody: CANNED });
+  const upstream = `http://127.0.0.1:${nginxPort}`;
+  const sink = await startSink();
+  const dir = mkdtempSync(join(tmpdir(), "inferplane-tracing-bench-"));
+  const runs: Run[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const order = variants.map((_, i) => variants[(i + round) % variants.length] as VariantName);
+      for (const variant of order) {
+        const specFile = join(dir, `${variant}.yaml`);
+        writeFileSync(specFile, specYaml(upstream, sink.url, VARIANTS[variant]));
+        const port = await freePort();
+        const env = { ...process.env };
+        for (const k of Object.keys(env)) if (k.startsWith("OTEL_")) delete env[k];
+        const gw = await spawnService({
+          name: `inferplane (${variant})`,
+          cmd: process.execPath,
+          args: [CLI, "serve", "-c", specFile, "--port", String(port)],
+          cpu: serverCpu,
+          env,
+          ready: httpReady(`http://127.0.0.1:${port}/readyz`),
+          timeoutMs: 30_000,
+        });
+        try {
+          const load = (durationS: number) =>
+            runWrk({
+              url: `http://127.0.0.1:${port}/v1/chat/completions`,
+              headers: {},
+              body: BODY,
+              connections,
+              durationS,
+              cpu: clientCpu,
+            });
+          await load(warmup);
+          const spans0 = sink.spans();
+          const cpu0 = cpuSeconds(gw.child.pid);
+          const w = await load(seconds);
+          const cpu = cpuSeconds(gw.child.pid) - cpu0;
+          await new Promise((r) => setTimeout(r, 1_500)); // the batch processor's last export
+          const run: Run = {
+            variant,
+            round,
+            rps: w.rps,
+            p50Ms: w.p50Ms,
+            p99Ms: w.p99Ms,
+            errors: w.non2xx + w.socketErrors,
+            cpuUsPerReq: w.requests > 0 ? (cpu * 1e6) / w.requests : Number.NaN,
+            spansExported: sink.spans() - spans0,
+          };
+          runs.push(run);
+          progress(
+            `round ${round + 1}/${rounds} ${variant}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, ${run.cpuUsPerReq.toFixed(1)} µs CPU/req, ${run.spansExported} spans exported, ${run.errors} errors`,
+          );
+        } finally {
+          await gw.stop();
+        }
+      }
+    }
+  } finally {
+    await sink.close();
+    await nginx.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await stopAll();
+  }
+
+  const base = median(runs.filter((r) => r.variant === "off").map((r) => r.rps));
+  const summary = variants.map((variant) => {
+    const mine = runs.filter((r) => r.variant === variant);
+    const rps = median(mine.map((r) => r.rps));
+    return {
+      variant,
+      rps,
+      ratioToOff: rps / base,
+      p50Ms: median(mine.map((r) => r.p50Ms)),
+      p99Ms: median(mine.map((r) => r.p99Ms)),
+      cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
+      spansPerRequest: median(mine.map((r) => r.spansExported / (r.rps * seconds))),
+      errors: mine.reduce((s, r) => s + r.errors, 0),
+    };
+  });
+  console.log(
+    `\ngateway throughput, ${connections} connections, ${seconds} s × ${rounds} rounds (median), static upstream, gateway on CPU ${serverCpu}`,
+  );
+  console.log("variant   req/s   ×off   p50 ms  p99 ms  CPU µs/req  spans/req  errors");
+  for (const s of summary) {
+    console.log(
+      `${s.variant.padEnd(8)} ${s.rps.toFixed(0).padStart(6)}  ${s.ratioToOff.toFixed(3)}  ${s.p50Ms.toFixed(2).padStart(6)}  ${s.p99Ms.toFixed(2).padStart(6)}  ${s.cpuUsPerReq.toFixed(1).padStart(10)}  ${s.spansPerRequest.toFixed(2).padStart(9)}  ${s.errors}`,
+    );
+  }
+  if (values.json) {
+    writeFileSync(
+      values.json,
+      `${JSON.stringify({ ...gitRevision(), rounds, seconds, connections, summary, runs }, null, 2)}\n`,
+    );
+  }
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,229 @@
+/**
+ * An OTLP/HTTP JSON span exporter that writes the request body in one pass. The OpenTelemetry
+ * exporter builds an intermediate object tree per span before JSON.stringify; at 100% sampling
+ * that was the largest share of tracing's cost on the gateway (bench/tracing-overhead.ts). The
+ * encoding follows the OTLP/JSON rules — hex trace and span ids, enums as integers, 64-bit
+ * integers as decimal strings — and a unit test compares it with @opentelemetry/otlp-transformer's
+ * output field by field. Spec: https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
+ *
+ * Export goes over one keep-alive connection pool; headers come from OTEL_EXPORTER_OTLP_HEADERS /
+ * OTEL_EXPORTER_OTLP_TRACES_HEADERS (`k=v,k2=v2`, values URL-encoded) as the spec says.
+ */
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Attributes, AttributeValue, HrTime, Link } from "@opentelemetry/api";
+import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+
+const HAS_IS_REMOTE = 0x100;
+const IS_REMOTE = 0x200;
+
+function nanos(t: HrTime): string {
+  const [s, ns] = t;
+  if (s === 0) return String(ns);
+  const n = String(ns);
+  return `${s}${"000000000".slice(n.length)}${n}`;
+}
+
+function anyValue(v: AttributeValue | undefined | null): string {
+  switch (typeof v) {
+    case "string":
+      return `{"stringValue":${JSON.stringify(v)}}`;
+    case "number":
+      return Number.isInteger(v)
+        ? `{"intValue":"${v}"}`
+        : `{"doubleValue":${Number.isFinite(v) ? v : `"${v}"`}}`;
+    case "boolean":
+      return `{"boolValue":${v}}`;
+    default:
+      if (Array.isArray(v))
+        return `{"arrayValue":{"values":[${v.map((x) => anyValue(x as AttributeValue)).join(",")}]}}`;
+      return "{}";
+  }
+}
+
+// Attribute keys repeat on every span: their encoded prefix is built once.
+const keyPrefixes = new Map<string, string>();
+function keyPrefix(key: string): string {
+  let p = keyPrefixes.get(key);
+  if (p === undefined) {
+    p = `{"key":${JSON.stringify(key)},"value":`;
+    if (keyPrefixes.size < 4096) keyPrefixes.set(key, p);
+  }
+  return p;
+}
+
+function attributes(attrs: Attributes | undefined): string {
+  let out = "";
+  if (!attrs) return out;
+  for (const key in attrs) {
+    const v = attrs[key];
+    if (v === undefined) continue;
+    out += `${out === "" ? "" : ","}${keyPrefix(key)}${anyValue(v)}}`;
+  }
+  return out;
+}
+
+function flags(traceFlags: number, isRemote: boolean | undefined): number {
+  return (traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
+}
+
+function link(l: Link): string {
+  const c = l.context;
+  return `{"traceId":"${c.traceId}","spanId":"${c.spanId}"${c.traceState ? `,"traceState":${JSON.stringify(c.traceState.serialize())}` : ""},"attributes":[${attributes(l.attributes)}],"droppedAttributesCount":${l.droppedAttributesCount ?? 0},"flags":${flags(c.traceFlags, c.isRemote)}}`;
+}
+
+export function spanJson(span: ReadableSpan): string {
+  const c = span.spanContext();
+  const parent = span.parentSpanContext;
+  let s = `{"traceId":"${c.traceId}","spanId":"${c.spanId}"`;
+  if (parent?.spanId) s += `,"parentSpanId":"${parent.spanId}"`;
+  if (c.traceState) s += `,"traceState":${JSON.stringify(c.traceState.serialize())}`;
+  s += `,"name":${JSON.stringify(span.name)},"kind":${span.kind + 1}`;
+  s += `,"startTimeUnixNano":"${nanos(span.startTime)}","endTimeUnixNano":"${nanos(span.endTime)}"`;
+  s += `,"attributes":[${attributes(span.attributes)}],"droppedAttributesCount":${span.droppedAttributesCount}`;
+  if (span.events.length > 0) {
+    s += `,"events":[${span.events
+      .map(
+        (e) =>
+          `{"name":${JSON.stringify(e.name)},"timeUnixNano":"${nanos(e.time)}","attributes":[${attributes(e.attributes)}],"droppedAttributesCount":${e.droppedAttributesCount ?? 0}}`,
+      )
+      .join(",")}]`;
+  }
+  s += `,"droppedEventsCount":${span.droppedEventsCount}`;
+  const st = span.status;
+  s += `,"status":{${st.code !== 0 ? `"code":${st.code}` : ""}${st.message ? `${st.code !== 0 ? "," : ""}"message":${JSON.stringify(st.message)}` : ""}}`;
+  if (span.links.length > 0) s += `,"links":[${span.links.map(link).join(",")}]`;
+  s += `,"droppedLinksCount":${span.droppedLinksCount},"flags":${flags(c.traceFlags, parent?.isRemote)}}`;
+  return s;
+}
+
+/** One ExportTraceServiceRequest: spans grouped by resource, then by instrumentation scope. */
+export function exportRequestJson(spans: readonly ReadableSpan[]): string {
+  const byResource = new Map<ReadableSpan["resource"], Map<string, ReadableSpan[]>>();
+  for (const span of spans) {
+    let scopes = byResource.get(span.resource);
+    if (!scopes) {
+      scopes = new Map();
+      byResource.set(span.resource, scopes);
+    }
+    const sc = span.instrumentationScope;
+    const key = `${sc.name}@${sc.version ?? ""}@${sc.schemaUrl ?? ""}`;
+    let list = scopes.get(key);
+    if (!list) {
+      list = [];
+      scopes.set(key, list);
+    }
+    list.push(span);
+  }
+  const rs: string[] = [];
+  for (const [resource, scopes] of byResource) {
+    const ss: string[] = [];
+    for (const list of scopes.values()) {
+      const sc = (list[0] as ReadableSpan).instrumentationScope;
+      const scope = `{"name":${JSON.stringify(sc.name)}${sc.version ? `,"version":${JSON.stringify(sc.version)}` : ""}}`;
+      ss.push(
+        `{"scope":${scope},"spans":[${list.map(spanJson).join(",")}]${sc.schemaUrl ? `,"schemaUrl":${JSON.stringify(sc.schemaUrl)}` : ""}}`,
+      );
+    }
+    rs.push(
+      `{"resource":{"attributes":[${attributes(resource.attributes as Attributes)}],"droppedAttributesCount":0},"scopeSpans":[${ss.join(",")}]${resource.schemaUrl ? `,"schemaUrl":${JSON.stringify(resource.schemaUrl)}` : ""}}`,
+    );
+  }
+  return `{"resourceSpans":[${rs.join(",")}]}`;
+}
+
+/** `k=v,k2=v2` (values URL-encoded), as OTEL_EXPORTER_OTLP_HEADERS carries them. */
+export function parseOtlpHeaders(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!value) return out;
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) continue;
+    const k = part.slice(0, eq).trim().toLowerCase();
+    let v = part.slice(eq + 1).trim();
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      // keep it raw
+    }
+    if (k) out[k] = v;
+  }
+  return out;
+}
+
+export interface OtlpJsonExporterOptions {
+  /** Full traces URL, …/v1/traces. */
+  url: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  /** Told once per failed export (the gateway logs it; a tracing backend down must not be silent). */
+  onError?: (err: Error) => void;
+}
+
+export class OtlpJsonExporter implements SpanExporter {
+  private readonly url: URL;
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
+  private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly o: OtlpJsonExporterOptions) {
+    this.url = new URL(o.url);
+    const https = this.url.protocol === "https:";
+    this.agent = https
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 2 })
+      : new HttpAgent({ keepAlive: true, maxSockets: 2 });
+    this.send = https ? httpsRequest : httpRequest;
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    if (this.stopped) {
+      done({ code: ExportResultCode.FAILED, error: new Error("exporter shut down") });
+      return;
+    }
+    const body = Buffer.from(exportRequestJson(spans));
+    const p = new Promise<void>((resolve) => {
+      const fail = (err: Error) => {
+        this.o.onError?.(err);
+        done({ code: ExportResultCode.FAILED, error: err });
+        resolve();
+      };
+      const req = this.send(
+        this.url,
+        {
+          method: "POST",
+          agent: this.agent,
+          timeout: this.o.timeoutMs ?? 10_000,
+          headers: { ...this.o.headers, "content-type": "application/json", "content-length": body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              done({ code: ExportResultCode.SUCCESS });
+              resolve();
+            } else fail(new Error(`OTLP export to ${this.o.url} answered ${status}`));
+          });
+          res.on("error", fail);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`OTLP export to ${this.o.url} timed out`)));
+      req.on("error", fail);
+      req.end(body);
+    });
+    this.pending.add(p);
+    void p.then(() => this.pending.delete(p));
+  }
+
+  async forceFlush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    await this.forceFlush();
+    this.agent.destroy();
+  }
+}
