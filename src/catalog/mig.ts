@@ -72,7 +72,9 @@ export function isLegalMigLayout(gpuId: string, profiles: readonly string[]): Mi
   for (const [name, count] of counts) {
     const profile = gpu.migProfiles.find((p) => p.name === name);
     if (profile !== undefined && count > profile.maxInstances) {
-      reasons.push(`${count} × ${name} exceeds the ${profile.maxInstances} instances one ${gpu.id} can hold.`);
+      reasons.push(
+        `${count} × ${name} exceeds the ${profile.maxInstances} instances one ${gpu.id} can hold.`,
+      );
     }
   }
   // Every instance takes at least one compute slice, whatever its profile (known or not).
