@@ -30,10 +30,23 @@ export const REDACTED_KEYS = [
   "content",
 ];
 
+/** Objects under which those keys are looked for too (explicit paths: a leading `*` wildcard made every line 20× dearer). */
+const REDACTED_PARENTS = [
+  "headers",
+  "req.headers",
+  "request",
+  "request.headers",
+  "body",
+  "req.body",
+  "err",
+  "error",
+  "config",
+];
+
 const REDACT_PATHS = REDACTED_KEYS.flatMap((k) => {
   const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
   const dotted = key.startsWith("[") ? key : `.${key}`;
-  return [key, `*${dotted}`, `*.headers${dotted}`];
+  return [key, ...REDACTED_PARENTS.map((p) => `${p}${dotted}`)];
 });
 
 export interface LoggerSettings {
