@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isLegalMigLayout } from "../../src/catalog/index.js";
 import { planSpec } from "../../src/planner/index.js";
+import { binomialQuantile, percentile, roundUpR10 } from "../../src/planner/latency.js";
 import type { Plan } from "../../src/planner/types.js";
 import { guideCostScenarios, hundredSmallServices, scenarioSpec } from "./scenarios.js";
 
@@ -208,5 +209,41 @@ describe("planner: cost", () => {
     assert.deepEqual(plan.models[0]?.hourlyReplicas, idleHalf);
     assert.equal(plan.cost.onDemandMonthly, 2100);
     assert.equal(plan.cost.scaledMonthly, 1050);
+  });
+});
+
+describe("planner: small formulas and the heuristic above 16 GPUs", () => {
+  it("rounds rates up to the R10 series, takes nearest-rank percentiles and binomial quantiles", () => {
+    assert.deepEqual(
+      [0.05, 0.051, 0.07, 1, 1.1, 12, 99].map(roundUpR10),
+      [0.05, 0.063, 0.08, 1, 1.25, 12.5, 100],
+    );
+    assert.equal(percentile([5, 1, 4, 2, 3], 50), 3);
+    assert.equal(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+      99,
+    );
+    assert.equal(binomialQuantile(8, 0, 0.99), 0);
+    assert.equal(binomialQuantile(8, 1, 0.99), 8);
+    // Binomial(8, 0.25): P(X ≤ 5) = 0.9958 ≥ 0.99 > P(X ≤ 4) = 0.9727
+    assert.equal(binomialQuantile(8, 0.25, 0.99), 5);
+  });
+
+  it("packs a 24-GPU pool with the documented heuristic and says so", () => {
+    const services = Array.from({ length: 30 }, (_, i) => ({
+      name: `s${i}`,
+      source: "hf://Qwen/Qwen2.5-7B-Instruct-AWQ",
+      rate: 0.05,
+      migProfile: i % 3 === 0 ? "3g.40gb" : "1g.10gb",
+    }));
+    const plan = planSpec(scenarioSpec({ type: "H100-80GB", count: 24, mode: "mig" }, services));
+    assert.ok(plan.feasible, JSON.stringify(plan.infeasible));
+    assert.equal(plan.pools[0]?.packing, "heuristic");
+    // 10 × 3g (2 per GPU) and 20 × 1g: 3g + 3g fill a GPU, so at least 5 + 3 GPUs.
+    assert.ok((plan.pools[0]?.gpusUsed ?? 0) >= 8);
+    assert.ok((plan.pools[0]?.gpusUsed ?? 0) <= 9);
   });
 });
