@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InferplaneError, isInferplaneError } from "../../errors.js";
-import { checkKeyInput, createKey, listKeys, revokeKey, rotateKey } from "./key-admin.js";
+import { checkKeyInput, createKey, listKeys, revokeKey, rotateKey, view } from "./key-admin.js";
 import { credentialOf } from "./keys.js";
 import type { GatewayPolicy } from "./policy.js";
 import { type GroupBy, groupUsage } from "./usage.js";
@@ -77,7 +77,10 @@ export function registerAdmin(
   };
   app.register(async (admin) => {
     admin.addHook("onRequest", guard);
-    admin.get("/admin/keys", async () => ({ object: "list", data: await listKeys(policy.store) }));
+    admin.get("/admin/keys", async () => ({
+      object: "list",
+      data: [...(await listKeys(policy.store)), ...policy.declaredKeys().map(view)],
+    }));
     admin.post("/admin/keys", async (request, reply) => {
       try {
         const created = await createKey(policy.store, checkKeyInput(request.body));

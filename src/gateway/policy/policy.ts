@@ -191,6 +191,11 @@ export class GatewayPolicy {
     this.cache.clear();
   }
 
+  /** Keys from the spec and the environment (read-only here: change them where they are declared). */
+  declaredKeys(): KeyRecord[] {
+    return [...this.declared.values()];
+  }
+
   /** Forget cached lookups (after a revoke or rotate through this gateway). */
   invalidate(): void {
     this.cache.clear();

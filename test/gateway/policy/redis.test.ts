@@ -229,6 +229,12 @@ describe("policy across two gateway processes sharing Redis", () => {
     gateways.push(open, closed);
     assert.equal((await chat(open.url, k.key)).status, 200);
     assert.equal((await chat(closed.url, k.key)).status, 200);
+    const listed = (await (
+      await fetch(`${open.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).json()) as { data: { id: string; source: string; hash?: string }[] };
+    const declared = listed.data.find((x) => x.id === k.id);
+    assert.equal(declared?.source, "spec");
+    assert.equal(declared?.hash, undefined);
 
     const port = redis.port;
     await redis.stop();
