@@ -1,10 +1,10 @@
-// Runs after the other policy tests (file order): reads every log the suite wrote under the log
-// directory (test-logs.ts) and finds no API key, authorization header, admin token or prompt text.
+// Runs last (test files run in path order; zz sorts after every directory): reads every log the suite wrote under the log
+// directory (test/gateway/policy/test-logs.ts) and finds no API key, authorization header, admin token or prompt text.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { it } from "node:test";
-import { ADMIN_TOKEN, PROMPT_CANARY, testLogDir } from "./test-logs.js";
+import { ADMIN_TOKEN, PROMPT_CANARY, testLogDir } from "./gateway/policy/test-logs.js";
 
 /** What must never appear in a log line, each with a name for the failure message. */
 export const LEAKS: [string, RegExp][] = [
