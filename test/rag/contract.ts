@@ -76,6 +76,8 @@ export interface ContractOptions {
   /** Minimum nDCG@10 of BM25 on Cranfield; undefined skips the quality check. */
   cranfieldNdcg?: number;
   onCranfield?: (m: ReturnType<typeof evaluate>) => void;
+  /** Stores that need a vector for every chunk get these during the Cranfield ingest. */
+  vectors?: (text: string) => Float32Array;
   /** A reason to skip every test (the service could not start outside CI). */
   skip?: string | false;
 }
@@ -190,8 +192,10 @@ export function storeContract(o: ContractOptions): void {
     const store = await o.open();
     const c = `${name}-cranfield`;
     await store.createCollection({ name: c, embeddingRoute: "embed", dimensions: DIM, createdAt: 1 });
+    const vectors = o.vectors;
     const report = await ingestDocuments(store, c, cranfieldDocs(), {
       chunking: { maxTokens: 512, overlapTokens: 64 },
+      ...(vectors ? { embedder: { embed: async (texts: string[]) => texts.map(vectors) } } : {}),
     });
     assert.equal(report.documents, 1400);
     await settle();

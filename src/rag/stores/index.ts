@@ -1,5 +1,4 @@
 /** The store named by the spec: one backend, or a vector store and a keyword store side by side. */
-import { InferplaneError } from "../../errors.js";
 import type { RagSpec } from "../../spec/schema.js";
 import type { RagStore } from "../types.js";
 import { CompositeStore } from "./composite.js";
@@ -13,12 +12,16 @@ export async function createStore(stores: Stores, env: NodeJS.ProcessEnv = proce
     switch (s.kind) {
       case "sqlite":
         return new SqliteStore(s.path);
-      case "milvus":
-        // Not built yet: say so plainly instead of pretending (docs/rag.md, "Not yet").
-        throw new InferplaneError(
-          "rag_store_unavailable",
-          `the milvus store (${s.uri}) is not implemented yet; use sqlite`,
-        );
+      case "milvus": {
+        const { MilvusStore } = await import("./milvus.js");
+        const token = s.tokenEnv ? env[s.tokenEnv] : undefined;
+        return new MilvusStore({
+          uri: s.uri,
+          database: s.database,
+          index: s.index,
+          ...(token ? { token } : {}),
+        });
+      }
       case "opensearch":
       case "elasticsearch": {
         const { SearchEngineStore } = await import("./search-engine.js");
