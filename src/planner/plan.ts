@@ -63,6 +63,18 @@ interface Chosen {
   item: (key: string) => PackItem;
 }
 
+/**
+ * GPU Feature Discovery's product label for a pool's nodes. Time slicing and MPS (with
+ * `renameByDefault: false`) append `-SHARED`; MIG strategy `single` appends `-MIG-<profile>`,
+ * which is not knowable per pool, so single-strategy pools need their own `nodeSelector`
+ * (NVIDIA k8s-device-plugin README, "Deploying with gpu-feature-discovery").
+ */
+function productSelector(info: PoolInfo): Record<string, string> {
+  const mode = info.pool.sharing.mode;
+  const shared = mode === "time-slicing" || mode === "mps";
+  return { "nvidia.com/gpu.product": `${info.gpu.nvidiaProductName}${shared ? "-SHARED" : ""}` };
+}
+
 function poolInfo(pool: GpuPool): PoolInfo {
   const gpu = getGpu(pool.type);
   const fixed: (string[] | null)[] = Array.from({ length: pool.count }, () => null);
@@ -483,9 +495,7 @@ function planModel(
     resourceName: best.resourceName,
     resourceCount: unit.kind === "gpu" ? unit.tp : 1,
     nodeSelector:
-      Object.keys(info.pool.nodeSelector).length > 0
-        ? { ...info.pool.nodeSelector }
-        : { "nvidia.com/gpu.product": info.gpu.nvidiaProductName },
+      Object.keys(info.pool.nodeSelector).length > 0 ? { ...info.pool.nodeSelector } : productSelector(info),
     gpuMemoryUtilization: unit.kind === "time-slice" ? unit.memoryFraction : m.gpuMemoryUtilization,
     tensorParallelSize: unit.kind === "gpu" ? unit.tp : 1,
     replicas: {

@@ -54,6 +54,7 @@ describe("planner: the guide's 100 small services on 8 × A100-80GB", () => {
     assert.ok(m?.unit?.kind === "time-slice");
     assert.equal(m.gpuMemoryUtilization, 0.1);
     assert.equal(m.resourceName, "nvidia.com/gpu");
+    assert.deepEqual(m.nodeSelector, { "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB-SHARED" });
     assert.equal(placedTotal(plan), 72);
     assert.match(plan.infeasible[0]?.message ?? "", /holds 72 of the 100 .* the other 28 .* need 4 more/);
     for (const g of plan.nodes.flatMap((n) => n.gpus)) {
