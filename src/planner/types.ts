@@ -117,13 +117,13 @@ export interface ModelPlan {
   /** --max-model-len the memory fit was computed for. */
   maxModelLen: number;
   replicas: {
-    /** Floor: autoscaling.minReplicas, else the fixed count (raised to the SLO's need when fixed). */
+    /** Autoscaled: `autoscaling.minReplicas`; fixed: `placed`. */
     min: number;
-    /** Ceiling: what the SLO needs at peak, at least the spec's maxReplicas when autoscaled. */
+    /** Autoscaled: the spec's maxReplicas, raised to `placed` when the SLO needs more; fixed: `placed`. */
     max: number;
-    /** Replicas needed at the peak rate for the SLO (null without load or SLO). */
+    /** Replicas needed at the peak rate for the SLO (null without `load`). */
     forSlo: number | null;
-    /** Replicas placed on the inventory (the packing's demand: `max`). */
+    /** Replicas placed on the inventory: max(floor, forSlo), fewer when the pool runs out. */
     placed: number;
   };
   memory: MemoryFit | null;
