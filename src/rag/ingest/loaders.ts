@@ -48,7 +48,8 @@ export function htmlToText(html: string): { title?: string; text: string } {
 
 export async function pdfToText(data: Uint8Array): Promise<string> {
   const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
-  const doc = await pdfjs.getDocument({ data, useSystemFonts: false, isEvalSupported: false }).promise;
+  const doc = await pdfjs.getDocument({ data, useSystemFonts: false, isEvalSupported: false, verbosity: 0 })
+    .promise;
   const pages: string[] = [];
   try {
     for (let i = 1; i <= doc.numPages; i++) {
