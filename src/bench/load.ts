@@ -11,7 +11,10 @@
  * its own `concurrency` workers, running at the same time, in the closed loop.
  *
  * The first `warmup` sessions (or those starting in the first `warmupMs`) are sent but not
- * measured. The run ends after `sessions` sessions or `durationMs` (no new session after it).
+ * measured. The run ends after `sessions` sessions, or at `durationMs`: no session starts after
+ * it, and a timed run measures the requests that complete between the warm-up and that moment
+ * (the window is exactly `durationMs` − `warmupMs`), as wrk counts; those still in flight finish
+ * unmeasured.
  */
 import { rng } from "../sim/model/workload.js";
 import { Client, type RequestResult, type Target } from "./client.js";
@@ -81,13 +84,16 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
   const durationEnd = plan.durationMs === undefined ? Number.POSITIVE_INFINITY : t0 + plan.durationMs;
   const measuredFrom = t0 + (plan.warmupMs ?? 0);
+  // A timed run measures what completes inside its window, as wrk does; a run of N requests
+  // measures those N, from the first send to the last end (as vLLM's benchmark does).
+  const timed = plan.durationMs !== undefined;
   const stopped = () => plan.signal?.aborted === true;
 
   const runSession = async (ti: number, index: number, scheduled?: number): Promise<void> => {
     const s = sessions[index % sessions.length] as Session;
     const client = clients[ti] as Client;
     const sentAt = performance.now();
-    const measured = index >= warmN && sentAt >= measuredFrom;
+    const counted = index >= warmN;
     const history: ChatMessage[] = s.system ? [{ role: "system", content: s.system.text }] : [];
     let historyTokens = s.system?.tokens ?? 0;
     const multi = s.turns.length > 1;
@@ -98,12 +104,13 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       const body = client.body(messages, prompt, turn.maxTokens);
       const start = performance.now();
       const res = await client.send(body, multi);
+      const end = performance.now();
       const rec: RequestRecord = {
         ...res,
         target: ti,
         session: index >= sessions.length ? `${s.id}#${Math.floor(index / sessions.length)}` : s.id,
         turn: k,
-        measured,
+        measured: counted && (timed ? end >= measuredFrom && end <= durationEnd : sentAt >= measuredFrom),
         startMs: start - t0,
         inputTokens: historyTokens + turn.promptTokens,
       };
@@ -167,6 +174,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const cpu = process.cpuUsage(cpu0);
   await Promise.all(clients.map((c) => c.close()));
   const windowMs = targets.map((_, ti) => {
+    if (timed) return Math.max(0, durationEnd - measuredFrom);
     let from = Number.POSITIVE_INFINITY;
     let to = 0;
     for (const r of records) {

