@@ -127,6 +127,8 @@ export class GatewayPolicy {
   /** Undefined when `auth.mode` is `none`: the gateway then runs no policy at all. */
   static async create(spec: GatewaySpec, opts: PolicyOptions): Promise<GatewayPolicy | undefined> {
     if (spec.auth.mode !== "keys") return undefined;
+    // Refuse bad declared keys before opening anything.
+    declaredKeys(spec.auth.keys, opts.env[spec.auth.keyHashesEnv], spec.auth.keyHashesEnv);
     let redis: Redis | undefined;
     if (spec.redis) {
       const password = spec.redis.passwordEnv ? opts.env[spec.redis.passwordEnv] : undefined;
