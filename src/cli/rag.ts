@@ -5,6 +5,7 @@
  */
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { InferplaneError } from "../errors.js";
+import { internalRequestHeaders } from "../gateway/policy/index.js";
 import { startGateway } from "../gateway/server.js";
 import { readQrels, readQueries } from "../rag/eval/beir.js";
 import { evaluate, percentile } from "../rag/eval/metrics.js";
@@ -44,8 +45,14 @@ async function open(opts: RagCliOptions): Promise<{ svc: RagService; close: () =
     gatewayUrl = gw.url;
     stopGateway = () => gw.close();
   }
+  const apiKey = process.env.INFERPLANE_API_KEY;
   const svc = await RagService.open(rag, {
     gatewayUrl: () => gatewayUrl ?? "",
+    // The in-process gateway admits its own process's calls; a remote one wants an API key.
+    headers: () => ({
+      ...(opts.gateway ? {} : internalRequestHeaders()),
+      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    }),
     ...(opts.embed === false ? { noEmbeddings: true } : {}),
   });
   return {

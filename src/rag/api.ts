@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import { InferplaneError } from "../errors.js";
+import { internalRequestHeaders } from "../gateway/policy/index.js";
 import type { RagSpec } from "../spec/schema.js";
 import { loadBuffer } from "./ingest/loaders.js";
 import { RagService } from "./service.js";
@@ -130,7 +131,12 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
     const spec = opts.rag();
     if (!spec?.enabled)
       throw new InferplaneError("not_found", "RAG is not enabled in this spec (rag.enabled)");
-    service ??= RagService.open(spec, { gatewayUrl: opts.gatewayUrl, registry: opts.registry });
+    service ??= RagService.open(spec, {
+      gatewayUrl: opts.gatewayUrl,
+      registry: opts.registry,
+      // The RAG request was admitted (auth, limits) at its own route; its loopback calls say so.
+      headers: internalRequestHeaders,
+    });
     const s = await service;
     s.updateSpec(spec);
     return s;

@@ -15,13 +15,21 @@ export interface Reranker {
   rerank(query: string, documents: string[], topN: number): Promise<{ index: number; score: number }[]>;
 }
 
-async function postJson(base: string, path: string, body: unknown): Promise<unknown> {
+/** Extra request headers: the gateway's internal token for its own loopback calls, or an API key. */
+export type HeaderSource = () => Record<string, string>;
+
+async function postJson(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: HeaderSource = () => ({}),
+): Promise<unknown> {
   const url = `${base.replace(/\/$/, "")}${path}`;
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...headers(), "content-type": "application/json" },
       body: JSON.stringify(body),
     });
   } catch (err) {
@@ -47,13 +55,19 @@ export class GatewayEmbedder implements Embedder {
     private readonly baseUrl: () => string,
     readonly route: string,
     readonly batchSize = 32,
+    private readonly headers: HeaderSource = () => ({}),
   ) {}
 
   async embed(texts: string[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += this.batchSize) {
       const batch = texts.slice(i, i + this.batchSize);
-      const res = (await postJson(this.baseUrl(), "/v1/embeddings", { model: this.route, input: batch })) as {
+      const res = (await postJson(
+        this.baseUrl(),
+        "/v1/embeddings",
+        { model: this.route, input: batch },
+        this.headers,
+      )) as {
         data?: { index?: number; embedding?: number[] }[];
       };
       const data = res.data ?? [];
@@ -78,6 +92,7 @@ export class GatewayReranker implements Reranker {
   constructor(
     private readonly baseUrl: () => string,
     readonly route: string,
+    private readonly headers: HeaderSource = () => ({}),
   ) {}
 
   async rerank(
@@ -86,12 +101,17 @@ export class GatewayReranker implements Reranker {
     topN: number,
   ): Promise<{ index: number; score: number }[]> {
     if (documents.length === 0) return [];
-    const res = (await postJson(this.baseUrl(), "/v1/rerank", {
-      model: this.route,
-      query,
-      documents,
-      top_n: topN,
-    })) as { results?: { index: number; relevance_score: number }[] };
+    const res = (await postJson(
+      this.baseUrl(),
+      "/v1/rerank",
+      {
+        model: this.route,
+        query,
+        documents,
+        top_n: topN,
+      },
+      this.headers,
+    )) as { results?: { index: number; relevance_score: number }[] };
     return (res.results ?? [])
       .map((r) => ({ index: r.index, score: r.relevance_score }))
       .sort((a, b) => b.score - a.score)
@@ -108,19 +128,21 @@ export interface ChatMessage {
 export async function chatCompletion(
   baseUrl: string,
   body: { model: string; messages: ChatMessage[]; [k: string]: unknown },
+  headers: HeaderSource = () => ({}),
 ): Promise<Record<string, unknown>> {
-  return (await postJson(baseUrl, "/v1/chat/completions", body)) as Record<string, unknown>;
+  return (await postJson(baseUrl, "/v1/chat/completions", body, headers)) as Record<string, unknown>;
 }
 
 /** A streaming chat completion: the raw SSE body of the gateway's answer. */
 export async function chatCompletionStream(
   baseUrl: string,
   body: { model: string; messages: ChatMessage[]; [k: string]: unknown },
+  headers: HeaderSource = () => ({}),
 ): Promise<AsyncIterable<Buffer>> {
   const url = `${baseUrl.replace(/\/$/, "")}/v1/chat/completions`;
   const res = await request(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { ...headers(), "content-type": "application/json" },
     body: JSON.stringify({ ...body, stream: true }),
   });
   if (res.statusCode >= 400) {

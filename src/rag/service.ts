@@ -12,6 +12,7 @@ import {
   type Embedder,
   GatewayEmbedder,
   GatewayReranker,
+  type HeaderSource,
   type Reranker,
 } from "./clients.js";
 import { type IngestReport, ingestDocuments } from "./ingest/pipeline.js";
@@ -28,6 +29,8 @@ export interface RagServiceOptions {
   gatewayUrl: () => string;
   registry?: Registry;
   store?: RagStore;
+  /** Headers for those calls (the gateway's internal token, or an API key). */
+  headers?: HeaderSource;
   /** Turns off embeddings (BM25-only ingestion), e.g. for evaluation without a model. */
   noEmbeddings?: boolean;
 }
@@ -58,6 +61,10 @@ export class RagService {
     this.metrics = new RagMetrics(opts.registry);
   }
 
+  private get headers(): HeaderSource {
+    return this.opts.headers ?? (() => ({}));
+  }
+
   static async open(spec: RagSpec, opts: RagServiceOptions): Promise<RagService> {
     return new RagService(spec, opts.store ?? (await createStore(spec.stores)), opts);
   }
@@ -73,12 +80,17 @@ export class RagService {
 
   embedderFor(info: CollectionInfo): Embedder | undefined {
     if (this.opts.noEmbeddings) return undefined;
-    return new GatewayEmbedder(this.opts.gatewayUrl, info.embeddingRoute, this.spec.embedding.batchSize);
+    return new GatewayEmbedder(
+      this.opts.gatewayUrl,
+      info.embeddingRoute,
+      this.spec.embedding.batchSize,
+      this.headers,
+    );
   }
 
   reranker(): Reranker | undefined {
     const r = this.spec.rerank;
-    return r ? new GatewayReranker(this.opts.gatewayUrl, r.route) : undefined;
+    return r ? new GatewayReranker(this.opts.gatewayUrl, r.route, this.headers) : undefined;
   }
 
   async collection(name: string): Promise<CollectionInfo> {
@@ -199,7 +211,7 @@ export class RagService {
     const chat = { ...(req.params ?? {}), model: a.route, messages };
     const t0 = performance.now();
     if (req.stream) {
-      const body = await chatCompletionStream(this.opts.gatewayUrl(), chat);
+      const body = await chatCompletionStream(this.opts.gatewayUrl(), chat, this.headers);
       return {
         kind: "stream",
         sources,
@@ -209,7 +221,7 @@ export class RagService {
       };
     }
     const completion = await this.metrics.time("generate", () =>
-      chatCompletion(this.opts.gatewayUrl(), chat),
+      chatCompletion(this.opts.gatewayUrl(), chat, this.headers),
     );
     const content = String(
       ((completion.choices as { message?: { content?: unknown } }[] | undefined)?.[0]?.message

@@ -332,3 +332,99 @@ rag:
     }
   });
 });
+
+describe("RAG API behind API keys", () => {
+  let chat: SimServerHandle;
+  let embed: SimServerHandle;
+  let gw: GatewayHandle;
+  const adminToken = "rag-admin-token-0123456789";
+  const authDir = mkdtempSync(join(tmpdir(), "rag-auth-"));
+
+  before(async () => {
+    chat = await startSimServer({ model: "llama-3.1-8b", gpu: "H100-80GB", speed: 50 });
+    embed = await startSimServer({ model: "bge-m3", gpu: "L4", speed: 50 });
+    const { platform } = parseSpec(`apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: ${chat.servedModelName}, endpoints: ["${chat.url}"]}
+  - {name: embedder, source: hf://BAAI/bge-m3, servedModelName: ${embed.servedModelName}, endpoints: ["${embed.url}"]}
+routes:
+  - {name: chat, targets: [{model: llama}]}
+  - {name: embed, targets: [{model: embedder}]}
+gateway:
+  auth: {mode: keys, sqlitePath: "${join(authDir, "gateway.db")}"}
+rag:
+  embedding: {route: embed, dimensions: 1024}
+  answer: {route: chat}
+  stores:
+    vector: {kind: sqlite, path: ${join(authDir, "rag.db")}}
+    keyword: {kind: sqlite, path: ${join(authDir, "rag.db")}}
+`);
+    gw = await startGateway(platform, {
+      host: "127.0.0.1",
+      port: 0,
+      log: quiet,
+      env: { INFERPLANE_ADMIN_TOKEN: adminToken },
+    });
+  });
+  after(async () => {
+    await gw?.close();
+    await Promise.all([chat?.stop(), embed?.stop()]);
+    rmSync(authDir, { recursive: true, force: true });
+  });
+
+  it("needs a key; the gateway's own embedding and chat calls pass on the admitted request", async () => {
+    const anon = await call(gw.url, "GET", "/v1/rag/collections");
+    assert.equal(anon.status, 401);
+    const created = await fetch(`${gw.url}/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "rag-team", collections: ["team-*"], models: ["nothing-direct"] }),
+    });
+    assert.equal(created.status, 201);
+    const key = ((await created.json()) as { key: string }).key;
+    const as = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${gw.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    assert.equal((await as("POST", "/v1/rag/collections", { name: "team-a" })).status, 201);
+    const outside = await as("POST", "/v1/rag/collections", { name: "secret" });
+    assert.equal(outside.status, 403);
+    const ingest = await as("POST", "/v1/rag/collections/team-a/documents", {
+      documents: [{ id: "d1", text: "Supersonic inlets swallow the shock at start." }],
+    });
+    assert.equal(ingest.status, 200, JSON.stringify(ingest.json));
+    assert.equal(
+      ingest.json.chunks,
+      1,
+      "embedded through the gateway although the key may not call the model",
+    );
+    const found = await as("POST", "/v1/rag/collections/team-a/search", {
+      query: "supersonic inlet",
+      mode: "hybrid",
+    });
+    assert.equal((found.json.data as { docId: string }[])[0]?.docId, "d1");
+    const ans = await as("POST", "/v1/rag/answer", {
+      query: "What do inlets swallow?",
+      collection: "team-a",
+      max_tokens: 8,
+    });
+    assert.equal(ans.status, 200, JSON.stringify(ans.json));
+    assert.equal(ans.json.found, true);
+    const direct = await fetch(`${gw.url}/v1/embeddings`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${key}`,
+        "content-type": "application/json",
+        "x-inferplane-internal": "guess",
+      },
+      body: JSON.stringify({ model: "embed", input: "x" }),
+    });
+    assert.equal(direct.status, 403, "a guessed internal header admits nothing");
+  });
+});
