@@ -37,6 +37,8 @@ export interface BenchOptions {
   urls: string[];
   /** Served model name; undefined: the first one /v1/models lists (of the first URL). */
   model?: string;
+  /** Model name for the second URL when it differs (a gateway's route vs the replica's name). */
+  compareModel?: string;
   api: Api;
   stream: boolean;
   ignoreEos: boolean;
@@ -110,12 +112,12 @@ function sessionCount(o: BenchOptions, mode: LoadMode, warm: number): number {
   return 50_000;
 }
 
-async function runOnce(o: BenchOptions, model: string, mode: LoadMode, seed: number) {
+async function runOnce(o: BenchOptions, models: string[], mode: LoadMode, seed: number) {
   const warm = "sessions" in o.warmup ? o.warmup.sessions : 0;
   const workload = buildWorkload(o.workload, sessionCount(o, mode, warm), seed);
-  const targets: Target[] = o.urls.map((url) => ({
+  const targets: Target[] = o.urls.map((url, i) => ({
     url,
-    model,
+    model: models[i] ?? (models[0] as string),
     api: o.api,
     stream: o.stream,
     headers: o.headers,
@@ -147,7 +149,13 @@ async function runOnce(o: BenchOptions, model: string, mode: LoadMode, seed: num
     eventLoopDelayMaxMs: Math.max(0, loop.max / 1e6 - 1),
   };
   const reports = targets.map((t, i) =>
-    targetReport(result.records, i, result.windowMs[i] ?? 0, { url: t.url, model, stream: o.stream }, o.slo),
+    targetReport(
+      result.records,
+      i,
+      result.windowMs[i] ?? 0,
+      { url: t.url, model: t.model, stream: o.stream },
+      o.slo,
+    ),
   );
   return { workload, result, reports, client, measured };
 }
@@ -159,6 +167,14 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   if (o.sweep && o.urls.length > 1)
     throw usage("--sweep and --compare do not go together: sweep each target on its own");
   const model = o.model ?? (await discoverModel(o.urls[0] as string, o.headers));
+  const models =
+    o.urls.length > 1
+      ? [
+          model,
+          o.compareModel ??
+            (o.model === undefined ? await discoverModel(o.urls[1] as string, o.headers) : model),
+        ]
+      : [model];
   const startedAt = new Date().toISOString();
   const modeOf = (v?: number): LoadMode =>
     "concurrency" in o.load
@@ -170,7 +186,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
 
   const settings: Record<string, unknown> = {
     urls: o.urls,
-    model,
+    model: models.length > 1 && models[1] !== model ? models : model,
     api: o.api,
     stream: o.stream,
     ignoreEos: o.ignoreEos,
@@ -192,7 +208,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
       const mode = modeOf(v);
       if (mode.kind === "open" && !Number.isFinite(mode.rate) && o.requests === undefined)
         throw usage("--sweep with inf needs --requests, not --duration");
-      const run = await runOnce(o, model, mode, o.seed);
+      const run = await runOnce(o, models, mode, o.seed);
       settings.workload = run.workload.description;
       points.push({ load: v, target: run.reports[0] as BenchReport["targets"][number] });
       client = run.client;
@@ -210,7 +226,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     };
     return { report, sweep };
   }
-  const run = await runOnce(o, model, base, o.seed);
+  const run = await runOnce(o, models, base, o.seed);
   settings.workload = run.workload.description;
   const report: BenchReport = {
     tool: "inferplane bench",

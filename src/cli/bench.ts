@@ -36,6 +36,7 @@ export interface BenchCliOptions {
   records?: boolean;
   md?: string;
   compare?: string;
+  compareModel?: string;
   sweep?: string;
   chart?: string;
   selfTest?: boolean;
@@ -74,6 +75,7 @@ export async function benchOptionsFromFlags(
   const { parseLength } = await import("../bench/workload.js");
   const { parseSlo } = await import("../bench/slo.js");
   if (!o.url) throw usage("--url is required (the server's base URL, e.g. http://127.0.0.1:8000)");
+  if (o.compareModel && !o.compare) throw usage("--compare-model goes with --compare URL");
   for (const [flag, u] of [
     ["url", o.url],
     ["compare", o.compare],
@@ -154,6 +156,7 @@ export async function benchOptionsFromFlags(
   return {
     urls: o.compare ? [o.url, o.compare] : [o.url],
     ...(o.model ? { model: o.model } : {}),
+    ...(o.compareModel ? { compareModel: o.compareModel } : {}),
     api,
     stream: o.stream !== false,
     ignoreEos: o.ignoreEos === true,

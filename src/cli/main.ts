@@ -155,6 +155,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option("--records", "include every request's record in the --json file")
     .option("--md <file>", "write the report as Markdown")
     .option("--compare <url>", "send the same requests to a second server and report both side by side")
+    .option(
+      "--compare-model <name>",
+      "model name at the --compare server (default: the same, or its /v1/models)",
+    )
     .option("--sweep <list>", "run each rate (or concurrency with --concurrency) in turn: 1,2,4,8,16,inf")
     .option("--chart <file>", "SVG latency–throughput chart of a sweep", "bench-sweep.svg")
     .option("--self-test", "measure this client's own overhead against a zero-latency simulator")
