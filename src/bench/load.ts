@@ -71,14 +71,11 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const { targets, workload, mode } = plan;
   if (targets.length === 0) throw new Error("no target");
   const conns =
-    mode.kind === "closed"
-      ? mode.concurrency
-      : Math.min(plan.maxConnections ?? 1024, workload.sessions.length);
+    mode.kind === "closed" ? mode.concurrency : Math.min(plan.maxConnections ?? 1024, workload.size);
   const clients = targets.map((t) => new Client(t, Math.max(1, conns)));
   const records: RequestRecord[] = [];
   const seed = plan.seed ?? 1;
   const think = rng(seed ^ 0x7f4a7c15);
-  const sessions = workload.sessions;
   const warmN = plan.warmupSessions ?? 0;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -90,7 +87,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const stopped = () => plan.signal?.aborted === true;
 
   const runSession = async (ti: number, index: number, scheduled?: number): Promise<void> => {
-    const s = sessions[index % sessions.length] as Session;
+    const s = workload.at(index);
     const client = clients[ti] as Client;
     const sentAt = performance.now();
     const counted = index >= warmN;
@@ -108,7 +105,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       const rec: RequestRecord = {
         ...res,
         target: ti,
-        session: index >= sessions.length ? `${s.id}#${Math.floor(index / sessions.length)}` : s.id,
+        session: s.id,
         turn: k,
         measured: counted && (timed ? end >= measuredFrom && end <= durationEnd : sentAt >= measuredFrom),
         startMs: start - t0,
@@ -129,7 +126,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const all: Promise<void>[] = [];
   if (mode.kind === "open") {
     const rand = rng(seed);
-    const n = plan.durationMs === undefined ? sessions.length : Number.POSITIVE_INFINITY;
+    const n = plan.durationMs === undefined ? workload.size : Number.POSITIVE_INFINITY;
     const finite = Number.isFinite(mode.rate);
     const gap = () =>
       mode.arrivals === "uniform" ? 1000 / mode.rate : (-Math.log(1 - rand()) * 1000) / mode.rate;
@@ -153,7 +150,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     });
   } else {
     const nextIndex = Array.from(clients, () => 0);
-    const limit = plan.durationMs === undefined ? sessions.length : Number.POSITIVE_INFINITY;
+    const limit = plan.durationMs === undefined ? workload.size : Number.POSITIVE_INFINITY;
     for (let ti = 0; ti < clients.length; ti++) {
       for (let w = 0; w < mode.concurrency; w++) {
         all.push(

@@ -103,18 +103,14 @@ export async function discoverModel(url: string, headers: Record<string, string>
   return id;
 }
 
-/** How many sessions to build for a run. */
-function sessionCount(o: BenchOptions, mode: LoadMode, warm: number): number {
-  if (o.requests !== undefined) return o.requests + warm;
-  const seconds = (o.durationMs ?? 0) / 1000;
-  // Enough for the duration at the offered rate; closed loops cycle through a large pool.
-  if (mode.kind === "open") return Math.min(1_000_000, Math.ceil(mode.rate * seconds * 1.1) + warm + 16);
-  return 50_000;
+/** How many sessions a run sends: N + warm-up, or as many as a timed run gets to. */
+function sessionCount(o: BenchOptions, warm: number): number {
+  return o.requests !== undefined ? o.requests + warm : Number.POSITIVE_INFINITY;
 }
 
 async function runOnce(o: BenchOptions, models: string[], mode: LoadMode, seed: number) {
   const warm = "sessions" in o.warmup ? o.warmup.sessions : 0;
-  const workload = buildWorkload(o.workload, sessionCount(o, mode, warm), seed);
+  const workload = buildWorkload(o.workload, sessionCount(o, warm), seed);
   const targets: Target[] = o.urls.map((url, i) => ({
     url,
     model: models[i] ?? (models[0] as string),

@@ -4,7 +4,8 @@
  * cl100k_base; src/sim/text.ts), and synthetic prompts are its pseudo-text, which re-tokenizes to
  * exactly the length asked for.
  *
- * A workload is a list of sessions; a session is one request (random, sharegpt, jsonl) or several
+ * A workload is a sequence of sessions built on demand (session i is the same every time: each
+ * draws from its own seeded stream, so a long timed run holds no big list); a session is one request (random, sharegpt, jsonl) or several
  * turns of one conversation (shared-prefix): a turn is sent when the previous one has finished,
  * after a think time, with the replies so far carried in its messages.
  */
@@ -38,7 +39,10 @@ export interface Session {
 
 export interface Workload {
   name: string;
-  sessions: Session[];
+  /** How many sessions there are (Infinity: as many as a timed run asks for). */
+  size: number;
+  /** Session `i` (0 ≤ i < size); the same for every call. */
+  at(i: number): Session;
   /** A line per setting, for reports. */
   description: string;
 }
@@ -84,6 +88,16 @@ export function syntheticPrompt(tokens: number, seed: number): string {
   return pseudoText(seed >>> 0, tokens);
 }
 
+/** Session i's own random stream: independent of how many sessions came before. */
+function streamOf(seed: number, i: number): () => number {
+  return rng((Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(i + 1, 0x85ebca6b)) >>> 0);
+}
+
+/** The first `n` sessions of `w`, as a list (tests, small workloads). */
+export function sessionsOf(w: Workload, n = w.size): Session[] {
+  return Array.from({ length: n }, (_, i) => w.at(i));
+}
+
 export interface RandomOptions {
   sessions: number;
   input: LengthDist;
@@ -92,22 +106,17 @@ export interface RandomOptions {
 }
 
 export function randomWorkload(o: RandomOptions): Workload {
-  const rand = rng(o.seed);
-  const sessions: Session[] = [];
-  for (let i = 0; i < o.sessions; i++) {
+  const at = (i: number): Session => {
+    const rand = streamOf(o.seed, i);
     const promptTokens = sampleLength(o.input, rand);
     const maxTokens = sampleLength(o.output, rand);
-    sessions.push({
-      id: `r${i}`,
-      turns: [
-        { prompt: syntheticPrompt(promptTokens, Math.floor(rand() * 2 ** 32)), promptTokens, maxTokens },
-      ],
-      thinkMs: 0,
-    });
-  }
+    const prompt = syntheticPrompt(promptTokens, Math.floor(rand() * 2 ** 32));
+    return { id: `r${i}`, turns: [{ prompt, promptTokens, maxTokens }], thinkMs: 0 };
+  };
   return {
     name: "random",
-    sessions,
+    size: o.sessions,
+    at,
     description: `random: input ${describe(o.input)}, output ${describe(o.output)} tokens`,
   };
 }
@@ -129,13 +138,12 @@ export interface SharedPrefixOptions {
 export function sharedPrefixWorkload(o: SharedPrefixOptions): Workload {
   if (!(Number.isInteger(o.prefixes) && o.prefixes >= 1))
     throw usage(`--prefixes must be ≥ 1, got ${o.prefixes}`);
-  const rand = rng(o.seed);
   const systems = Array.from({ length: o.prefixes }, (_, g) => {
     const text = syntheticPrompt(o.prefixTokens, 0x5157 + g * 7919 + o.seed);
     return { text, tokens: o.prefixTokens, group: g };
   });
-  const sessions: Session[] = [];
-  for (let i = 0; i < o.sessions; i++) {
+  const at = (i: number): Session => {
+    const rand = streamOf(o.seed, i);
     const system = systems[Math.floor(rand() * systems.length)] as (typeof systems)[number];
     const n = Math.max(1, sampleLength(o.turns, rand));
     const turns: Turn[] = [];
@@ -147,11 +155,12 @@ export function sharedPrefixWorkload(o: SharedPrefixOptions): Workload {
         maxTokens: sampleLength(o.output, rand),
       });
     }
-    sessions.push({ id: `s${i}`, system, turns, thinkMs: o.thinkMs });
-  }
+    return { id: `s${i}`, system, turns, thinkMs: o.thinkMs };
+  };
   return {
     name: "shared-prefix",
-    sessions,
+    size: o.sessions,
+    at,
     description: `shared-prefix: ${o.prefixes} system prompts of ${o.prefixTokens} tokens, ${describe(o.turns)} turns per session, user messages ${describe(o.input)}, replies ${describe(o.output)} tokens, think time ${o.thinkMs} ms`,
   };
 }
@@ -197,7 +206,7 @@ export function sharegptWorkload(o: FileOptions): Workload {
     throw usage(`${o.path}: no usable conversation (need a human turn and a reply of 4–1,024 tokens)`);
   return {
     name: "sharegpt",
-    sessions: repeat(turns, o.sessions),
+    ...repeat(turns, o.sessions),
     description: `sharegpt: ${o.path} (${turns.length} usable pairs)`,
   };
 }
@@ -241,7 +250,7 @@ export function jsonlWorkload(o: FileOptions): Workload {
   if (turns.length === 0) throw usage(`${o.path}: no prompts`);
   return {
     name: "jsonl",
-    sessions: repeat(turns, o.sessions),
+    ...repeat(turns, o.sessions),
     description: `jsonl: ${o.path} (${turns.length} prompts)`,
   };
 }
@@ -268,12 +277,12 @@ function shuffle<T>(xs: T[], rand: () => number): T[] {
   return xs;
 }
 
-function repeat(turns: readonly Turn[], n: number): Session[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `p${i}`,
-    turns: [turns[i % turns.length] as Turn],
-    thinkMs: 0,
-  }));
+/** `n` sessions going round the file's prompts. */
+function repeat(turns: readonly Turn[], n: number): Pick<Workload, "size" | "at"> {
+  return {
+    size: n,
+    at: (i) => ({ id: `p${i}`, turns: [turns[i % turns.length] as Turn], thinkMs: 0 }),
+  };
 }
 
 function describe(d: LengthDist): string {

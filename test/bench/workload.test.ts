@@ -7,6 +7,7 @@ import {
   jsonlWorkload,
   parseLength,
   randomWorkload,
+  sessionsOf,
   sharedPrefixWorkload,
   sharegptWorkload,
 } from "../../src/bench/workload.js";
@@ -25,9 +26,9 @@ describe("workloads", () => {
       output: parseLength("output-tokens", "179"),
       seed: 3,
     });
-    assert.equal(w.sessions.length, 50);
+    assert.equal(sessionsOf(w).length, 50);
     const prompts = new Set<string>();
-    for (const s of w.sessions) {
+    for (const s of sessionsOf(w)) {
       const t = s.turns[0];
       assert.ok(t && t.promptTokens >= 100 && t.promptTokens <= 300);
       assert.equal(countTokens(t.prompt), t.promptTokens);
@@ -42,7 +43,16 @@ describe("workloads", () => {
       output: parseLength("x", "179"),
       seed: 3,
     });
-    assert.deepEqual(again.sessions, w.sessions);
+    assert.deepEqual(sessionsOf(again), sessionsOf(w));
+  });
+
+  it("sessions are built on demand: session i does not depend on the workload's size", () => {
+    const spec = { input: parseLength("x", "50-60"), output: parseLength("x", "10"), seed: 9 };
+    const small = randomWorkload({ sessions: 10, ...spec });
+    const endless = randomWorkload({ sessions: Number.POSITIVE_INFINITY, ...spec });
+    assert.equal(endless.size, Number.POSITIVE_INFINITY);
+    assert.deepEqual(endless.at(7), small.at(7));
+    assert.deepEqual(endless.at(123_456).turns[0]?.promptTokens, endless.at(123_456).turns[0]?.promptTokens);
   });
 
   it("length specs: N, MIN-MAX, MEAN:SIGMA; bad ones name the flag", () => {
@@ -77,9 +87,9 @@ describe("workloads", () => {
       thinkMs: 0,
       seed: 1,
     });
-    const systems = new Set(w.sessions.map((s) => s.system?.text));
+    const systems = new Set(sessionsOf(w).map((s) => s.system?.text));
     assert.equal(systems.size, 4);
-    for (const s of w.sessions) {
+    for (const s of sessionsOf(w)) {
       assert.equal(countTokens(s.system?.text ?? ""), 300);
       assert.ok(s.turns.length >= 2 && s.turns.length <= 4);
       for (const t of s.turns) assert.equal(countTokens(t.prompt), 20);
@@ -95,8 +105,8 @@ describe("workloads", () => {
     });
     // The fixture has 5 conversations: one too short, one without a reply, one malformed → 2 usable.
     assert.match(w.description, /2 usable pairs/);
-    assert.equal(w.sessions.length, 10);
-    for (const s of w.sessions) {
+    assert.equal(sessionsOf(w).length, 10);
+    for (const s of sessionsOf(w)) {
       const t = s.turns[0];
       assert.ok(t);
       assert.equal(t.promptTokens, countTokens(t.prompt));
@@ -113,7 +123,7 @@ describe("workloads", () => {
       seed: 1,
     });
     assert.deepEqual(
-      w.sessions.map((s) => [s.turns[0]?.prompt, s.turns[0]?.maxTokens]),
+      sessionsOf(w).map((s) => [s.turns[0]?.prompt, s.turns[0]?.maxTokens]),
       [
         ["What is a KV cache?", 64],
         ["Summarize the guide in one sentence.", 32],
