@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { planFor } from "../deploy/plan.js";
+import { makePlanner } from "../deploy/plan.js";
 import { renderPlatform } from "../deploy/render.js";
 import { validateObject } from "../deploy/validate.js";
 import { writeTree } from "../deploy/write.js";
@@ -28,7 +28,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
   const result = renderPlatform(text, {
     file: specFile,
     version: version(),
-    plan: planFor,
+    plan: makePlanner(),
   });
   const problems: string[] = [];
   if (opts.validate !== false) {

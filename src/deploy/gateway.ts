@@ -4,12 +4,12 @@
  * several replicas (then a Redis for shared limits), and the NetworkPolicies that let it reach
  * engines and stores and let only it (and Prometheus) reach the engines.
  */
+import { engineInfo } from "../catalog/engines.js";
 import type { Platform } from "../spec/schema.js";
 import { enginePort, isDeployed } from "./engines.js";
 import {
   componentLabels,
   configMapName,
-  engineName,
   GATEWAY_NAME,
   MONITORING_NAMESPACE,
   REDIS_NAME,
@@ -361,7 +361,7 @@ function networkPolicies(p: Platform): PlacedObject[] {
   };
   const out: PlacedObject[] = [{ file: "gateway/networkpolicy.yaml", object: gatewayPolicy }];
   if (enginePorts.length > 0) {
-    const metricPorts = [...new Set(deployed.map((m) => enginePort(m)))];
+    const metricPorts = [...new Set(deployed.map((m) => engineInfo(m.engine, m.engineVersion).metricsPort))];
     out.push({
       file: "gateway/networkpolicy.yaml",
       object: {
@@ -382,7 +382,7 @@ function networkPolicies(p: Platform): PlacedObject[] {
                   namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": MONITORING_NAMESPACE } },
                 },
               ],
-              ports: [...new Set([...metricPorts, 8002])].sort((a, b) => a - b).map(tcp),
+              ports: [...new Set([...enginePorts, ...metricPorts])].sort((a, b) => a - b).map(tcp),
             },
           ],
         },
@@ -408,5 +408,3 @@ function networkPolicies(p: Platform): PlacedObject[] {
   }
   return out;
 }
-
-export { engineName };

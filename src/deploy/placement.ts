@@ -90,13 +90,28 @@ function placeFromPlan(p: Platform, m: ModelSpec, mp: ModelPlan): ModelPlacement
   };
 }
 
+/**
+ * Whether the plan's unit is the one the spec fixes: the MIG profile it names, or whole GPUs of
+ * its count (a share of one on a time-sliced pool). With `count: auto` any unit the plan chose.
+ */
+function agrees(p: Platform, m: ModelSpec, mp: ModelPlan): boolean {
+  const unit = mp.unit;
+  if (unit === null || !m.gpu) return false;
+  if (m.gpu.migProfile !== undefined)
+    return unit.kind === "mig" && unit.profile === normalizeProfileName(m.gpu.migProfile);
+  if (m.gpu.count === "auto") return true;
+  const pool = p.gpus.find((g) => g.name === m.gpu?.pool);
+  const shared = pool?.sharing.mode === "time-slicing" || pool?.sharing.mode === "mps";
+  return shared ? unit.kind === "time-slice" : unit.kind === "gpu" && unit.tp === m.gpu.count;
+}
+
 /** Placement of every model, by name. */
 export function placeModels(p: Platform, plan: Plan | null): Map<string, ModelPlacement> {
   const byName = new Map((plan?.models ?? []).map((mp) => [mp.name, mp]));
   const out = new Map<string, ModelPlacement>();
   for (const m of p.models) {
     const mp = byName.get(m.name);
-    out.set(m.name, mp && mp.unit !== null ? placeFromPlan(p, m, mp) : placeFromSpec(p, m));
+    out.set(m.name, mp && agrees(p, m, mp) ? placeFromPlan(p, m, mp) : placeFromSpec(p, m));
   }
   return out;
 }

@@ -3,7 +3,7 @@
  * previous render wrote that this one no longer produces removed (listed in a manifest), so
  * the directory always equals the render and nothing the user added is touched.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { RenderedFile } from "./types.js";
 
@@ -28,7 +28,17 @@ export function writeTree(
     renameSync(tmp, target);
   }
   const removed = previous.filter((p) => !now.has(p) && !p.includes(".."));
-  for (const p of removed) rmSync(join(outDir, p), { force: true });
+  for (const p of removed) {
+    rmSync(join(outDir, p), { force: true });
+    // Drop directories the removal emptied (never above outDir).
+    for (let d = dirname(p); d !== "." && d !== "/"; d = dirname(d)) {
+      try {
+        rmdirSync(join(outDir, d));
+      } catch {
+        break; // not empty
+      }
+    }
+  }
   const manifest = join(outDir, MANIFEST);
   writeFileSync(`${manifest}.tmp-${process.pid}`, `${[...now].join("\n")}\n`);
   renameSync(`${manifest}.tmp-${process.pid}`, manifest);

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
 import { MANIFEST } from "../../src/deploy/write.js";
-import { EXAMPLE_TEXT, render, renderExample, ROOT } from "./helpers.js";
+import { EXAMPLE_TEXT, ROOT, render, renderExample } from "./helpers.js";
 
 const GOLDEN = join(ROOT, "examples/rendered");
 
@@ -20,10 +20,16 @@ describe("golden: examples/rendered", () => {
   it("holds exactly the files render writes, byte for byte", () => {
     const r = renderExample();
     const want = r.files.map((f) => f.path).sort();
-    const got = list(GOLDEN).filter((p) => p !== MANIFEST).sort();
+    const got = list(GOLDEN)
+      .filter((p) => p !== MANIFEST)
+      .sort();
     assert.deepEqual(got, want, "file list differs: re-render the example");
     for (const f of r.files) {
-      assert.equal(readFileSync(join(GOLDEN, f.path), "utf8"), f.content, `${f.path} differs: re-render the example`);
+      assert.equal(
+        readFileSync(join(GOLDEN, f.path), "utf8"),
+        f.content,
+        `${f.path} differs: re-render the example`,
+      );
     }
     assert.deepEqual(readFileSync(join(GOLDEN, MANIFEST), "utf8").trim().split("\n").sort(), want);
   });

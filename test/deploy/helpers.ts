@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { planFor } from "../../src/deploy/plan.js";
+import { makePlanner } from "../../src/deploy/plan.js";
 import { type RenderResult, renderPlatform } from "../../src/deploy/render.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -15,14 +15,14 @@ let cached: RenderResult | undefined;
 export function renderExample(): RenderResult {
   cached ??= renderPlatform(EXAMPLE_TEXT, {
     version: VERSION,
-    plan: planFor,
+    plan: makePlanner(),
     file: "examples/inferplane.yaml",
   });
   return cached;
 }
 
 export function render(text: string): RenderResult {
-  return renderPlatform(text, { version: VERSION, plan: planFor });
+  return renderPlatform(text, { version: VERSION, plan: makePlanner() });
 }
 
 /** The example with a YAML fragment replaced (fails loudly when the fragment is not there). */

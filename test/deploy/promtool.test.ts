@@ -35,7 +35,9 @@ async function tool(t: TestContext, args: string[]) {
 
 /** Expressions checked by writing them as recording rules: promtool parses each with Prometheus' parser. */
 function exprRules(exprs: readonly string[]): string {
-  return toYaml({ groups: [{ name: "exprs", rules: exprs.map((expr, i) => ({ record: `inferplane:expr_${i}`, expr })) }] });
+  return toYaml({
+    groups: [{ name: "exprs", rules: exprs.map((expr, i) => ({ record: `inferplane:expr_${i}`, expr })) }],
+  });
 }
 
 describe("alerts: promtool", () => {
@@ -44,7 +46,11 @@ describe("alerts: promtool", () => {
     it(`${env.name}: check rules passes and each alert's unit test fires it`, async (t) => {
       const rule = env.objects.find((o) => o.object.kind === "PrometheusRule")?.object as K8sObject & Plain;
       const defs = alertDefs(env.platform);
-      assert.deepEqual(rule.spec.groups, ruleGroups(defs), "the PrometheusRule holds exactly the tested alerts");
+      assert.deepEqual(
+        rule.spec.groups,
+        ruleGroups(defs),
+        "the PrometheusRule holds exactly the tested alerts",
+      );
       const alerts = rule.spec.groups.flatMap((g: Plain) => g.rules.map((x: Plain) => x.alert));
       assert.ok(alerts.length >= 12, `${alerts.length} alerts`);
       assert.equal(new Set(alerts).size, alerts.length);
@@ -59,13 +65,19 @@ describe("alerts: promtool", () => {
       const test = await tool(t, ["test", "rules", tests]);
       assert.equal(test?.code, 0, `${test?.stdout}${test?.stderr}`);
       const unitTests = parse(readFileSync(tests, "utf8")).tests as Plain[];
-      assert.deepEqual(unitTests.map((u) => u.alert_rule_test[0].alertname).sort(), [...alerts].sort(), "one unit test per alert");
+      assert.deepEqual(
+        unitTests.map((u) => u.alert_rule_test[0].alertname).sort(),
+        [...alerts].sort(),
+        "one unit test per alert",
+      );
     });
   }
 
   it("the unit tests bite: an alert whose threshold can no longer be reached fails its test", async (t) => {
     const defs = alertDefs(renderExample().base.platform);
-    const broken = defs.map((d) => (d.alert === "InferplaneEngineKVCacheFull" ? { ...d, expr: d.expr.replace(/> 0\.9$/, "> 1") } : d));
+    const broken = defs.map((d) =>
+      d.alert === "InferplaneEngineKVCacheFull" ? { ...d, expr: d.expr.replace(/> 0\.9$/, "> 1") } : d,
+    );
     assert.notDeepEqual(broken, defs);
     const rules = join(dir, "broken-rules.yaml");
     const tests = join(dir, "broken-tests.yaml");
@@ -85,7 +97,11 @@ describe("dashboards and PromQL", () => {
     .map((o) => o.object as K8sObject & Plain);
 
   it("gateway, engines and RAG dashboards are ConfigMaps the Grafana sidecar loads, shaped as Grafana imports them", () => {
-    assert.deepEqual(dashboards.map((d) => d.metadata.name).sort(), ["inferplane-dashboard-engines", "inferplane-dashboard-gateway", "inferplane-dashboard-rag"]);
+    assert.deepEqual(dashboards.map((d) => d.metadata.name).sort(), [
+      "inferplane-dashboard-engines",
+      "inferplane-dashboard-gateway",
+      "inferplane-dashboard-rag",
+    ]);
     for (const d of dashboards) {
       const [key, text] = Object.entries(d.data as Record<string, string>)[0] ?? [];
       assert.match(key ?? "", /\.json$/);
@@ -103,18 +119,25 @@ describe("dashboards and PromQL", () => {
     const exprs: string[] = [];
     for (const d of dashboards) {
       const json = JSON.parse(Object.values(d.data as Record<string, string>)[0] ?? "{}");
-      for (const p of json.panels) for (const target of p.targets) exprs.push(concreteExpr(target.expr, "ai-inference"));
+      for (const p of json.panels)
+        for (const target of p.targets) exprs.push(concreteExpr(target.expr, "ai-inference"));
     }
     assert.ok(exprs.length >= 20, `${exprs.length} expressions`);
     for (const e of [r.base, ...r.environments]) {
-      for (const o of e.objects) if (o.object.kind === "ScaledObject") exprs.push((o.object as Plain).spec.triggers[0].metadata.query);
+      for (const o of e.objects)
+        if (o.object.kind === "ScaledObject") exprs.push((o.object as Plain).spec.triggers[0].metadata.query);
     }
     const adapter = render(exampleWith("      via: keda", "      via: prometheus-adapter"));
-    const cm = adapter.base.objects.find((o) => o.object.metadata.name === "prometheus-adapter-rules")?.object as Plain;
+    const cm = adapter.base.objects.find((o) => o.object.metadata.name === "prometheus-adapter-rules")
+      ?.object as Plain;
     const adapterRules = parse(cm.data["config.yaml"]).rules as Plain[];
     for (const a of adapterRules) {
       exprs.push(a.seriesQuery);
-      exprs.push(a.metricsQuery.replace("<<.LabelMatchers>>", 'namespace="ai-inference",pod="p"').replace("<<.GroupBy>>", "pod"));
+      exprs.push(
+        a.metricsQuery
+          .replace("<<.LabelMatchers>>", 'namespace="ai-inference",pod="p"')
+          .replace("<<.GroupBy>>", "pod"),
+      );
     }
     const file = join(dir, "exprs.yaml");
     writeFileSync(file, exprRules(exprs));

@@ -32,10 +32,12 @@ export interface LintInput {
 function nodeAt(root: Node | null | undefined, path: readonly PathKey[]): Node | undefined {
   let cur: unknown = root;
   let last: Node | undefined = (root ?? undefined) as Node | undefined;
-  for (const k of path) {
+  for (const [i, k] of path.entries()) {
     if (isMap(cur)) {
       const pair = cur.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === k);
       if (!pair) break;
+      // The last step points at the key: a block value starts on the line after it.
+      if (i === path.length - 1 && isScalar(pair.key)) return pair.key;
       cur = pair.value;
     } else if (isSeq(cur) && typeof k === "number") {
       cur = cur.items[k];

@@ -567,7 +567,10 @@ export class Linter {
           const profiles: string[] = [];
           for (const [p, n] of Object.entries(e["mig-devices"]))
             for (let k = 0; k < Number(n); k++) profiles.push(normalizeProfileName(p));
-          const path: PathKey[] = ["mig-configs", name, i, "mig-devices"];
+          // Point at the profile that breaks the layout (the most instances), else the first.
+          const devices = Object.entries(e["mig-devices"]);
+          const worst = [...devices].sort((a, b) => Number(b[1]) - Number(a[1]))[0]?.[0];
+          const path: PathKey[] = ["mig-configs", name, i, "mig-devices", worst ?? ""];
           const problem = migProblem(profiles);
           if (problem) this.at(m.doc, path, "mig-layout-invalid", `mig config ${name}: ${problem}`);
           if (new Set(profiles).size > 1 && op && op.strategy === "single") {
