@@ -28,6 +28,11 @@ export interface TargetReport {
   sendLagMs?: Summary;
   /** The gateway's own time per request, from its x-inferplane-overhead-ms header, ms. */
   gatewayOverheadMs?: Summary;
+  /**
+   * Mean time requests waited in the server's queue, from its /metrics histogram scraped before
+   * and after the run (warm-up included); only servers that expose one (vLLM, TGI, the sim).
+   */
+  serverQueue?: { meanMs: number; requests: number; metric: string };
   /** Prompt tokens the server reports served from its prefix cache, share of prompt tokens. */
   cachedShare?: number;
   goodput?: { slo: Slo; requestsPerS: number; share: number };
@@ -156,6 +161,11 @@ export function figureRows(t: TargetReport): [string, string][] {
   lat("TPOT", t.tpotMs);
   lat("E2E", t.e2eMs);
   if (t.gatewayOverheadMs) lat("Gateway overhead", t.gatewayOverheadMs);
+  if (t.serverQueue)
+    rows.push([
+      `Server queue time mean (ms, ${t.serverQueue.metric})`,
+      `${fmt(t.serverQueue.meanMs)} over ${t.serverQueue.requests} requests`,
+    ]);
   if (t.sendLagMs)
     rows.push(["Send lag p50 / p99 (ms)", `${fmt(t.sendLagMs.p50)} / ${fmt(t.sendLagMs.p99)}`]);
   if (t.cachedShare !== undefined)

@@ -9,6 +9,7 @@ import type { LengthDist } from "../sim/model/workload.js";
 import type { Api, Target } from "./client.js";
 import { type LoadMode, type RequestRecord, runLoad } from "./load.js";
 import { type BenchReport, type ClientStats, type SweepReport, sweepReport, targetReport } from "./report.js";
+import { queueBetween, scrapeQueue } from "./server-metrics.js";
 import type { Slo } from "./slo.js";
 import {
   jsonlWorkload,
@@ -122,6 +123,7 @@ async function runOnce(o: BenchOptions, models: string[], mode: LoadMode, seed: 
   }));
   // Sampled every 10 ms (finer sampling costs the client CPU of its own); each sample is the
   // whole interval, so the delay is what exceeds 10 ms.
+  const queueBefore = await Promise.all(o.urls.map((u) => scrapeQueue(u, o.headers)));
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const result = await runLoad({
@@ -138,6 +140,7 @@ async function runOnce(o: BenchOptions, models: string[], mode: LoadMode, seed: 
     ...(o.signal ? { signal: o.signal } : {}),
   });
   loop.disable();
+  const queueAfter = await Promise.all(o.urls.map((u) => scrapeQueue(u, o.headers)));
   const measured = result.records.filter((r) => r.measured).length;
   const client: ClientStats = {
     cpuUsPerRequest: result.clientCpuUs / Math.max(1, result.records.length),
@@ -145,15 +148,14 @@ async function runOnce(o: BenchOptions, models: string[], mode: LoadMode, seed: 
     eventLoopDelayP99Ms: Math.max(0, loop.percentile(99) / 1e6 - 10),
     eventLoopDelayMaxMs: Math.max(0, loop.max / 1e6 - 10),
   };
-  const reports = targets.map((t, i) =>
-    targetReport(
-      result.records,
-      i,
-      result.windowMs[i] ?? 0,
-      { url: t.url, model: t.model, stream: o.stream },
-      o.slo,
-    ),
-  );
+  const reports = targets.map((t, i) => {
+    const meta = { url: t.url, model: t.model, stream: o.stream };
+    const r = targetReport(result.records, i, result.windowMs[i] ?? 0, meta, o.slo);
+    // Over the whole run (warm-up included): the server's histogram cannot tell them apart.
+    const queue = queueBetween(queueBefore[i], queueAfter[i]);
+    if (queue) r.serverQueue = queue;
+    return r;
+  });
   return { workload, result, reports, client, measured };
 }
 

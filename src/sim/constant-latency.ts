@@ -63,6 +63,8 @@ export class ConstantLatencyEngine extends RealtimeEngine {
       cancel: null,
     };
     this.streams.set(input.id, s);
+    // No queue: scheduled on arrival (the TTFT is all "prefill" in the server's metrics).
+    listener.onScheduled(this.now(), 0);
     // Never deliver inside submit: the server starts the stream right after it returns.
     s.cancel = later(this.latency.ttftMs, () => this.advance(input.id, s));
   }
@@ -71,7 +73,6 @@ export class ConstantLatencyEngine extends RealtimeEngine {
   private advance(id: string, s: Stream): void {
     s.cancel = null;
     if (this.stopped || this.streams.get(id) !== s) return;
-    if (s.next === 0) s.listener.onScheduled(this.now(), 0);
     const { ttftMs, itlMs } = this.latency;
     const wall = performance.now();
     while (s.next < s.tokens) {

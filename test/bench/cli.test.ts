@@ -50,8 +50,8 @@ describe("inferplane bench (CLI)", () => {
   ];
 
   before(async () => {
-    fast = await startSimServer({ model: "llama-3.1-8b", constantLatency: { ttftMs: 20, itlMs: 4 } });
-    slow = await startSimServer({ model: "llama-3.1-8b", constantLatency: { ttftMs: 40, itlMs: 8 } });
+    fast = await startSimServer({ model: "llama-3.1-8b", constantLatency: { ttftMs: 20, itlMs: 10 } });
+    slow = await startSimServer({ model: "llama-3.1-8b", constantLatency: { ttftMs: 40, itlMs: 20 } });
     dir = mkdtempSync(join(tmpdir(), "inferplane-bench-test-"));
   });
   after(async () => {
@@ -101,8 +101,8 @@ describe("inferplane bench (CLI)", () => {
     for (const x of measured) {
       assert.equal(x.outputTokens, 10);
       assert.equal(x.itlMs.length, 9);
-      // The last token is due 20 + 9 × 4 ms after the request (deadlines are absolute).
-      assert.ok(x.ttftMs >= 19 && x.e2eMs >= 55, JSON.stringify(x));
+      // The last token is due 20 + 9 × 10 ms after the request (deadlines are absolute).
+      assert.ok(x.ttftMs >= 19 && x.e2eMs >= 109, JSON.stringify(x));
     }
     // The figures in the report are the records' figures.
     assert.equal(
@@ -316,6 +316,10 @@ describe("inferplane bench (CLI)", () => {
           assert.ok(cur.promptTokens > prev.promptTokens + 30, `${cur.promptTokens} vs ${prev.promptTokens}`);
         }
       }
+      // The simulator's queue-time histogram, scraped before and after: every request of the run.
+      assert.equal(report.targets[0]?.serverQueue?.requests, 24);
+      assert.equal(report.targets[0]?.serverQueue?.metric, "vllm:request_queue_time_seconds");
+      assert.ok((report.targets[0]?.serverQueue?.meanMs ?? -1) >= 0);
       const share = report.targets[0]?.cachedShare ?? 0;
       assert.ok(share > 0.5, `prefix-cache share ${share}`);
     } finally {
