@@ -105,9 +105,30 @@ async function gateway(): Promise<void> {
     "16",
     "--ignore-eos",
   ];
-  const open: { added50: number; added99: number; a: TargetReport; b: TargetReport }[] = [];
+  const open: { mode: string; added50: number; added99: number; a: TargetReport; b: TargetReport }[] = [];
   const closed: { gw: number; direct: number }[] = [];
+  const openArgs = (rate: number) => ["--rate", String(rate), "--duration", `${seconds}s`, "--warmup", "3s"];
+  const rate = Number(values.rate);
   for (let i = 0; i < rounds; i++) {
+    // (1) As bench/gateway-overhead.ts: one target at a time at the full rate, order alternating.
+    const order = i % 2 === 0 ? ["gw", "direct"] : ["direct", "gw"];
+    const single: Record<string, TargetReport> = {};
+    for (const which of order) {
+      const url = which === "gw" ? gw.url : (sim as string);
+      const model = which === "gw" ? "bench" : SERVED;
+      const r = await bench(["--url", url, "--model", model, ...common, ...openArgs(rate)], clientCpu);
+      single[which] = r.targets[0] as TargetReport;
+    }
+    const sa = single.gw as TargetReport;
+    const sb = single.direct as TargetReport;
+    open.push({
+      mode: `one at a time, ${rate} req/s`,
+      added50: sa.e2eMs.p50 - sb.e2eMs.p50,
+      added99: sa.e2eMs.p99 - sb.e2eMs.p99,
+      a: sa,
+      b: sb,
+    });
+    // (2) --compare: both at once, half the rate each (the same total load on the machine).
     const r = await bench(
       [
         "--url",
@@ -119,64 +140,34 @@ async function gateway(): Promise<void> {
         "--compare-model",
         SERVED,
         ...common,
-        "--rate",
-        values.rate,
-        "--duration",
-        `${seconds}s`,
-        "--warmup",
-        "3s",
+        ...openArgs(rate / 2),
       ],
       clientCpu,
     );
     const [a, b] = r.targets as [TargetReport, TargetReport];
-    open.push({ added50: a.e2eMs.p50 - b.e2eMs.p50, added99: a.e2eMs.p99 - b.e2eMs.p99, a, b });
-    const c1 = await bench(
-      [
-        "--url",
-        gw.url,
-        "--model",
-        "bench",
-        ...common,
-        "--concurrency",
-        "64",
-        "--duration",
-        "8s",
-        "--warmup",
-        "2s",
-      ],
-      clientCpu,
-    );
-    const c2 = await bench(
-      [
-        "--url",
-        sim as string,
-        "--model",
-        SERVED,
-        ...common,
-        "--concurrency",
-        "64",
-        "--duration",
-        "8s",
-        "--warmup",
-        "2s",
-      ],
-      clientCpu,
-    );
+    open.push({
+      mode: `--compare, ${rate / 2} req/s each`,
+      added50: a.e2eMs.p50 - b.e2eMs.p50,
+      added99: a.e2eMs.p99 - b.e2eMs.p99,
+      a,
+      b,
+    });
+    const closedArgs = [...common, "--concurrency", "64", "--duration", "8s", "--warmup", "2s"];
+    const c1 = await bench(["--url", gw.url, "--model", "bench", ...closedArgs], clientCpu);
+    const c2 = await bench(["--url", sim as string, "--model", SERVED, ...closedArgs], clientCpu);
     closed.push({
       gw: c1.targets[0]?.requestThroughput ?? Number.NaN,
       direct: c2.targets[0]?.requestThroughput ?? Number.NaN,
     });
   }
+  console.log(`\nOpen loop, ${seconds} s after 3 s warm-up (gateway A, direct B):`);
   console.log(
-    `\nOpen loop, ${values.rate} req/s to each target at once (gateway A, direct B), ${seconds} s after 3 s warm-up:`,
+    "| Round | Load | gateway E2E p50 / p99 ms | direct E2E p50 / p99 ms | added p50 ms | added p99 ms | gateway's own header p50 / p99 ms | ok |",
   );
-  console.log(
-    "| Round | gateway E2E p50 / p99 ms | direct E2E p50 / p99 ms | added p50 ms | added p99 ms | gateway's own header p50 / p99 ms | ok |",
-  );
-  console.log("|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|");
   open.forEach((o, i) =>
     console.log(
-      `| ${i + 1} | ${f2(o.a.e2eMs.p50)} / ${f2(o.a.e2eMs.p99)} | ${f2(o.b.e2eMs.p50)} / ${f2(o.b.e2eMs.p99)} | ${f2(o.added50)} | ${f2(o.added99)} | ${f2(o.a.gatewayOverheadMs?.p50)} / ${f2(o.a.gatewayOverheadMs?.p99)} | ${o.a.requests.ok}/${o.a.requests.sent}, ${o.b.requests.ok}/${o.b.requests.sent} |`,
+      `| ${Math.floor(i / 2) + 1} | ${o.mode} | ${f2(o.a.e2eMs.p50)} / ${f2(o.a.e2eMs.p99)} | ${f2(o.b.e2eMs.p50)} / ${f2(o.b.e2eMs.p99)} | ${f2(o.added50)} | ${f2(o.added99)} | ${f2(o.a.gatewayOverheadMs?.p50)} / ${f2(o.a.gatewayOverheadMs?.p99)} | ${o.a.requests.ok}/${o.a.requests.sent}, ${o.b.requests.ok}/${o.b.requests.sent} |`,
     ),
   );
   console.log("\nClosed loop, 64 connections, 8 s (client on the upstream's CPU):");
@@ -188,7 +179,13 @@ async function gateway(): Promise<void> {
     ),
   );
   out.gateway = {
-    open: open.map((o) => ({ added50: o.added50, added99: o.added99, gateway: o.a, direct: o.b })),
+    open: open.map((o) => ({
+      mode: o.mode,
+      added50: o.added50,
+      added99: o.added99,
+      gateway: o.a,
+      direct: o.b,
+    })),
     closed,
   };
   await gw.stop();
