@@ -165,19 +165,17 @@ async function gateway(): Promise<void> {
     "| Round | Load | gateway E2E p50 / p99 ms | direct E2E p50 / p99 ms | added p50 ms | added p99 ms | gateway's own header p50 / p99 ms | ok |",
   );
   console.log("|---|---|---|---|---|---|---|---|");
-  open.forEach((o, i) =>
+  for (const [i, o] of open.entries())
     console.log(
       `| ${Math.floor(i / 2) + 1} | ${o.mode} | ${f2(o.a.e2eMs.p50)} / ${f2(o.a.e2eMs.p99)} | ${f2(o.b.e2eMs.p50)} / ${f2(o.b.e2eMs.p99)} | ${f2(o.added50)} | ${f2(o.added99)} | ${f2(o.a.gatewayOverheadMs?.p50)} / ${f2(o.a.gatewayOverheadMs?.p99)} | ${o.a.requests.ok}/${o.a.requests.sent}, ${o.b.requests.ok}/${o.b.requests.sent} |`,
-    ),
-  );
+    );
   console.log("\nClosed loop, 64 connections, 8 s (client on the upstream's CPU):");
   console.log("| Round | gateway req/s | direct req/s | gateway / direct |");
   console.log("|---|---|---|---|");
-  closed.forEach((c, i) =>
+  for (const [i, c] of closed.entries())
     console.log(
       `| ${i + 1} | ${c.gw.toFixed(0)} | ${c.direct.toFixed(0)} | ${(c.gw / c.direct).toFixed(3)} |`,
-    ),
-  );
+    );
   out.gateway = {
     open: open.map((o) => ({
       mode: o.mode,
