@@ -163,8 +163,8 @@ export function figureRows(t: TargetReport): [string, string][] {
   if (t.gatewayOverheadMs) lat("Gateway overhead", t.gatewayOverheadMs);
   if (t.serverQueue)
     rows.push([
-      `Server queue time mean (ms, ${t.serverQueue.metric})`,
-      `${fmt(t.serverQueue.meanMs)} over ${t.serverQueue.requests} requests`,
+      "Server queue time mean (ms)",
+      `${fmt(t.serverQueue.meanMs)} (${t.serverQueue.metric}, ${t.serverQueue.requests} requests)`,
     ]);
   if (t.sendLagMs)
     rows.push(["Send lag p50 / p99 (ms)", `${fmt(t.sendLagMs.p50)} / ${fmt(t.sendLagMs.p99)}`]);
