@@ -54,6 +54,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
     files: result.files.map((f) => f.path),
     objects: result.objects.length,
     environments: result.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
+    placement: Object.fromEntries([result.base, ...result.environments].map((e) => [e.name, e.placedFrom])),
     removed,
     validated: opts.validate !== false,
     ms,
@@ -61,6 +62,14 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
   if (opts.json) {
     printJson(io, report);
     return 0;
+  }
+  const fromSpec = [result.base, ...result.environments].flatMap((e) =>
+    Object.entries(e.placedFrom)
+      .filter(([, from]) => from === "spec")
+      .map(([model]) => `${model} (${e.name})`),
+  );
+  if (fromSpec.length > 0) {
+    io.err(`! placed from the spec's gpu fields, the plan has no agreeing unit: ${fromSpec.join(", ")}`);
   }
   io.out(
     `✔ rendered ${written} files (${result.objects.length} objects, ${report.validated ? "validated" : "not validated"}) to ${opts.out} in ${ms} ms\n` +

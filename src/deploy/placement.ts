@@ -5,6 +5,7 @@
  * count, or one `nvidia.com/mig-<profile>` (one `nvidia.com/gpu` under the `single` strategy).
  */
 import { normalizeProfileName } from "../catalog/mig.js";
+import { InferplaneError } from "../errors.js";
 import type { MigPartedConfig, ModelPlan, Plan } from "../planner/types.js";
 import type { GpuPool, ModelSpec, Platform } from "../spec/schema.js";
 
@@ -74,6 +75,14 @@ function placeFromSpec(p: Platform, m: ModelSpec): ModelPlacement {
   }
   const count = m.gpu.count === "auto" ? 1 : m.gpu.count;
   const shared = pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
+  const ways = pool?.sharing.replicas ?? 1;
+  if (shared && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
+    // Time slicing isolates no memory: `ways` replicas on one GPU must share it.
+    throw new InferplaneError(
+      "spec_invalid",
+      `model ${m.name}: gpuMemoryUtilization ${m.gpuMemoryUtilization} on pool ${pool?.name}, shared ${ways} ways, claims ${(m.gpuMemoryUtilization * ways).toFixed(2)} of one GPU; use at most ${(Math.floor(100 / ways) / 100).toFixed(2)}`,
+    );
+  }
   return { ...base, gpu: { resource: "nvidia.com/gpu", count: shared ? 1 : count }, tensorParallel: count };
 }
 

@@ -52,6 +52,8 @@ export interface RenderedEnvironment {
   namespace: string;
   platform: Platform;
   plan: Plan | null;
+  /** Where each deployed model's placement came from: the plan, or the spec's gpu fields. */
+  placedFrom: Record<string, "plan" | "spec">;
   objects: PlacedObject[];
 }
 
@@ -67,6 +69,13 @@ const KUSTOMIZE = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustom
 // Grafana's variable syntax, not a template literal.
 const DATASOURCE_REF = '"uid": "$' + '{datasource}"';
 const HEADER = "# Rendered by inferplane render from the spec; edit the spec, not this file.\n";
+
+function placedFrom(p: Platform, plan: Plan | null): Record<string, "plan" | "spec"> {
+  const placements = placeModels(p, plan);
+  return Object.fromEntries(
+    p.models.filter(isDeployed).map((m) => [m.name, placements.get(m.name)?.from ?? ("spec" as const)]),
+  );
+}
 
 /** Objects of the platform's own namespace, for one environment. */
 function appObjects(p: Platform, plan: Plan | null, version: string): PlacedObject[] {
@@ -168,6 +177,7 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
       platform: p,
       plan,
       objects: appObjects(p, plan, options.version),
+      placedFrom: placedFrom(p, plan),
     };
   });
   const files: RenderedFile[] = [];
@@ -426,6 +436,7 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
       platform: base,
       plan: basePlan,
       objects: baseObjects,
+      placedFrom: placedFrom(base, basePlan),
     },
     environments: envs,
     objects: all,

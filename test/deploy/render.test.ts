@@ -3,10 +3,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { applyPatch, jsonPatch } from "../../src/deploy/diff.js";
+import { lintInput } from "../../src/deploy/lint/index.js";
+import { loadYamlDocs } from "../../src/deploy/lint/load.js";
 import type { K8sObject } from "../../src/deploy/types.js";
-import { unknownFields, validateObject } from "../../src/deploy/validate.js";
+import { validateObject } from "../../src/deploy/validate.js";
 import { parseYamlDocuments } from "../../src/deploy/yaml.js";
 import { isInferplaneError } from "../../src/errors.js";
+import { parseSpec } from "../../src/spec/load.js";
 import { exampleWith, render, renderExample } from "./helpers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary manifests
@@ -97,9 +100,6 @@ describe("render: validation", () => {
       data: { anything: "goes" },
     };
     assert.deepEqual(validateObject(cm), []);
-    const { ConfigMap } = { ConfigMap: undefined };
-    void ConfigMap;
-    void unknownFields;
   });
 });
 
@@ -282,6 +282,18 @@ describe("render: never the guide's mistakes", () => {
     assert.equal(objectsOf("Secret", r.objects).length, 0, "no Secret values rendered");
   });
 
+  it("every runtime config (overlays, base, compose) is a valid spec the gateway loads", () => {
+    for (const f of r.files.filter((x) => x.path.endsWith("/inferplane.yaml"))) {
+      const p = parseSpec(f.content, { file: f.path }).platform;
+      const env = r.environments.find((e) => f.path === `overlays/${e.name}/inferplane.yaml`);
+      assert.equal(p.metadata.namespace, env?.namespace ?? "ai-inference", f.path);
+      for (const m of p.models) {
+        if (f.path.startsWith("docker/")) assert.equal(m.endpoints.length, 1, f.path);
+        else assert.equal(m.discovery?.kind, "dns", `${f.path} ${m.name}`);
+      }
+    }
+  });
+
   it("production's in-cluster Milvus and Elasticsearch are rendered, corrected, in their namespace", () => {
     const files = r.files.filter((f) => f.path.startsWith("services/ai-rag/")).map((f) => f.path);
     assert.deepEqual(files, [
@@ -357,6 +369,53 @@ describe("render: variants of the spec", () => {
     const rule = JSON.stringify(objectsOf("PrometheusRule", r.base.objects)[0]);
     // bge models still run 0.11: both names, one __name__ regex.
     assert.match(rule, /__name__=~\\"vllm:gpu_cache_usage_perc\|vllm:kv_cache_usage_perc\\"/);
+  });
+});
+
+describe("render: a time-sliced pool", () => {
+  const sliced = exampleWith(
+    /sharing:\n {6}mode: mig\n(?: {6,}.*\n)+? {10}- gpus: 2\n {12}profiles: \["3g\.40gb", "2g\.20gb", "2g\.20gb"\]\n/,
+    "sharing:\n      mode: time-slicing\n      replicas: 4\n",
+  ).replace(/\n {6}migProfile: 2g\.20gb/g, "\n      count: 1");
+
+  it("refuses models whose memory shares add up to more than one GPU", () => {
+    assert.throws(
+      () => render(sliced),
+      (err: unknown) =>
+        isInferplaneError(err) &&
+        /gpuMemoryUtilization 0\.9 on pool a100, shared 4 ways, claims 3\.60/.test(err.message),
+    );
+  });
+
+  it("renders the device-plugin config and shares that fit, and lints clean", () => {
+    const ok = sliced
+      .replace(
+        /\n {4}engineVersion: "0\.11\.0"\n {4}gpu:/g,
+        '\n    engineVersion: "0.11.0"\n    gpuMemoryUtilization: 0.2\n    gpu:',
+      )
+      .replace("gpuMemoryUtilization: 0.9", "gpuMemoryUtilization: 0.2");
+    const r = render(ok);
+    const values = r.files.find((f) => f.path === "cluster/gpu-operator/values.yaml")?.content ?? "";
+    assert.match(
+      values,
+      /devicePlugin:\n {2}enabled: true\n {2}config:\n {4}name: inferplane-device-plugin\n {4}default: exclusive/,
+    );
+    const dp = r.objects.find((o) => o.object.metadata.name === "inferplane-device-plugin")?.object as Plain;
+    assert.deepEqual(Object.keys(dp.data), ["exclusive", "a100"]);
+    assert.match(dp.data.a100, /replicas: 4/);
+    for (const d of objectsOf("Deployment", r.base.objects).filter((x) =>
+      x.metadata.name.startsWith("vllm-"),
+    )) {
+      const c = d.spec.template.spec.containers[0];
+      const u = Number(c.args[c.args.indexOf("--gpu-memory-utilization") + 1]);
+      assert.ok(u * 4 <= 1, `${d.metadata.name}: ${u}`);
+      assert.equal(c.resources.limits["nvidia.com/gpu"], "1");
+    }
+    const docs = r.files
+      .filter((f) => /\.ya?ml$/.test(f.path))
+      .flatMap((f) => loadYamlDocs(f.path, f.content).docs);
+    assert.deepEqual(lintInput({ docs, dockerfiles: [], broken: [] }), []);
+    for (const o of r.objects) assert.deepEqual(validateObject(o.object), []);
   });
 });
 

@@ -3,7 +3,7 @@
  * specs among the files are validated (problems become `spec-invalid` findings at their line)
  * and checked for the spec-level forms of the same mistakes.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isInferplaneError } from "../../errors.js";
 import { parseSpec } from "../../spec/load.js";
 import type { Platform } from "../../spec/schema.js";
@@ -40,7 +40,7 @@ function lintSpec(doc: LoadedDoc, out: Finding[]): void {
   };
   let p: Platform;
   try {
-    p = parseSpec(readFileSync(doc.file, "utf8"), { file: doc.file }).platform;
+    p = parseSpec(doc.source, { file: doc.file }).platform;
   } catch (err) {
     if (!isInferplaneError(err)) throw err;
     if (err.problems.length === 0) add("spec-invalid", err.message, []);

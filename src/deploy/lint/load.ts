@@ -13,6 +13,8 @@ export type PathKey = string | number;
 export interface LoadedDoc {
   file: string;
   value: unknown;
+  /** The whole text of the file the document came from. */
+  source: string;
   /** 1-based line/column of the node at `path` (the nearest existing ancestor). */
   where(path: readonly PathKey[]): { line: number; column: number };
 }
@@ -71,6 +73,7 @@ export function loadYamlDocs(
     docs.push({
       file,
       value,
+      source: text,
       where(path) {
         const node = nodeAt(d.contents, path);
         const pos = counter.linePos(node?.range?.[0] ?? 0);
