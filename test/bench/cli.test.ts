@@ -254,6 +254,30 @@ describe("inferplane bench (CLI)", () => {
     assert.match(noUrl.err, /--url is required/);
   });
 
+  it("inferplane sim's constant-latency flags: a bad duration is exit 2 naming the flag", async () => {
+    let err = "";
+    const code = await main(
+      [
+        "node",
+        "inferplane",
+        "sim",
+        "--model",
+        "llama-3.1-8b",
+        "--port",
+        "0",
+        "--time-to-first-token",
+        "fast",
+      ],
+      { out: () => {}, err: (t) => (err += t), isTTY: false },
+    );
+    assert.equal(code, 2);
+    assert.match(err, /--time-to-first-token must be a duration/);
+    await assert.rejects(
+      startSimServer({ model: "llama-3.1-8b", constantLatency: { ttftMs: -1, itlMs: 10 } }),
+      /must be ≥ 0 ms/,
+    );
+  });
+
   it("a server that refuses every request: errors counted by type, exit 1", async () => {
     const dead = await startSimServer({ model: "llama-3.1-8b", constantLatency: { ttftMs: 0, itlMs: 0 } });
     const url = dead.url;
