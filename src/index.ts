@@ -1,5 +1,14 @@
 /** Library entry: every CLI command is also a function here. */
 
+export {
+  formatSarif as formatLintSarif,
+  type LintReport,
+  lintPaths,
+  RULES as LINT_RULES,
+} from "./deploy/lint/index.js";
+export { makePlanner as makeRenderPlanner } from "./deploy/plan.js";
+export { type RenderOptions, type RenderResult, renderPlatform } from "./deploy/render.js";
+export { writeTree } from "./deploy/write.js";
 export { getEngineAdapter } from "./engines/index.js";
 export * from "./errors.js";
 export { createBalancer } from "./gateway/routing/balancers/index.js";
