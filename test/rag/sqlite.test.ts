@@ -24,6 +24,17 @@ describe("sqlite store: contract", () => {
   });
 });
 
+describe("sqlite store: contract, vectors scanned by sqlite-vec (collections too large for memory)", () => {
+  let store: SqliteStore | undefined;
+  after(() => store?.close());
+  storeContract({
+    open: async () => {
+      store ??= new SqliteStore(join(dir, "contract-vec0.db"), { denseIndexMaxBytes: 0 });
+      return store;
+    },
+  });
+});
+
 describe("sqlite store: ingestion", () => {
   it("re-ingesting unchanged documents writes nothing; a changed one replaces its chunks", async () => {
     const store = new SqliteStore(join(dir, "reingest.db"));
@@ -83,6 +94,105 @@ describe("sqlite store: ingestion", () => {
       await assert.rejects(store.searchDense("c", new Float32Array(5), 3), /5 dimensions/);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe("sqlite store: in-memory indexes", () => {
+  it("the SIMD dense index ranks exactly as sqlite-vec's own scan, filters included", async () => {
+    const { DenseIndex } = await import("../../src/rag/stores/dense-index.js");
+    const store = new SqliteStore(join(dir, "dense.db"));
+    try {
+      const dim = 37; // not a multiple of 4: the index pads
+      await store.createCollection({ name: "v", embeddingRoute: "e", dimensions: dim, createdAt: 0 });
+      let seed = 7;
+      const rnd = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31 - 0.5;
+      };
+      const writes = Array.from({ length: 300 }, (_, i) => {
+        const doc = { id: `d${i}`, text: `t${i}`, source: `s${i % 3}`, timestamp: i };
+        const vector = Float32Array.from({ length: dim }, rnd);
+        return {
+          doc,
+          contentHash: `h${i}`,
+          chunks: [
+            {
+              id: `d${i}#0`,
+              docId: `d${i}`,
+              ordinal: 0,
+              text: `t${i}`,
+              tokens: 1,
+              source: doc.source,
+              timestamp: i,
+              vector,
+            },
+          ],
+        };
+      });
+      await store.upsertDocuments("v", writes);
+      const db = store.db;
+      for (let trial = 0; trial < 5; trial++) {
+        const q = Float32Array.from({ length: dim }, rnd);
+        const fast = await store.searchDense(
+          "v",
+          q,
+          10,
+          trial % 2 ? { source: ["s1", "s2"], timestampFrom: 50 } : undefined,
+        );
+        const where = trial % 2 ? " AND source IN ('s1','s2') AND ts >= 50" : "";
+        const exact = db
+          .prepare(
+            `SELECT c.chunk_id id, vec_distance_cosine(v.embedding, ?) d FROM vec_1 v JOIN chunks c ON c.rowid = v.rid WHERE 1${where.replace(/source/g, "v.source").replace(/ts >=/, "v.ts >=")} ORDER BY d LIMIT 10`,
+          )
+          .all(q) as { id: string; d: number }[];
+        assert.deepEqual(
+          fast.map((h) => h.chunkId),
+          exact.map((e) => e.id),
+        );
+        fast.forEach((h, i) => assert.ok(Math.abs(h.score - (1 - (exact[i]?.d ?? 0))) < 1e-5));
+      }
+      assert.equal(
+        DenseIndex.build([{ rid: 1, vector: new Float32Array(8), source: "", ts: 0 }], 8, 16),
+        undefined,
+        "over the memory cap: no index",
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a write by another connection (a CLI ingest beside the server) is seen by the cached indexes", async () => {
+    const path = join(dir, "shared.db");
+    const server = new SqliteStore(path);
+    const cli = new SqliteStore(path);
+    try {
+      await server.createCollection({ name: "c", embeddingRoute: "e", dimensions: 4, createdAt: 0 });
+      const doc = (id: string, text: string, v: number[]) => ({
+        doc: { id, text, source: "s", timestamp: 0 },
+        contentHash: text,
+        chunks: [
+          {
+            id: `${id}#0`,
+            docId: id,
+            ordinal: 0,
+            text,
+            tokens: 1,
+            source: "s",
+            timestamp: 0,
+            vector: Float32Array.from(v),
+          },
+        ],
+      });
+      await server.upsertDocuments("c", [doc("a", "alpha wing", [1, 0, 0, 0])]);
+      assert.equal((await server.searchSparse("c", "wing", 5)).length, 1);
+      assert.equal((await server.searchDense("c", Float32Array.from([0, 1, 0, 0]), 5)).length, 1);
+      await cli.upsertDocuments("c", [doc("b", "beta wing", [0, 1, 0, 0])]);
+      assert.deepEqual((await server.searchSparse("c", "wing", 5)).map((h) => h.docId).sort(), ["a", "b"]);
+      assert.equal((await server.searchDense("c", Float32Array.from([0, 1, 0, 0]), 1))[0]?.docId, "b");
+    } finally {
+      await cli.close();
+      await server.close();
     }
   });
 });

@@ -19,6 +19,7 @@ import type {
   SearchFilter,
   StoreCapabilities,
 } from "../types.js";
+import { DenseIndex } from "./dense-index.js";
 
 type Db = Database.Database;
 
@@ -135,8 +136,16 @@ export class SqliteStore implements RagStore {
   readonly kind = "sqlite";
   readonly db: Db;
   private readonly postings = new Map<string, Postings>();
+  private readonly dense = new Map<string, { dataVersion: number; index: DenseIndex | undefined }>();
 
-  constructor(readonly path: string) {
+  /**
+   * `denseIndexMaxBytes`: vectors of a collection up to this size are scanned in memory with
+   * SIMD (default 512 MiB); larger collections use sqlite-vec's scan.
+   */
+  constructor(
+    readonly path: string,
+    private readonly options: { denseIndexMaxBytes?: number } = {},
+  ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     try {
       this.db = new Database(path);
@@ -227,6 +236,7 @@ export class SqliteStore implements RagStore {
     const r = this.row(name);
     if (!r) return false;
     this.postings.delete(name);
+    this.dense.delete(name);
     this.db.transaction(() => {
       this.db.exec(
         `DROP TABLE IF EXISTS fts_${r.tid}_i; DROP TABLE IF EXISTS fts_${r.tid}; DROP TABLE IF EXISTS vec_${r.tid};`,
@@ -265,6 +275,7 @@ export class SqliteStore implements RagStore {
   async upsertDocuments(collection: string, writes: DocumentWrite[]): Promise<void> {
     const r = this.need(collection);
     this.postings.delete(collection);
+    this.dense.delete(collection);
     const insChunk = this.db.prepare(
       "INSERT INTO chunks (collection, chunk_id, doc_id, ordinal, text, source, ts, title, metadata, nterms) VALUES (?,?,?,?,?,?,?,?,?,?)",
     );
@@ -314,6 +325,7 @@ export class SqliteStore implements RagStore {
   async deleteDocument(collection: string, docId: string): Promise<boolean> {
     const r = this.need(collection);
     this.postings.delete(collection);
+    this.dense.delete(collection);
     return this.db.transaction(() => {
       this.removeChunks(r, docId);
       return (
@@ -442,6 +454,39 @@ export class SqliteStore implements RagStore {
     return s;
   }
 
+  /**
+   * The collection's vectors in a SIMD-scanned index, loaded from vec0 on first use and kept
+   * until this connection writes or `PRAGMA data_version` says another one did.
+   */
+  private denseOf(r: CollectionRow): DenseIndex | undefined {
+    const version = this.db.pragma("data_version", { simple: true }) as number;
+    const cached = this.dense.get(r.name);
+    if (cached && cached.dataVersion === version) return cached.index;
+    const count = (this.db.prepare(`SELECT count(*) FROM vec_${r.tid}`).pluck().get() as number) ?? 0;
+    if (!DenseIndex.fits(count, r.dimensions, this.options.denseIndexMaxBytes)) {
+      this.dense.set(r.name, { dataVersion: version, index: undefined });
+      return undefined;
+    }
+    const rows = this.db.prepare(`SELECT rid, embedding, source, ts FROM vec_${r.tid}`).raw().all() as [
+      number,
+      Buffer,
+      string,
+      number,
+    ][];
+    const index = DenseIndex.build(
+      rows.map(([rid, blob, source, ts]) => ({
+        rid,
+        vector: new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4),
+        source,
+        ts,
+      })),
+      r.dimensions,
+      this.options.denseIndexMaxBytes,
+    );
+    this.dense.set(r.name, { dataVersion: version, index });
+    return index;
+  }
+
   async searchDense(
     collection: string,
     vector: Float32Array,
@@ -455,7 +500,27 @@ export class SqliteStore implements RagStore {
         `the query embedding has ${vector.length} dimensions, collection "${collection}" ${r.dimensions}`,
       );
     }
-    // vec0 filters metadata columns inside the kNN scan; one scan per source keeps it exact.
+    const index = this.denseOf(r);
+    if (index) {
+      const sources =
+        filter?.source === undefined
+          ? undefined
+          : new Set(Array.isArray(filter.source) ? filter.source : [filter.source]);
+      const best = index.search(vector, k, {
+        ...(sources ? { sources } : {}),
+        ...(filter?.timestampFrom !== undefined ? { from: filter.timestampFrom } : {}),
+        ...(filter?.timestampTo !== undefined ? { to: filter.timestampTo } : {}),
+      });
+      const get = this.stmt(
+        "SELECT rowid, chunk_id, doc_id, text, source, ts, title FROM chunks WHERE rowid = ?",
+      );
+      return best.flatMap((b) => {
+        const row = get.get(b.rid) as ChunkRow | undefined;
+        return row ? [toHit(row, b.score)] : [];
+      });
+    }
+    // Too large to hold in memory: vec0's own exact scan, which filters metadata columns inside
+    // the kNN; one scan per source keeps it exact.
     const sources =
       filter?.source === undefined
         ? [undefined]
