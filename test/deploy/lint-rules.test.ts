@@ -185,6 +185,15 @@ data:
     assert.deepEqual(r.rules, ["hpa-and-keda-same-target", "keda-ignore-null-values"]);
     assert.equal(r.findings.find((f) => f.rule === "keda-ignore-null-values")?.severity, "warning");
     assert.deepEqual(lint({ "s.yaml": so('        ignoreNullValues: "false"\n') }).rules, []);
+    // The HPA KEDA itself creates for the ScaledObject (as a cluster dump shows it) is not a second one.
+    const kedaHpa = hpa.replace(
+      "metadata: {name: h}",
+      "metadata:\n  name: keda-hpa-s\n  labels: {scaledobject.keda.sh/name: s}",
+    );
+    assert.deepEqual(
+      lint({ "h.yaml": kedaHpa, "s.yaml": so('        ignoreNullValues: "false"\n') }).rules,
+      [],
+    );
   });
 
   it("fraction-target-as-percent on a KEDA threshold, and vllm-metric-unknown", () => {

@@ -306,7 +306,7 @@ export class Linter {
       if (!target) continue;
       const targetKind = str(spec.scaleTargetRef.kind) ?? "Deployment";
       if (targetKind !== "Deployment") continue;
-      if (k.kind === "HorizontalPodAutoscaler")
+      if (k.kind === "HorizontalPodAutoscaler" && !kedaManaged(k.o))
         out.push({ k, target, kind: "hpa", max: Number(spec.maxReplicas ?? 1) });
       if (k.kind === "ScaledObject")
         out.push({ k, target, kind: "keda", max: Number(spec.maxReplicaCount ?? 100) });
@@ -898,6 +898,18 @@ export class Linter {
       }
     }
   }
+}
+
+/** An HPA KEDA created for a ScaledObject (a cluster dump holds both): not a second autoscaler. */
+function kedaManaged(o: Plain): boolean {
+  const meta = isPlain(o.metadata) ? o.metadata : {};
+  const labels = isPlain(meta.labels) ? meta.labels : {};
+  const owners = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : [];
+  return (
+    "scaledobject.keda.sh/name" in labels ||
+    owners.some((r) => isPlain(r) && r.kind === "ScaledObject") ||
+    String(meta.name ?? "").startsWith("keda-hpa-")
+  );
 }
 
 function isVllm(c: Plain): boolean {
