@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { makePlanner } from "../deploy/plan.js";
 import { renderPlatform } from "../deploy/render.js";
 import { validateObject } from "../deploy/validate.js";
+import { verifyTree } from "../deploy/verify.js";
 import { writeTree } from "../deploy/write.js";
 import { InferplaneError } from "../errors.js";
 import { readSpecText, resolveSpecFile } from "../spec/load.js";
@@ -12,6 +13,7 @@ export interface RenderCliOptions {
   out: string;
   json?: boolean;
   validate?: boolean;
+  verify?: boolean;
 }
 
 function version(): string {
@@ -48,6 +50,8 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
   }
   const { written, removed } = writeTree(opts.out, result.files);
   const ms = Math.round(performance.now() - started);
+  const verified = opts.verify ? verifyTree(opts.out, result) : undefined;
+  const failed = verified?.checks.filter((c) => !c.ok) ?? [];
   const report = {
     spec: specFile,
     out: opts.out,
@@ -58,10 +62,11 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
     removed,
     validated: opts.validate !== false,
     ms,
+    ...(verified ? { verify: verified } : {}),
   };
   if (opts.json) {
     printJson(io, report);
-    return 0;
+    return failed.length > 0 ? 1 : 0;
   }
   const fromSpec = [result.base, ...result.environments].flatMap((e) =>
     Object.entries(e.placedFrom)
@@ -80,5 +85,10 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
       ) +
       "\n",
   );
-  return 0;
+  if (verified) {
+    for (const c of verified.checks)
+      io.out(`  ${c.ok ? "✔" : "✖"} ${c.what}${c.detail ? `\n${c.detail.replace(/^/gm, "      ")}` : ""}\n`);
+    for (const s of verified.skipped) io.out(`  - skipped: ${s}\n`);
+  }
+  return failed.length > 0 ? 1 : 0;
 }

@@ -12,13 +12,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse } from "yaml";
 import { main } from "../../src/cli/main.js";
 import { checkCompose, checkOtelConfig } from "../../src/deploy/checks.js";
 import { otelCollectorConfig } from "../../src/deploy/monitoring.js";
 import { validateObject } from "../../src/deploy/validate.js";
+import { ensureBinary, findBinary, requireService } from "../services/index.js";
 import { EXAMPLE, EXAMPLE_TEXT, exampleWith, render, renderExample } from "./helpers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary manifests
@@ -75,6 +76,33 @@ describe("inferplane render (command)", () => {
     assert.deepEqual(readdirSync(join(out, "overlays")), ["spot"]);
     assert.equal(readFileSync(join(out, "mine/notes.txt"), "utf8"), "keep me");
     assert.equal(readdirSync(out, { recursive: true }).filter((f) => String(f).includes(".tmp-")).length, 0);
+  });
+
+  it("--verify runs kustomize on every kustomization and promtool on every environment's alerts", async (t) => {
+    const tools = await requireService(t, "kustomize and promtool", async () => {
+      const promtool = await ensureBinary("promtool", "prometheus");
+      const kustomize =
+        findBinary("kubectl") ?? findBinary("kustomize") ?? (await ensureBinary("kustomize", "kustomize"));
+      return { dirs: [dirname(promtool), dirname(kustomize)] };
+    });
+    if (!tools) return;
+    const path = process.env.PATH;
+    process.env.PATH = [...tools.dirs, path].join(delimiter);
+    t.after(() => {
+      process.env.PATH = path;
+    });
+    const c = capture();
+    const code = await main(
+      ["node", "inferplane", "render", "-c", EXAMPLE, "-o", join(dir, "verified"), "--verify", "--json"],
+      c.io,
+    );
+    const report = JSON.parse(c.get().out);
+    assert.equal(code, 0, JSON.stringify(report.verify));
+    assert.deepEqual(report.verify.skipped, []);
+    const what = report.verify.checks.map((x: { what: string }) => x.what);
+    assert.ok(what.includes("kustomize build overlays/production"));
+    assert.ok(what.includes("promtool test rules (production, 13 alerts)"));
+    assert.ok(report.verify.checks.every((x: { ok: boolean }) => x.ok));
   });
 
   it("a bad spec exits 2 naming the field and line, and writes nothing", async () => {
