@@ -117,7 +117,13 @@ export function loadPaths(paths: readonly string[]): LintInput {
   const files: string[] = [];
   for (const p of paths) walk(p, files);
   for (const file of files) {
-    const text = readFileSync(file, "utf8");
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      input.broken.push({ file, line: 1, message: `cannot read: ${(err as Error).message}` });
+      continue;
+    }
     if (isDockerfile(basename(file))) {
       input.dockerfiles.push({ file, lines: text.split(/\r?\n/) });
       continue;
