@@ -1,22 +1,26 @@
 /**
  * What tracing and the access log cost the gateway: the same non-streaming chat request through
- * `inferplane serve` (the built CLI) configured four ways, side by side in one run —
- *   off      tracing off, access log off (the floor)
- *   traced   tracing on, sampler always_on (every request: a server span and a client span per
- *            attempt, exported over OTLP/HTTP in batches)
- *   logged   access log on (one JSON line per request to stderr), tracing off
- *   both     tracing at 100% and the access log
+ * `inferplane serve` (the built CLI) configured several ways, side by side in one run —
+ *   off        tracing off, access log off (the floor)
+ *   traced     tracing on, sampler always_on (every request: a server span and a client span per
+ *              attempt, exported over OTLP/HTTP in batches)
+ *   unsampled  tracing on, sampler always_off (instrumentation without recording or export)
+ *   logged     access log on (one JSON line per request to stderr), tracing off
+ *   both       tracing at 100% and the access log
+ *   off2       the floor again: it must read like `off` (a check of the method)
  * The upstream is an nginx answering every request with a canned completion (nearly free), so the
- * gateway, not the upstream, sets the throughput: the worst case for a per-request cost. The OTLP
- * receiver is a small HTTP sink in this process that counts the spans it is sent (so a run shows
- * the spans really left the gateway).
+ * gateway, not the upstream, sets the throughput: the worst case for a per-request cost. Each
+ * variant's OTLP receiver is a small HTTP sink in this process that counts the spans it is sent
+ * (so a run shows the spans really left the gateway).
  *
- * Placement (2-core machine): the gateway alone on `--server-cpu` (1); wrk, nginx and the sink on
- * `--client-cpu` (0). Each round runs every variant (order rotated per round) for a warm-up and
- * then `--seconds` of closed-loop load; the result is the median over rounds.
+ * Method: every variant's gateway runs at the same time, all pinned to `--server-cpu` (1), each
+ * under its own wrk (on `--client-cpu` 0, with nginx): the scheduler shares the core equally, so
+ * throughputs compare the cost per request, and whatever else runs on the machine (a shared
+ * 2-core box) hits every variant alike. Absolute req/s are a fraction of one core's; the ratios
+ * are the result. Median over `--rounds`.
  *
  *   npm run build && flock /tmp/bench.lock node --import tsx bench/tracing-overhead.ts \
- *     [--rounds 3] [--seconds 10] [--connections 64] [--json FILE]
+ *     [--rounds 3] [--seconds 10] [--connections 32] [--variants off,traced,...] [--json FILE]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -44,10 +48,10 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     seconds: { type: "string", default: "10" },
     warmup: { type: "string", default: "3" },
-    connections: { type: "string", default: "64" },
+    connections: { type: "string", default: "32" },
     "server-cpu": { type: "string", default: "1" },
     "client-cpu": { type: "string", default: "0" },
-    variants: { type: "string", default: "off,traced,logged,both" },
+    variants: { type: "string", default: "off,traced,unsampled,logged,both,off2" },
     json: { type: "string" },
   },
 });
@@ -59,10 +63,14 @@ const serverCpu = values["server-cpu"];
 const clientCpu = values["client-cpu"];
 
 const VARIANTS = {
-  off: { tracing: false, accessLog: false },
-  traced: { tracing: true, accessLog: false },
-  logged: { tracing: false, accessLog: true },
-  both: { tracing: true, accessLog: true },
+  off: { tracing: false, accessLog: false, sampler: "always_on" },
+  traced: { tracing: true, accessLog: false, sampler: "always_on" },
+  logged: { tracing: false, accessLog: true, sampler: "always_on" },
+  both: { tracing: true, accessLog: true, sampler: "always_on" },
+  // Tracing on, nothing sampled: the cost of the instrumentation without recording or export.
+  unsampled: { tracing: true, accessLog: false, sampler: "always_off" },
+  // The floor again: two identical gateways must read the same (a check of the method).
+  off2: { tracing: false, accessLog: false, sampler: "always_on" },
 } as const;
 type VariantName = keyof typeof VARIANTS;
 const variants = (values.variants as string).split(",").map((v) => {
@@ -131,7 +139,7 @@ routes:
   - name: llama
     targets: [{model: llama-pool}]
 observability:
-  tracing: {enabled: ${v.tracing}, otlpEndpoint: "${sink}", sampler: always_on}
+  tracing: {enabled: ${v.tracing}, otlpEndpoint: "${sink}", sampler: ${v.sampler}}
   logging: {accessLog: ${v.accessLog}}
 `;
 }
@@ -157,64 +165,77 @@ async function main(): Promise<void> {
   const nginxPort = await freePort();
   const nginx: Service = await startNginx({ port: nginxPort, cpu: clientCpu, staticBody: CANNED });
   const upstream = `http://127.0.0.1:${nginxPort}`;
-  const sink = await startSink();
+  const sinks = Object.fromEntries(
+    await Promise.all(variants.map(async (v) => [v, await startSink()] as const)),
+  ) as Record<VariantName, Awaited<ReturnType<typeof startSink>>>;
   const dir = mkdtempSync(join(tmpdir(), "inferplane-tracing-bench-"));
   const runs: Run[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
-      const order = variants.map((_, i) => variants[(i + round) % variants.length] as VariantName);
-      for (const variant of order) {
-        const specFile = join(dir, `${variant}.yaml`);
-        writeFileSync(specFile, specYaml(upstream, sink.url, VARIANTS[variant]));
-        const port = await freePort();
-        const env = { ...process.env };
-        for (const k of Object.keys(env)) if (k.startsWith("OTEL_")) delete env[k];
-        const gw = await spawnService({
-          name: `inferplane (${variant})`,
-          cmd: process.execPath,
-          args: [CLI, "serve", "-c", specFile, "--port", String(port)],
-          cpu: serverCpu,
-          env,
-          ready: httpReady(`http://127.0.0.1:${port}/readyz`),
-          timeoutMs: 30_000,
-        });
-        try {
-          const load = (durationS: number) =>
-            runWrk({
-              url: `http://127.0.0.1:${port}/v1/chat/completions`,
-              headers: {},
-              body: BODY,
-              connections,
-              durationS,
-              cpu: clientCpu,
-            });
-          await load(warmup);
-          const spans0 = sink.spans();
-          const cpu0 = cpuSeconds(gw.child.pid);
-          const w = await load(seconds);
-          const cpu = cpuSeconds(gw.child.pid) - cpu0;
-          await new Promise((r) => setTimeout(r, 1_500)); // the batch processor's last export
+      // Every variant's gateway at once, all pinned to the same core, each under its own wrk:
+      // the scheduler gives them equal CPU time, so their throughputs compare their costs per
+      // request, and whatever else runs on the machine hits all of them alike.
+      const gws: { variant: VariantName; port: number; svc: Service }[] = [];
+      try {
+        for (const variant of variants) {
+          const specFile = join(dir, `${variant}.yaml`);
+          writeFileSync(specFile, specYaml(upstream, sinks[variant].url, VARIANTS[variant]));
+          const port = await freePort();
+          const env = { ...process.env };
+          for (const k of Object.keys(env)) if (k.startsWith("OTEL_")) delete env[k];
+          const svc = await spawnService({
+            name: `inferplane (${variant})`,
+            cmd: process.execPath,
+            args: [CLI, "serve", "-c", specFile, "--port", String(port)],
+            cpu: serverCpu,
+            env,
+            ready: httpReady(`http://127.0.0.1:${port}/readyz`),
+            timeoutMs: 30_000,
+          });
+          gws.push({ variant, port, svc });
+        }
+        const loadAll = (durationS: number) =>
+          Promise.all(
+            gws.map((g) =>
+              runWrk({
+                url: `http://127.0.0.1:${g.port}/v1/chat/completions`,
+                headers: {},
+                body: BODY,
+                connections,
+                durationS,
+                cpu: clientCpu,
+              }),
+            ),
+          );
+        await loadAll(warmup);
+        const spans0 = variants.map((v) => sinks[v].spans());
+        const cpu0 = gws.map((g) => cpuSeconds(g.svc.child.pid));
+        const results = await loadAll(seconds);
+        const cpu = gws.map((g, i) => cpuSeconds(g.svc.child.pid) - (cpu0[i] as number));
+        await new Promise((r) => setTimeout(r, 1_500)); // the batch processors' last exports
+        for (const [i, g] of gws.entries()) {
+          const w = results[i] as Awaited<ReturnType<typeof runWrk>>;
           const run: Run = {
-            variant,
+            variant: g.variant,
             round,
             rps: w.rps,
             p50Ms: w.p50Ms,
             p99Ms: w.p99Ms,
             errors: w.non2xx + w.socketErrors,
-            cpuUsPerReq: w.requests > 0 ? (cpu * 1e6) / w.requests : Number.NaN,
-            spansExported: sink.spans() - spans0,
+            cpuUsPerReq: w.requests > 0 ? ((cpu[i] as number) * 1e6) / w.requests : Number.NaN,
+            spansExported: sinks[g.variant].spans() - (spans0[i] as number),
           };
           runs.push(run);
           progress(
-            `round ${round + 1}/${rounds} ${variant}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, ${run.cpuUsPerReq.toFixed(1)} µs CPU/req, ${run.spansExported} spans exported, ${run.errors} errors`,
+            `round ${round + 1}/${rounds} ${g.variant}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, ${run.cpuUsPerReq.toFixed(1)} µs CPU/req, ${run.spansExported} spans exported, ${run.errors} errors`,
           );
-        } finally {
-          await gw.stop();
         }
+      } finally {
+        await Promise.all(gws.map((g) => g.svc.stop()));
       }
     }
   } finally {
-    await sink.close();
+    await Promise.all(Object.values(sinks).map((k) => k.close()));
     await nginx.stop();
     rmSync(dir, { recursive: true, force: true });
     await stopAll();

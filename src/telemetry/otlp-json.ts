@@ -42,15 +42,25 @@ function anyValue(v: AttributeValue | undefined | null): string {
   }
 }
 
-// Attribute keys repeat on every span: their encoded prefix is built once.
-const keyPrefixes = new Map<string, string>();
-function keyPrefix(key: string): string {
-  let p = keyPrefixes.get(key);
-  if (p === undefined) {
-    p = `{"key":${JSON.stringify(key)},"value":`;
-    if (keyPrefixes.size < 4096) keyPrefixes.set(key, p);
+// Attribute keys and most values (operation, model, route, address, status) repeat on every span:
+// their encoded form is built once. Caches are bounded so unusual values cannot grow them.
+const MAX_KEYS = 1024;
+const MAX_VALUES_PER_KEY = 256;
+const encodedByKey = new Map<string, { prefix: string; values: Map<AttributeValue, string> }>();
+
+function encodeAttribute(key: string, v: AttributeValue): string {
+  let k = encodedByKey.get(key);
+  if (k === undefined) {
+    k = { prefix: `{"key":${JSON.stringify(key)},"value":`, values: new Map() };
+    if (encodedByKey.size < MAX_KEYS) encodedByKey.set(key, k);
   }
-  return p;
+  if (typeof v === "object") return `${k.prefix}${anyValue(v)}}`;
+  let e = k.values.get(v);
+  if (e === undefined) {
+    e = `${k.prefix}${anyValue(v)}}`;
+    if (k.values.size < MAX_VALUES_PER_KEY) k.values.set(v, e);
+  }
+  return e;
 }
 
 function attributes(attrs: Attributes | undefined): string {
@@ -58,8 +68,8 @@ function attributes(attrs: Attributes | undefined): string {
   if (!attrs) return out;
   for (const key in attrs) {
     const v = attrs[key];
-    if (v === undefined) continue;
-    out += `${out === "" ? "" : ","}${keyPrefix(key)}${anyValue(v)}}`;
+    if (v === undefined || v === null) continue;
+    out = out === "" ? encodeAttribute(key, v) : `${out},${encodeAttribute(key, v)}`;
   }
   return out;
 }
@@ -98,8 +108,17 @@ export function spanJson(span: ReadableSpan): string {
   return s;
 }
 
-/** One ExportTraceServiceRequest: spans grouped by resource, then by instrumentation scope. */
+/** One ExportTraceServiceRequest as a string (tests); the exporter uses exportRequestBody. */
 export function exportRequestJson(spans: readonly ReadableSpan[]): string {
+  return exportRequestBody(spans).toString("utf8");
+}
+
+/**
+ * One ExportTraceServiceRequest, spans grouped by resource, then by instrumentation scope,
+ * encoded straight into one Buffer: each span's string is flattened and UTF-8-encoded once, by
+ * `buf.write`, instead of joined into a batch string first and encoded again.
+ */
+export function exportRequestBody(spans: readonly ReadableSpan[]): Buffer {
   const byResource = new Map<ReadableSpan["resource"], Map<string, ReadableSpan[]>>();
   for (const span of spans) {
     let scopes = byResource.get(span.resource);
@@ -116,21 +135,34 @@ export function exportRequestJson(spans: readonly ReadableSpan[]): string {
     }
     list.push(span);
   }
-  const rs: string[] = [];
+  // Pieces in order; UTF-16 → UTF-8 takes at most 3 bytes per code unit, so 3× the length fits.
+  const pieces: string[] = ['{"resourceSpans":['];
+  let firstResource = true;
   for (const [resource, scopes] of byResource) {
-    const ss: string[] = [];
+    pieces.push(
+      `${firstResource ? "" : ","}{"resource":{"attributes":[${attributes(resource.attributes as Attributes)}],"droppedAttributesCount":0},"scopeSpans":[`,
+    );
+    firstResource = false;
+    let firstScope = true;
     for (const list of scopes.values()) {
       const sc = (list[0] as ReadableSpan).instrumentationScope;
-      const scope = `{"name":${JSON.stringify(sc.name)}${sc.version ? `,"version":${JSON.stringify(sc.version)}` : ""}}`;
-      ss.push(
-        `{"scope":${scope},"spans":[${list.map(spanJson).join(",")}]${sc.schemaUrl ? `,"schemaUrl":${JSON.stringify(sc.schemaUrl)}` : ""}}`,
+      pieces.push(
+        `${firstScope ? "" : ","}{"scope":{"name":${JSON.stringify(sc.name)}${sc.version ? `,"version":${JSON.stringify(sc.version)}` : ""}},"spans":[`,
       );
+      firstScope = false;
+      for (let i = 0; i < list.length; i++)
+        pieces.push(i === 0 ? spanJson(list[i] as ReadableSpan) : `,${spanJson(list[i] as ReadableSpan)}`);
+      pieces.push(`]${sc.schemaUrl ? `,"schemaUrl":${JSON.stringify(sc.schemaUrl)}` : ""}}`);
     }
-    rs.push(
-      `{"resource":{"attributes":[${attributes(resource.attributes as Attributes)}],"droppedAttributesCount":0},"scopeSpans":[${ss.join(",")}]${resource.schemaUrl ? `,"schemaUrl":${JSON.stringify(resource.schemaUrl)}` : ""}}`,
-    );
+    pieces.push(`]${resource.schemaUrl ? `,"schemaUrl":${JSON.stringify(resource.schemaUrl)}` : ""}}`);
   }
-  return `{"resourceSpans":[${rs.join(",")}]}`;
+  pieces.push("]}");
+  let chars = 0;
+  for (const p of pieces) chars += p.length;
+  const buf = Buffer.allocUnsafe(chars * 3);
+  let at = 0;
+  for (const p of pieces) at += buf.write(p, at, "utf8");
+  return buf.subarray(0, at);
 }
 
 /** `k=v,k2=v2` (values URL-encoded), as OTEL_EXPORTER_OTLP_HEADERS carries them. */
@@ -182,7 +214,7 @@ export class OtlpJsonExporter implements SpanExporter {
       done({ code: ExportResultCode.FAILED, error: new Error("exporter shut down") });
       return;
     }
-    const body = Buffer.from(exportRequestJson(spans));
+    const body = exportRequestBody(spans);
     const p = new Promise<void>((resolve) => {
       const fail = (err: Error) => {
         this.o.onError?.(err);
