@@ -1,0 +1,80 @@
+// The RAG service's metrics (served on the gateway's /metrics, where /v1/rag/* runs) after real
+// ingestion, search, rerank and answer calls: every RAG series has samples and promtool lints the
+// whole exposition clean.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { it } from "node:test";
+import { startGateway } from "../../src/gateway/server.js";
+import { startSimServer } from "../../src/sim/server.js";
+import { parseSpec } from "../../src/spec/load.js";
+import { promtool, requireService } from "../services/index.js";
+
+async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${res.status} ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+it("RAG series fill in on /metrics and promtool accepts the exposition", async (t) => {
+  const version = await requireService(t, "promtool", () => promtool(["--version"]));
+  if (!version) return;
+  const dir = mkdtempSync(join(tmpdir(), "rag-metrics-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const chat = await startSimServer({ model: "llama-3.1-8b", speed: 50 });
+  const embed = await startSimServer({ model: "bge-m3", gpu: "L4", speed: 50 });
+  const rerank = await startSimServer({ model: "bge-reranker-v2-m3", gpu: "L4", speed: 50 });
+  t.after(() => Promise.all([chat.stop(), embed.stop(), rerank.stop()]));
+  const { platform } = parseSpec(`apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: ${chat.servedModelName}, endpoints: ["${chat.url}"]}
+  - {name: embedder, source: hf://BAAI/bge-m3, servedModelName: ${embed.servedModelName}, endpoints: ["${embed.url}"]}
+  - {name: reranker, source: hf://BAAI/bge-reranker-v2-m3, servedModelName: ${rerank.servedModelName}, endpoints: ["${rerank.url}"]}
+routes:
+  - {name: chat, targets: [{model: llama}]}
+  - {name: embed, targets: [{model: embedder}]}
+  - {name: rerank, targets: [{model: reranker}]}
+rag:
+  embedding: {route: embed, dimensions: 1024}
+  rerank: {route: rerank, topN: 2}
+  answer: {route: chat, maxContextTokens: 256, minScore: 0}
+  stores:
+    vector: {kind: sqlite, path: ${join(dir, "rag.db")}}
+    keyword: {kind: sqlite, path: ${join(dir, "rag.db")}}
+`);
+  const gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: () => {}, env: {} });
+  t.after(() => gw.close());
+  const rag = `${gw.url}/v1/rag`;
+  await post(`${rag}/collections`, { name: "docs" });
+  await post(`${rag}/collections/docs/documents`, {
+    documents: [
+      { id: "a", text: "Flutter is an aeroelastic instability of wings." },
+      { id: "b", text: "Buckling of thin shells under axial compression." },
+    ],
+  });
+  await post(`${rag}/collections/docs/search`, { query: "wing flutter", mode: "hybrid", k: 2, rerank: true });
+  await post(`${rag}/answer`, { query: "What is flutter?", collection: "docs", max_tokens: 8 });
+
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const sample = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+  assert.equal(sample(/^inferplane_rag_documents_ingested_total\{[^}]*result="added"[^}]*\} (\S+)$/m), 2);
+  assert.ok(sample(/^inferplane_rag_chunks_ingested_total\{[^}]*\} (\S+)$/m) >= 2);
+  for (const stage of ["embed", "search", "rerank", "generate"]) {
+    assert.ok(
+      sample(new RegExp(`^inferplane_rag_stage_duration_seconds_count\\{stage="${stage}"\\} (\\S+)$`, "m")) >=
+        1,
+      `stage ${stage} observed`,
+    );
+  }
+  assert.match(text, /^# TYPE inferplane_rag_store_errors_total counter$/m);
+  const lint = await promtool(["check", "metrics"], { stdin: text });
+  assert.equal(lint.code, 0, `promtool on the gateway+RAG /metrics:\n${lint.stdout}${lint.stderr}`);
+});
