@@ -2,8 +2,13 @@
 // built-in `english` analyzer, filters, atomic-enough replacement, Cranfield quality. The runner
 // ships no k-NN plugin, so dense search is skipped here (the store reports dense: false).
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { CompositeStore } from "../../src/rag/stores/composite.js";
 import { SearchEngineStore } from "../../src/rag/stores/search-engine.js";
+import { SqliteStore } from "../../src/rag/stores/sqlite.js";
 import { type OpenSearchService, startOpenSearch } from "../services/opensearch.js";
 import { storeContract } from "./contract.js";
 
@@ -33,5 +38,22 @@ describe("opensearch store: contract", () => {
   });
   it("reports no dense search without the k-NN plugin", { skip }, async () => {
     assert.deepEqual(await (await open()).capabilities(), { sparse: true, dense: false });
+  });
+});
+
+// The guide's split: vectors in one store, BM25 in another (here sqlite-vec + OpenSearch).
+describe("composite store (sqlite vectors + OpenSearch BM25): contract", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rag-composite-"));
+  let composite: CompositeStore | undefined;
+  after(async () => {
+    await composite?.vector.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  storeContract({
+    open: async () => {
+      composite ??= new CompositeStore(new SqliteStore(join(dir, "vectors.db")), await open());
+      return composite;
+    },
+    skip,
   });
 });
