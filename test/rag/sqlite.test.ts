@@ -150,7 +150,7 @@ describe("sqlite store: in-memory indexes", () => {
           fast.map((h) => h.chunkId),
           exact.map((e) => e.id),
         );
-        fast.forEach((h, i) => assert.ok(Math.abs(h.score - (1 - (exact[i]?.d ?? 0))) < 1e-5));
+        for (const [i, h] of fast.entries()) assert.ok(Math.abs(h.score - (1 - (exact[i]?.d ?? 0))) < 1e-5);
       }
       assert.equal(
         DenseIndex.build([{ rid: 1, vector: new Float32Array(8), source: "", ts: 0 }], 8, 16),
