@@ -13,14 +13,18 @@
  * variant's OTLP receiver is a small HTTP sink in this process that counts the spans it is sent
  * (so a run shows the spans really left the gateway).
  *
- * Method: every variant's gateway runs at the same time, all pinned to `--server-cpu` (1), each
- * under its own wrk (on `--client-cpu` 0, with nginx): the scheduler shares the core equally, so
- * throughputs compare the cost per request, and whatever else runs on the machine (a shared
- * 2-core box) hits every variant alike. Absolute req/s are a fraction of one core's; the ratios
- * are the result. Median over `--rounds`.
+ * Every variant's gateway is started once, pinned to `--server-cpu` (1); wrk and nginx run on
+ * `--client-cpu` (0). Two methods (`--mode`):
+ *   alternate  (default) one gateway under load at a time, variants in an order rotated each
+ *              round: the gateway has the core to itself, as in production;
+ *   shared     every gateway under its own wrk at the same time: the scheduler shares the core
+ *              equally, so throughputs compare the cost per request and whatever else runs on
+ *              the machine (a shared 2-core box) hits every variant alike.
+ * `off2` (the floor twice) shows the method's own noise. Median over `--rounds`.
  *
  *   npm run build && flock /tmp/bench.lock node --import tsx bench/tracing-overhead.ts \
- *     [--rounds 3] [--seconds 10] [--connections 32] [--variants off,traced,...] [--json FILE]
+ *     [--mode alternate|shared] [--rounds 3] [--seconds 10] [--connections 32]
+ *     [--variants off,traced,...] [--json FILE]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -52,9 +56,12 @@ const { values } = parseArgs({
     "server-cpu": { type: "string", default: "1" },
     "client-cpu": { type: "string", default: "0" },
     variants: { type: "string", default: "off,traced,unsampled,logged,both,off2" },
+    mode: { type: "string", default: "alternate" },
     json: { type: "string" },
   },
 });
+const mode = values.mode as string;
+if (mode !== "alternate" && mode !== "shared") throw new Error(`--mode alternate|shared, not ${mode}`);
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
@@ -170,71 +177,72 @@ async function main(): Promise<void> {
   ) as Record<VariantName, Awaited<ReturnType<typeof startSink>>>;
   const dir = mkdtempSync(join(tmpdir(), "inferplane-tracing-bench-"));
   const runs: Run[] = [];
+  const gws: { variant: VariantName; port: number; svc: Service }[] = [];
   try {
-    for (let round = 0; round < rounds; round++) {
-      // Every variant's gateway at once, all pinned to the same core, each under its own wrk:
-      // the scheduler gives them equal CPU time, so their throughputs compare their costs per
-      // request, and whatever else runs on the machine hits all of them alike.
-      const gws: { variant: VariantName; port: number; svc: Service }[] = [];
-      try {
-        for (const variant of variants) {
-          const specFile = join(dir, `${variant}.yaml`);
-          writeFileSync(specFile, specYaml(upstream, sinks[variant].url, VARIANTS[variant]));
-          const port = await freePort();
-          const env = { ...process.env };
-          for (const k of Object.keys(env)) if (k.startsWith("OTEL_")) delete env[k];
-          const svc = await spawnService({
-            name: `inferplane (${variant})`,
-            cmd: process.execPath,
-            args: [CLI, "serve", "-c", specFile, "--port", String(port)],
-            cpu: serverCpu,
-            env,
-            ready: httpReady(`http://127.0.0.1:${port}/readyz`),
-            timeoutMs: 30_000,
-          });
-          gws.push({ variant, port, svc });
-        }
-        const loadAll = (durationS: number) =>
-          Promise.all(
-            gws.map((g) =>
-              runWrk({
-                url: `http://127.0.0.1:${g.port}/v1/chat/completions`,
-                headers: {},
-                body: BODY,
-                connections,
-                durationS,
-                cpu: clientCpu,
-              }),
-            ),
-          );
-        await loadAll(warmup);
-        const spans0 = variants.map((v) => sinks[v].spans());
-        const cpu0 = gws.map((g) => cpuSeconds(g.svc.child.pid));
-        const results = await loadAll(seconds);
-        const cpu = gws.map((g, i) => cpuSeconds(g.svc.child.pid) - (cpu0[i] as number));
-        await new Promise((r) => setTimeout(r, 1_500)); // the batch processors' last exports
-        for (const [i, g] of gws.entries()) {
-          const w = results[i] as Awaited<ReturnType<typeof runWrk>>;
-          const run: Run = {
-            variant: g.variant,
-            round,
-            rps: w.rps,
-            p50Ms: w.p50Ms,
-            p99Ms: w.p99Ms,
-            errors: w.non2xx + w.socketErrors,
-            cpuUsPerReq: w.requests > 0 ? ((cpu[i] as number) * 1e6) / w.requests : Number.NaN,
-            spansExported: sinks[g.variant].spans() - (spans0[i] as number),
-          };
-          runs.push(run);
-          progress(
-            `round ${round + 1}/${rounds} ${g.variant}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, ${run.cpuUsPerReq.toFixed(1)} µs CPU/req, ${run.spansExported} spans exported, ${run.errors} errors`,
-          );
-        }
-      } finally {
-        await Promise.all(gws.map((g) => g.svc.stop()));
+    for (const variant of variants) {
+      const specFile = join(dir, `${variant}.yaml`);
+      writeFileSync(specFile, specYaml(upstream, sinks[variant].url, VARIANTS[variant]));
+      const port = await freePort();
+      const env = { ...process.env };
+      for (const k of Object.keys(env)) if (k.startsWith("OTEL_")) delete env[k];
+      const svc = await spawnService({
+        name: `inferplane (${variant})`,
+        cmd: process.execPath,
+        args: [CLI, "serve", "-c", specFile, "--port", String(port)],
+        cpu: serverCpu,
+        env,
+        ready: httpReady(`http://127.0.0.1:${port}/readyz`),
+        timeoutMs: 30_000,
+      });
+      gws.push({ variant, port, svc });
+    }
+    /** Loads the given gateways at the same time: warm-up, then the measured window. */
+    const measure = async (round: number, group: typeof gws): Promise<void> => {
+      const loadAll = (durationS: number) =>
+        Promise.all(
+          group.map((g) =>
+            runWrk({
+              url: `http://127.0.0.1:${g.port}/v1/chat/completions`,
+              headers: {},
+              body: BODY,
+              connections,
+              durationS,
+              cpu: clientCpu,
+            }),
+          ),
+        );
+      await loadAll(warmup);
+      const spans0 = group.map((g) => sinks[g.variant].spans());
+      const cpu0 = group.map((g) => cpuSeconds(g.svc.child.pid));
+      const results = await loadAll(seconds);
+      const cpu = group.map((g, i) => cpuSeconds(g.svc.child.pid) - (cpu0[i] as number));
+      await new Promise((r) => setTimeout(r, 600)); // the batch processors' last exports
+      for (const [i, g] of group.entries()) {
+        const w = results[i] as Awaited<ReturnType<typeof runWrk>>;
+        const run: Run = {
+          variant: g.variant,
+          round,
+          rps: w.rps,
+          p50Ms: w.p50Ms,
+          p99Ms: w.p99Ms,
+          errors: w.non2xx + w.socketErrors,
+          cpuUsPerReq: w.requests > 0 ? ((cpu[i] as number) * 1e6) / w.requests : Number.NaN,
+          spansExported: sinks[g.variant].spans() - (spans0[i] as number),
+        };
+        runs.push(run);
+        progress(
+          `round ${round + 1}/${rounds} ${g.variant}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, ${run.cpuUsPerReq.toFixed(1)} µs CPU/req, ${run.spansExported} spans exported, ${run.errors} errors`,
+        );
       }
+    };
+    for (let round = 0; round < rounds; round++) {
+      if (mode === "shared") await measure(round, gws);
+      else
+        for (let i = 0; i < gws.length; i++)
+          await measure(round, [gws[(i + round) % gws.length] as (typeof gws)[number]]);
     }
   } finally {
+    await Promise.all(gws.map((g) => g.svc.stop()));
     await Promise.all(Object.values(sinks).map((k) => k.close()));
     await nginx.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -257,7 +265,7 @@ async function main(): Promise<void> {
     };
   });
   console.log(
-    `\ngateway throughput, ${connections} connections, ${seconds} s × ${rounds} rounds (median), static upstream, gateway on CPU ${serverCpu}`,
+    `\ngateway throughput (${mode}), ${connections} connections, ${seconds} s × ${rounds} rounds (median), static upstream, gateways on CPU ${serverCpu}`,
   );
   console.log("variant   req/s   ×off   p50 ms  p99 ms  CPU µs/req  spans/req  errors");
   for (const s of summary) {
@@ -268,7 +276,7 @@ async function main(): Promise<void> {
   if (values.json) {
     writeFileSync(
       values.json,
-      `${JSON.stringify({ ...gitRevision(), rounds, seconds, connections, summary, runs }, null, 2)}\n`,
+      `${JSON.stringify({ ...gitRevision(), mode, rounds, seconds, connections, summary, runs }, null, 2)}\n`,
     );
   }
 }
