@@ -119,7 +119,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       history.push({ role: "user", content: turn.prompt }, { role: "assistant", content: res.text ?? "" });
       historyTokens += turn.promptTokens + res.outputTokens;
       if (s.thinkMs > 0) await sleep(-Math.log(1 - think()) * s.thinkMs);
-      if (stopped()) break;
+      // A timed run's window has closed: later turns would not be measured.
+      if (stopped() || performance.now() >= durationEnd) break;
     }
   };
 

