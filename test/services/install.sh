@@ -13,10 +13,14 @@ SIM_VERSION="v0.10.2"
 SIM_PKG="github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"
 MILVUS_LITE="3.2.2"
 PYMILVUS="3.0.2"
+ES_VERSION="8.19.21"
+# Elasticsearch runs as an unprivileged user, who must reach its files: as root they go to /opt
+# (a clone under /root is not traversable by other users), otherwise to the cache.
+if [ "$(id -u)" -eq 0 ]; then ES_DIR="/opt/inferplane/elasticsearch"; else ES_DIR="$CACHE/elasticsearch"; fi
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite wrk)
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -32,6 +36,7 @@ present() {
     wrk) have wrk ;;
     # RAG stores: the OpenSearch runner's classpath (resolved by Maven) and a Milvus Lite venv
     opensearch) have java && [ -s "$CACHE/opensearch/classpath.txt" ] ;;
+    elasticsearch) have java && [ -x "$ES_DIR/elasticsearch-$ES_VERSION/bin/elasticsearch" ] && { [ "$(id -u)" -ne 0 ] || { have runuser && id inferplane-es >/dev/null 2>&1; }; } ;;
     milvus-lite) [ -x "$CACHE/milvus-venv/bin/milvus-lite" ] && [ "$(cat "$CACHE/milvus-venv/.version" 2>/dev/null)" = "$MILVUS_LITE" ] ;;
     chromium) have chromium ;;
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
@@ -67,6 +72,22 @@ install_opensearch() {
   mvn -q -B -f "$ROOT/test/services/opensearch/pom.xml" dependency:build-classpath \
     -Dmdep.outputFile="$CACHE/opensearch/classpath.txt.tmp" || return 1
   mv "$CACHE/opensearch/classpath.txt.tmp" "$CACHE/opensearch/classpath.txt"
+}
+# Elasticsearch 8 (integ-test-zip: no bundled JDK, runs on Java 17); it refuses root, so an unprivileged user runs it.
+install_elasticsearch() {
+  { have java && have mvn; } || apt_install openjdk-17-jre-headless maven || return 1
+  have unzip || apt_install unzip || return 1
+  if [ "$(id -u)" -eq 0 ]; then
+    have runuser || apt_install util-linux || return 1
+    id inferplane-es >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin inferplane-es || return 1
+  fi
+  mkdir -p "$ES_DIR" || return 1
+  mvn -q -B dependency:copy -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
+    -DoutputDirectory="$ES_DIR" || return 1
+  rm -rf "$ES_DIR/elasticsearch-$ES_VERSION" && unzip -q "$ES_DIR/elasticsearch-$ES_VERSION.zip" -d "$ES_DIR" || return 1
+  rm -f "$ES_DIR/elasticsearch-$ES_VERSION.zip"
+  # the server writes its keystore and temp files under its home
+  if [ "$(id -u)" -eq 0 ]; then chown -R inferplane-es "$ES_DIR/elasticsearch-$ES_VERSION" || return 1; fi
 }
 # Milvus Lite (its server imports pymilvus's gRPC stubs, so both go into one venv).
 install_milvus-lite() {

@@ -8,6 +8,7 @@
  */
 import { request } from "undici";
 import { InferplaneError } from "../../errors.js";
+import { analyze } from "../analyze.js";
 import type {
   CollectionConfig,
   CollectionInfo,
@@ -34,9 +35,30 @@ interface ChunkSource {
   ts: number;
 }
 
+/**
+ * Lucene's EnglishAnalyzer chain with Snowball English (Porter2) in place of Porter: the same
+ * analysis as the sqlite store and the published Lucene BM25 baseline.
+ */
+const ENGLISH_ANALYSIS = {
+  filter: {
+    inferplane_possessive: { type: "stemmer", language: "possessive_english" },
+    inferplane_stop: { type: "stop", stopwords: "_english_" },
+    inferplane_stem: { type: "snowball", language: "English" },
+  },
+  analyzer: {
+    inferplane_english: {
+      type: "custom",
+      tokenizer: "standard",
+      filter: ["inferplane_possessive", "lowercase", "inferplane_stop", "inferplane_stem"],
+    },
+  },
+};
+
 export class SearchEngineStore implements RagStore {
   readonly kind: string;
   private dense = false;
+  /** True when the server cannot run the English chain: terms come from our analyzer. */
+  clientAnalysis = false;
   private readonly prefix: string;
   private readonly base: string;
   private readonly headers: Record<string, string>;
@@ -57,6 +79,17 @@ export class SearchEngineStore implements RagStore {
     else {
       const plugins = (await s.call("GET", "/_cat/plugins?format=json")) as { component?: string }[];
       s.dense = plugins.some((p) => p.component === "opensearch-knn");
+    }
+    // Servers without the analysis-common module (Elasticsearch's integ-test-zip) know no
+    // stemmer or stop filter: then text is analyzed here and indexed as ready-made terms.
+    try {
+      await s.call("POST", "/_analyze", {
+        tokenizer: "standard",
+        filter: [{ type: "snowball", language: "English" }],
+        text: "wings",
+      });
+    } catch {
+      s.clientAnalysis = true;
     }
     return s;
   }
@@ -87,6 +120,10 @@ export class SearchEngineStore implements RagStore {
     return text ? (JSON.parse(text) as unknown) : {};
   }
 
+  private bodyOf(text: string): string {
+    return this.clientAnalysis ? analyze(text).join(" ") : text;
+  }
+
   private chunksIndex(name: string): string {
     return `${this.prefix}${name.toLowerCase()}`;
   }
@@ -114,29 +151,15 @@ export class SearchEngineStore implements RagStore {
       settings: {
         number_of_shards: 1,
         number_of_replicas: 0,
-        // Lucene's EnglishAnalyzer chain with Snowball English (Porter2) in place of Porter:
-        // the same analysis as the sqlite store and the published Lucene BM25 baseline.
-        analysis: {
-          filter: {
-            inferplane_possessive: { type: "stemmer", language: "possessive_english" },
-            inferplane_stop: { type: "stop", stopwords: "_english_" },
-            inferplane_stem: { type: "snowball", language: "English" },
-          },
-          analyzer: {
-            inferplane_english: {
-              type: "custom",
-              tokenizer: "standard",
-              filter: ["inferplane_possessive", "lowercase", "inferplane_stop", "inferplane_stem"],
-            },
-          },
-        },
+        ...(this.clientAnalysis ? {} : { analysis: ENGLISH_ANALYSIS }),
         ...(this.dense && this.kind === "opensearch" ? { "index.knn": true } : {}),
       },
       mappings: {
         properties: {
           chunk_id: { type: "keyword" },
           doc_id: { type: "keyword" },
-          body: { type: "text", analyzer: "inferplane_english" },
+          // Client-analyzed terms are lower-case words joined by spaces: the standard analyzer keeps them.
+          body: { type: "text", analyzer: this.clientAnalysis ? "standard" : "inferplane_english" },
           text: { type: "text", index: false },
           title: { type: "text", index: false },
           source: { type: "keyword" },
@@ -220,6 +243,22 @@ export class SearchEngineStore implements RagStore {
     return out;
   }
 
+  /**
+   * Deletes the chunks of these documents: found by a terms query, removed by a bulk request
+   * (`_delete_by_query` lives in the reindex module, which minimal distributions lack).
+   */
+  private async deleteChunksOf(index: string, docIds: string[]): Promise<void> {
+    for (;;) {
+      const r = (await this.call("POST", `/${index}/_search`, {
+        size: 10_000,
+        _source: false,
+        query: { terms: { doc_id: docIds } },
+      })) as { hits: { hits: { _id: string }[] } };
+      if (r.hits.hits.length === 0) return;
+      await this.bulk(r.hits.hits.map((h) => ({ delete: { _index: index, _id: h._id } })));
+    }
+  }
+
   private async bulk(lines: unknown[]): Promise<void> {
     if (lines.length === 0) return;
     const body = `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`;
@@ -237,9 +276,10 @@ export class SearchEngineStore implements RagStore {
     const c = await this.need(collection);
     if (writes.length === 0) return;
     const index = this.chunksIndex(collection);
-    await this.call("POST", `/${index}/_delete_by_query?refresh=true&conflicts=proceed`, {
-      query: { terms: { doc_id: writes.map((w) => w.doc.id) } },
-    });
+    await this.deleteChunksOf(
+      index,
+      writes.map((w) => w.doc.id),
+    );
     const lines: unknown[] = [];
     for (const w of writes) {
       for (const ch of w.chunks) {
@@ -253,7 +293,7 @@ export class SearchEngineStore implements RagStore {
         lines.push({
           chunk_id: ch.id,
           doc_id: ch.docId,
-          body: ch.ordinal === 0 && ch.title ? `${ch.title}\n${ch.text}` : ch.text,
+          body: this.bodyOf(ch.ordinal === 0 && ch.title ? `${ch.title}\n${ch.text}` : ch.text),
           text: ch.text,
           ...(ch.title ? { title: ch.title } : {}),
           source: ch.source,
@@ -280,13 +320,7 @@ export class SearchEngineStore implements RagStore {
       undefined,
       true,
     )) as { result?: string } | undefined;
-    await this.call(
-      "POST",
-      `/${this.chunksIndex(collection)}/_delete_by_query?refresh=true&conflicts=proceed`,
-      {
-        query: { term: { doc_id: docId } },
-      },
-    );
+    await this.deleteChunksOf(this.chunksIndex(collection), [docId]);
     return r?.result === "deleted";
   }
 
@@ -322,10 +356,12 @@ export class SearchEngineStore implements RagStore {
 
   async searchSparse(collection: string, query: string, k: number, filter?: SearchFilter): Promise<Hit[]> {
     await this.need(collection);
+    const q = this.clientAnalysis ? [...new Set(analyze(query))].join(" ") : query;
+    if (!q.trim()) return [];
     const r = await this.call("POST", `/${this.chunksIndex(collection)}/_search`, {
       size: k,
       _source: { excludes: ["vector", "body"] },
-      query: { bool: { must: { match: { body: { query } } }, filter: this.filters(filter) } },
+      query: { bool: { must: { match: { body: { query: q } } }, filter: this.filters(filter) } },
     });
     return this.hits(r, (s) => s);
   }
