@@ -233,7 +233,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option("-c, --config <file>", "spec file")
     .requiredOption("-o, --out <dir>", "output directory (files a previous render wrote there are replaced)")
     .option("--no-validate", "skip validating every object against its schema")
-    .option("--verify", "after writing, run kustomize build on every kustomization and promtool on the alerts")
+    .option(
+      "--verify",
+      "after writing, run kustomize build on every kustomization and promtool on the alerts",
+    )
     .option("--json", "machine-readable report")
     .action(async (file: string | undefined, opts: import("./render.js").RenderCliOptions) => {
       const { renderCommand } = await import("./render.js");

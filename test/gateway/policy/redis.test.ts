@@ -47,8 +47,12 @@ ${keys}
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   let out = "";
   const io = {
-    out: (t: string) => void (out += `${t}\n`),
-    err: (t: string) => void (out += t),
+    out: (t: string) => {
+      out += `${t}\n`;
+    },
+    err: (t: string) => {
+      out += t;
+    },
     isTTY: false,
   };
   const code = await main(["node", "inferplane", ...args], io);
@@ -188,7 +192,8 @@ describe("policy across two gateway processes sharing Redis", () => {
       await last.arrayBuffer();
     }
     assert.equal(last?.status, 429);
-    assert.equal(((await last?.json()) as { error: { code: string } }).error.code, "insufficient_quota");
+    assert.ok(last);
+    assert.equal(((await last.json()) as { error: { code: string } }).error.code, "insufficient_quota");
 
     // The CLI reads the same usage.
     const report = await cli(["usage", "-c", file, "--group-by", "key", "--json"]);

@@ -218,8 +218,12 @@ gateway:
       let out = "";
       let err = "";
       const code = await main(["node", "inferplane", ...args], {
-        out: (t) => void (out += `${t}\n`),
-        err: (t) => void (err += t),
+        out: (t) => {
+          out += `${t}\n`;
+        },
+        err: (t) => {
+          err += t;
+        },
         isTTY: false,
       });
       return { code, out, err };
