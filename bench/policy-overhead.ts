@@ -132,7 +132,7 @@ models:
   - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: m, endpoints: ["http://127.0.0.1:${simPort}"]}
 routes:
   - {name: chat, targets: [{model: llama}]}
-observability: {logging: {accessLog: false}}
+${mode === "before" ? "" : "observability: {logging: {accessLog: false}}"}
 ${gatewaySection(mode === "before" ? "off" : mode)}
 `,
     );
