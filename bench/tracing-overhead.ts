@@ -8,7 +8,8 @@
  *   logged     access log on (one JSON line per request to stderr), tracing off
  *   both       tracing at 100% and the access log
  *   off2       the floor again: it must read like `off` (a check of the method)
- * The upstream is an nginx answering every request with a canned completion (nearly free), so the
+ * The upstream is an nginx answering every request with a canned completion (`--stream N`: a
+ * streamed request and a canned N-token SSE stream, relayed event by event) — nearly free, so the
  * gateway, not the upstream, sets the throughput: the worst case for a per-request cost. Each
  * variant's OTLP receiver is a small HTTP sink in this process that counts the spans it is sent
  * (so a run shows the spans really left the gateway).
@@ -23,7 +24,7 @@
  * `off2` (the floor twice) shows the method's own noise. Median over `--rounds`.
  *
  *   npm run build && flock /tmp/bench.lock node --import tsx bench/tracing-overhead.ts \
- *     [--mode alternate|shared] [--rounds 3] [--seconds 10] [--connections 32]
+ *     [--mode alternate|shared] [--stream TOKENS] [--rounds 3] [--seconds 10] [--connections 32]
  *     [--variants off,traced,...] [--json FILE]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -57,6 +58,7 @@ const { values } = parseArgs({
     "client-cpu": { type: "string", default: "0" },
     variants: { type: "string", default: "off,traced,unsampled,logged,both,off2" },
     mode: { type: "string", default: "alternate" },
+    stream: { type: "string", default: "0" },
     json: { type: "string" },
   },
 });
@@ -90,11 +92,32 @@ if (!hasCommand("wrk") || !hasCommand("nginx")) {
 }
 
 const SERVED = "meta-llama/Llama-3.1-8B-Instruct";
+/** With `--stream N`: streamed requests, the upstream answering a canned stream of N tokens. */
+const streamTokens = Number(values.stream);
 const BODY = JSON.stringify({
   model: "llama",
   messages: [{ role: "user", content: "Say hello in sixteen words." }],
-  max_tokens: 16,
+  max_tokens: streamTokens > 0 ? streamTokens : 16,
+  ...(streamTokens > 0 ? { stream: true } : {}),
 });
+/**
+ * An SSE stream in vLLM's shape, trimmed to what the gateway reads (nginx takes at most 4 KiB in
+ * a `return` string, so at most about 50 tokens): role chunk, N one-token chunks, the usage chunk
+ * (with the model), [DONE].
+ */
+function cannedStream(n: number): string {
+  const events = ['data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}'];
+  for (let i = 0; i < n; i++) events.push('data: {"choices":[{"index":0,"delta":{"content":" w"}}]}');
+  events.push(
+    `data: {"model":"${SERVED}","choices":[],"usage":{"prompt_tokens":17,"total_tokens":${17 + n},"completion_tokens":${n}}}`,
+  );
+  events.push("data: [DONE]");
+  const body = `${events.join("\n\n")}\n\n`;
+  if (body.length > 4000)
+    throw new Error(`--stream ${n}: the canned stream exceeds nginx's 4 KiB; use at most 50`);
+  return body;
+}
+
 const CANNED = JSON.stringify({
   id: "chatcmpl-static",
   object: "chat.completion",
@@ -170,7 +193,13 @@ const median = (xs: number[]) => {
 
 async function main(): Promise<void> {
   const nginxPort = await freePort();
-  const nginx: Service = await startNginx({ port: nginxPort, cpu: clientCpu, staticBody: CANNED });
+  const nginx: Service = await startNginx({
+    port: nginxPort,
+    cpu: clientCpu,
+    ...(streamTokens > 0
+      ? { staticBody: cannedStream(streamTokens), staticContentType: "text/event-stream" }
+      : { staticBody: CANNED }),
+  });
   const upstream = `http://127.0.0.1:${nginxPort}`;
   const sinks = Object.fromEntries(
     await Promise.all(variants.map(async (v) => [v, await startSink()] as const)),
@@ -265,7 +294,7 @@ async function main(): Promise<void> {
     };
   });
   console.log(
-    `\ngateway throughput (${mode}), ${connections} connections, ${seconds} s × ${rounds} rounds (median), static upstream, gateways on CPU ${serverCpu}`,
+    `\ngateway throughput (${mode}), ${streamTokens > 0 ? `streamed ${streamTokens}-token answers` : "non-streamed answers"}, ${connections} connections, ${seconds} s × ${rounds} rounds (median), static upstream, gateways on CPU ${serverCpu}`,
   );
   console.log("variant   req/s   ×off   p50 ms  p99 ms  CPU µs/req  spans/req  errors");
   for (const s of summary) {
@@ -276,7 +305,7 @@ async function main(): Promise<void> {
   if (values.json) {
     writeFileSync(
       values.json,
-      `${JSON.stringify({ ...gitRevision(), mode, rounds, seconds, connections, summary, runs }, null, 2)}\n`,
+      `${JSON.stringify({ ...gitRevision(), mode, streamTokens, rounds, seconds, connections, summary, runs }, null, 2)}\n`,
     );
   }
 }

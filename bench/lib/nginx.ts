@@ -16,6 +16,8 @@ export interface NginxOptions {
   proxyTo?: string;
   /** Or answer every request with this JSON body. */
   staticBody?: string;
+  /** Content type of the static body (default application/json; text/event-stream for a canned stream). */
+  staticContentType?: string;
 }
 
 export function nginxConfig(dir: string, o: NginxOptions): string {
@@ -53,7 +55,7 @@ export function nginxConfig(dir: string, o: NginxOptions): string {
       "  server {",
       `    listen 127.0.0.1:${o.port};`,
       "    location / {",
-      "      default_type application/json;",
+      `      default_type ${o.staticContentType ?? "application/json"};`,
       `      return 200 '${o.staticBody}';`,
       "    }",
       "  }",
