@@ -271,7 +271,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
   }
 
   // RAG (/v1/rag/*): embeddings, rerank and answers call this gateway's own router over loopback.
-  registerRagRoutes(app, { rag: () => spec.rag, gatewayUrl: () => selfUrl(app), registry: metrics.registry });
+  registerRagRoutes(app, {
+    rag: () => spec.rag,
+    gatewayUrl: () => selfUrl(app),
+    registry: metrics.registry,
+    tracing,
+  });
   app.get("/v1/models", async () => {
     const created = Math.floor(Date.now() / 1000);
     return {

@@ -9,6 +9,16 @@ import { z } from "zod";
 import { InferplaneError } from "../errors.js";
 import { internalRequestHeaders } from "../gateway/policy/index.js";
 import type { RagSpec } from "../spec/schema.js";
+import {
+  type Attributes,
+  extractContext,
+  recordError,
+  type Span,
+  SpanKind,
+  TRACING_OFF,
+  type Tracing,
+  withSpan,
+} from "../telemetry/tracing.js";
 import { loadBuffer } from "./ingest/loaders.js";
 import { RagService } from "./service.js";
 import type { SearchFilter, SourceDocument } from "./types.js";
@@ -122,10 +132,23 @@ export interface RagRoutesOptions {
   rag: () => RagSpec | undefined;
   gatewayUrl: () => string;
   registry: Registry;
+  /** The gateway's tracer: one SERVER span per search, answer and ingest request, stage spans under it. */
+  tracing?: Tracing;
 }
 
 /** Registers /v1/rag/* when the spec has a rag section; opens the store on first use. */
 export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions): void {
+  const tracing = opts.tracing ?? TRACING_OFF;
+  /** Runs a handler inside its request span, continuing the caller's `traceparent`. */
+  const traced = <T>(
+    request: FastifyRequest,
+    name: string,
+    attributes: Attributes,
+    fn: (span: Span | undefined) => Promise<T>,
+  ): Promise<T> =>
+    tracing.tracer
+      ? withSpan(tracing, name, attributes, fn, extractContext(request.headers), SpanKind.SERVER)
+      : fn(undefined);
   let service: Promise<RagService> | undefined;
   const svc = async (): Promise<RagService> => {
     const spec = opts.rag();
@@ -136,6 +159,7 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
       registry: opts.registry,
       // The RAG request was admitted (auth, limits) at its own route; its loopback calls say so.
       headers: internalRequestHeaders,
+      tracing,
     });
     const s = await service;
     s.updateSpec(spec);
@@ -174,38 +198,42 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
       return { name: request.params.name, deleted: true };
     });
 
-    scope.post<{ Params: { name: string } }>("/v1/rag/collections/:name/documents", async (request) => {
-      const s = await svc();
-      await s.collection(request.params.name);
-      let docs: SourceDocument[];
-      if (Buffer.isBuffer(request.body)) docs = await multipartDocuments(request, s.config.ingest.maxBytes);
-      else {
-        const body = parse(Documents, request.body);
-        docs = [];
-        for (const [i, d] of body.documents.entries()) {
-          if (d.url !== undefined) {
-            if (d.text !== undefined)
-              throw new InferplaneError("invalid_request", `documents.${i}: give text or url, not both`);
-            docs.push(...(await s.fetchUrl(d.url)));
-            continue;
+    scope.post<{ Params: { name: string } }>("/v1/rag/collections/:name/documents", (request) =>
+      traced(request, "rag.ingest", { "inferplane.rag.collection": request.params.name }, async (span) => {
+        const s = await svc();
+        await s.collection(request.params.name);
+        let docs: SourceDocument[];
+        if (Buffer.isBuffer(request.body)) docs = await multipartDocuments(request, s.config.ingest.maxBytes);
+        else {
+          const body = parse(Documents, request.body);
+          docs = [];
+          for (const [i, d] of body.documents.entries()) {
+            if (d.url !== undefined) {
+              if (d.text !== undefined)
+                throw new InferplaneError("invalid_request", `documents.${i}: give text or url, not both`);
+              docs.push(...(await s.fetchUrl(d.url)));
+              continue;
+            }
+            if (d.text === undefined)
+              throw new InferplaneError("invalid_request", `documents.${i}.text: required (or url)`);
+            if (d.id === undefined)
+              throw new InferplaneError("invalid_request", `documents.${i}.id: required with text`);
+            docs.push({
+              id: d.id,
+              ...(d.title !== undefined ? { title: d.title } : {}),
+              text: d.text,
+              source: d.source ?? "api",
+              timestamp: d.timestamp ?? Date.now(),
+              ...(d.metadata ? { metadata: d.metadata } : {}),
+            });
           }
-          if (d.text === undefined)
-            throw new InferplaneError("invalid_request", `documents.${i}.text: required (or url)`);
-          if (d.id === undefined)
-            throw new InferplaneError("invalid_request", `documents.${i}.id: required with text`);
-          docs.push({
-            id: d.id,
-            ...(d.title !== undefined ? { title: d.title } : {}),
-            text: d.text,
-            source: d.source ?? "api",
-            timestamp: d.timestamp ?? Date.now(),
-            ...(d.metadata ? { metadata: d.metadata } : {}),
-          });
         }
-      }
-      const report = await s.ingest(request.params.name, docs);
-      return { object: "rag.ingest", collection: request.params.name, ...report };
-    });
+        span?.setAttribute("inferplane.rag.documents", docs.length);
+        const report = await s.ingest(request.params.name, docs, undefined, span);
+        span?.setAttribute("inferplane.rag.chunks", report.chunks);
+        return { object: "rag.ingest", collection: request.params.name, ...report };
+      }),
+    );
     scope.delete<{ Params: { name: string; id: string } }>(
       "/v1/rag/collections/:name/documents/:id",
       async (request) => {
@@ -221,35 +249,67 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
       },
     );
 
-    scope.post<{ Params: { name: string } }>("/v1/rag/collections/:name/search", async (request) => {
-      const s = await svc();
-      const body = parse(Search, request.body);
-      const filter = filterOf(body.filter);
-      const topN = typeof body.rerank === "object" ? body.rerank.topN : undefined;
-      const { hits, timings } = await s.search(request.params.name, {
-        query: body.query,
-        k: body.k ?? s.config.retrieval.k,
-        mode: body.mode ?? s.config.retrieval.mode,
-        ...(filter ? { filter } : {}),
-        ...(body.rerank ? { rerank: topN !== undefined ? { topN } : {} } : {}),
-        ...(body.fusion ? { fusion: body.fusion } : {}),
-      });
-      return { object: "list", data: hits, timings };
-    });
+    scope.post<{ Params: { name: string } }>("/v1/rag/collections/:name/search", (request) =>
+      traced(request, "rag.search", { "inferplane.rag.collection": request.params.name }, async (span) => {
+        const s = await svc();
+        const body = parse(Search, request.body);
+        const filter = filterOf(body.filter);
+        const topN = typeof body.rerank === "object" ? body.rerank.topN : undefined;
+        const k = body.k ?? s.config.retrieval.k;
+        const mode = body.mode ?? s.config.retrieval.mode;
+        span?.setAttributes({
+          "inferplane.rag.mode": mode,
+          "inferplane.rag.k": k,
+          "inferplane.rag.rerank": !!body.rerank,
+        });
+        const { hits, timings } = await s.search(
+          request.params.name,
+          {
+            query: body.query,
+            k,
+            mode,
+            ...(filter ? { filter } : {}),
+            ...(body.rerank ? { rerank: topN !== undefined ? { topN } : {} } : {}),
+            ...(body.fusion ? { fusion: body.fusion } : {}),
+          },
+          span,
+        );
+        span?.setAttribute("inferplane.rag.hits", hits.length);
+        return { object: "list", data: hits, timings };
+      }),
+    );
 
-    scope.post("/v1/rag/answer", async (request, reply: FastifyReply) => {
+    scope.post("/v1/rag/answer", (request, reply: FastifyReply) =>
+      traced(request, "rag.answer", {}, (span) => answer(request, reply, span)),
+    );
+    const answer = async (request: FastifyRequest, reply: FastifyReply, span: Span | undefined) => {
       const s = await svc();
       const { query, collection, stream, k, mode, filter, ...params } = parse(Answer, request.body);
       const f = filterOf(filter);
-      const result = await s.answer({
-        query,
-        collection,
-        ...(stream !== undefined ? { stream } : {}),
-        ...(k !== undefined ? { k } : {}),
-        ...(mode ? { mode } : {}),
-        ...(f ? { filter: f } : {}),
-        params,
+      span?.setAttributes({
+        "inferplane.rag.collection": collection,
+        "inferplane.rag.mode": mode ?? s.config.retrieval.mode,
+        "inferplane.rag.k": k ?? s.config.retrieval.k,
+        "inferplane.stream": stream === true,
       });
+      const result = await s.answer(
+        {
+          query,
+          collection,
+          ...(stream !== undefined ? { stream } : {}),
+          ...(k !== undefined ? { k } : {}),
+          ...(mode ? { mode } : {}),
+          ...(f ? { filter: f } : {}),
+          params,
+        },
+        span,
+      );
+      span?.setAttribute(
+        "inferplane.rag.sources",
+        result.kind === "json"
+          ? ((result.body.sources as unknown[] | undefined)?.length ?? 0)
+          : result.sources.length,
+      );
       if (result.kind === "json") return result.body;
       reply.hijack();
       const raw = reply.raw;
@@ -265,8 +325,9 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
         raw.write(
           `data: ${JSON.stringify({ error: { message: (err as Error).message, type: "server_error", code: "upstream_stream_error" } })}\n\n`,
         );
+        if (span) recordError(span, err, "upstream_stream_error");
       }
       raw.end();
-    });
+    };
   });
 }

@@ -6,30 +6,46 @@
  */
 import { request } from "undici";
 import { InferplaneError } from "../errors.js";
+import { type Span, traceparentOf } from "../telemetry/tracing.js";
 
+/**
+ * `parent` (a RAG stage span, undefined with tracing off) goes out as `traceparent`, so the
+ * gateway's own span for the call is that stage's child.
+ */
 export interface Embedder {
-  embed(texts: string[]): Promise<Float32Array[]>;
+  embed(texts: string[], parent?: Span): Promise<Float32Array[]>;
 }
 
 export interface Reranker {
-  rerank(query: string, documents: string[], topN: number): Promise<{ index: number; score: number }[]>;
+  rerank(
+    query: string,
+    documents: string[],
+    topN: number,
+    parent?: Span,
+  ): Promise<{ index: number; score: number }[]>;
 }
 
 /** Extra request headers: the gateway's internal token for its own loopback calls, or an API key. */
 export type HeaderSource = () => Record<string, string>;
+
+function requestHeaders(headers: HeaderSource, parent: Span | undefined): Record<string, string> {
+  const h = { ...headers(), "content-type": "application/json" };
+  return parent ? { ...h, traceparent: traceparentOf(parent) } : h;
+}
 
 async function postJson(
   base: string,
   path: string,
   body: unknown,
   headers: HeaderSource = () => ({}),
+  parent?: Span,
 ): Promise<unknown> {
   const url = `${base.replace(/\/$/, "")}${path}`;
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, {
       method: "POST",
-      headers: { ...headers(), "content-type": "application/json" },
+      headers: requestHeaders(headers, parent),
       body: JSON.stringify(body),
     });
   } catch (err) {
@@ -58,7 +74,7 @@ export class GatewayEmbedder implements Embedder {
     private readonly headers: HeaderSource = () => ({}),
   ) {}
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  async embed(texts: string[], parent?: Span): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += this.batchSize) {
       const batch = texts.slice(i, i + this.batchSize);
@@ -67,6 +83,7 @@ export class GatewayEmbedder implements Embedder {
         "/v1/embeddings",
         { model: this.route, input: batch },
         this.headers,
+        parent,
       )) as {
         data?: { index?: number; embedding?: number[] }[];
       };
@@ -99,6 +116,7 @@ export class GatewayReranker implements Reranker {
     query: string,
     documents: string[],
     topN: number,
+    parent?: Span,
   ): Promise<{ index: number; score: number }[]> {
     if (documents.length === 0) return [];
     const res = (await postJson(
@@ -111,6 +129,7 @@ export class GatewayReranker implements Reranker {
         top_n: topN,
       },
       this.headers,
+      parent,
     )) as { results?: { index: number; relevance_score: number }[] };
     return (res.results ?? [])
       .map((r) => ({ index: r.index, score: r.relevance_score }))
@@ -129,8 +148,9 @@ export async function chatCompletion(
   baseUrl: string,
   body: { model: string; messages: ChatMessage[]; [k: string]: unknown },
   headers: HeaderSource = () => ({}),
+  parent?: Span,
 ): Promise<Record<string, unknown>> {
-  return (await postJson(baseUrl, "/v1/chat/completions", body, headers)) as Record<string, unknown>;
+  return (await postJson(baseUrl, "/v1/chat/completions", body, headers, parent)) as Record<string, unknown>;
 }
 
 /** A streaming chat completion: the raw SSE body of the gateway's answer. */
@@ -138,11 +158,12 @@ export async function chatCompletionStream(
   baseUrl: string,
   body: { model: string; messages: ChatMessage[]; [k: string]: unknown },
   headers: HeaderSource = () => ({}),
+  parent?: Span,
 ): Promise<AsyncIterable<Buffer>> {
   const url = `${baseUrl.replace(/\/$/, "")}/v1/chat/completions`;
   const res = await request(url, {
     method: "POST",
-    headers: { ...headers(), "content-type": "application/json" },
+    headers: requestHeaders(headers, parent),
     body: JSON.stringify({ ...body, stream: true }),
   });
   if (res.statusCode >= 400) {

@@ -5,6 +5,14 @@
 import type { Registry } from "prom-client";
 import { InferplaneError } from "../errors.js";
 import type { RagSpec } from "../spec/schema.js";
+import {
+  contextWith,
+  recordError,
+  type Span,
+  TRACING_OFF,
+  type Tracing,
+  withSpan,
+} from "../telemetry/tracing.js";
 import { buildMessages, citedIndexes, NOT_FOUND, type Source, selectSources } from "./answer.js";
 import {
   chatCompletion,
@@ -33,6 +41,8 @@ export interface RagServiceOptions {
   headers?: HeaderSource;
   /** Turns off embeddings (BM25-only ingestion), e.g. for evaluation without a model. */
   noEmbeddings?: boolean;
+  /** Stage spans under the request span each call is given (the gateway's tracer); off by default. */
+  tracing?: Tracing;
 }
 
 export interface AnswerRequest {
@@ -59,6 +69,10 @@ export class RagService {
     private readonly opts: RagServiceOptions,
   ) {
     this.metrics = new RagMetrics(opts.registry);
+  }
+
+  private get tracing(): Tracing {
+    return this.opts.tracing ?? TRACING_OFF;
   }
 
   private get headers(): HeaderSource {
@@ -128,6 +142,7 @@ export class RagService {
     collection: string,
     docs: SourceDocument[],
     onProgress?: (p: { documents: number; total: number; chunks: number }) => void,
+    parent?: Span,
   ): Promise<IngestReport> {
     const info = await this.collection(collection);
     const embedder = this.embedderFor(info);
@@ -136,6 +151,7 @@ export class RagService {
       ...(embedder ? { embedder } : {}),
       metrics: this.metrics,
       ...(onProgress ? { onProgress } : {}),
+      ...(parent ? { tracing: this.tracing, parent } : {}),
     });
   }
 
@@ -152,6 +168,7 @@ export class RagService {
   async search(
     collection: string,
     req: Omit<SearchRequest, "candidates" | "fusion"> & Partial<SearchRequest>,
+    parent?: Span,
   ) {
     const info = await this.collection(collection);
     const embedder = req.mode === "sparse" ? undefined : this.embedderFor(info);
@@ -162,6 +179,7 @@ export class RagService {
         metrics: this.metrics,
         ...(embedder ? { embedder } : {}),
         ...(reranker ? { reranker } : {}),
+        ...(parent ? { tracing: this.tracing, parent } : {}),
       },
       collection,
       {
@@ -172,18 +190,23 @@ export class RagService {
     );
   }
 
-  async answer(req: AnswerRequest): Promise<AnswerResult> {
+  /** With `parent` (the request span), stage spans: embed, retrieve, rerank, then `rag.generate`. */
+  async answer(req: AnswerRequest, parent?: Span): Promise<AnswerResult> {
     const a = this.spec.answer;
     if (!a) throw new InferplaneError("invalid_request", "answers need rag.answer.route in the spec");
     const k = req.k ?? this.spec.retrieval.k;
     const rerank = this.spec.rerank ? { topN: Math.min(this.spec.rerank.topN, k) } : undefined;
-    const { hits } = await this.search(req.collection, {
-      query: req.query,
-      k,
-      mode: req.mode ?? this.spec.retrieval.mode,
-      ...(req.filter ? { filter: req.filter } : {}),
-      ...(rerank ? { rerank } : {}),
-    });
+    const { hits } = await this.search(
+      req.collection,
+      {
+        query: req.query,
+        k,
+        mode: req.mode ?? this.spec.retrieval.mode,
+        ...(req.filter ? { filter: req.filter } : {}),
+        ...(rerank ? { rerank } : {}),
+      },
+      parent,
+    );
     const relevant: Hit[] =
       rerank && a.minScore !== undefined ? hits.filter((h) => h.score >= (a.minScore as number)) : hits;
     const sources = selectSources(relevant, a.maxContextTokens);
@@ -210,18 +233,52 @@ export class RagService {
     const messages = buildMessages(req.collection, req.query, sources);
     const chat = { ...(req.params ?? {}), model: a.route, messages };
     const t0 = performance.now();
+    const generateAttributes = {
+      "inferplane.rag.stage": "generate",
+      "gen_ai.request.model": a.route,
+      "inferplane.rag.sources": sources.length,
+      "inferplane.stream": req.stream === true,
+    };
     if (req.stream) {
-      const body = await chatCompletionStream(this.opts.gatewayUrl(), chat, this.headers);
+      // The span lasts until the stream ends, like the stage metric.
+      const tracer = parent ? this.tracing.tracer : undefined;
+      const gen = tracer?.startSpan(
+        "rag.generate",
+        { attributes: generateAttributes },
+        contextWith(parent as Span),
+      );
+      let body: AsyncIterable<Buffer>;
+      try {
+        body = await chatCompletionStream(this.opts.gatewayUrl(), chat, this.headers, gen);
+      } catch (err) {
+        if (gen) {
+          recordError(gen, err);
+          gen.end();
+        }
+        throw err;
+      }
       return {
         kind: "stream",
         sources,
-        body: timed(body, () =>
-          this.metrics.stage.observe({ stage: "generate" }, (performance.now() - t0) / 1000),
-        ),
+        body: timed(body, (err) => {
+          this.metrics.stage.observe({ stage: "generate" }, (performance.now() - t0) / 1000);
+          if (gen) {
+            if (err !== undefined) recordError(gen, err);
+            gen.end();
+          }
+        }),
       };
     }
     const completion = await this.metrics.time("generate", () =>
-      chatCompletion(this.opts.gatewayUrl(), chat, this.headers),
+      parent
+        ? withSpan(
+            this.tracing,
+            "rag.generate",
+            generateAttributes,
+            (span) => chatCompletion(this.opts.gatewayUrl(), chat, this.headers, span),
+            parent,
+          )
+        : chatCompletion(this.opts.gatewayUrl(), chat, this.headers),
     );
     const content = String(
       ((completion.choices as { message?: { content?: unknown } }[] | undefined)?.[0]?.message
@@ -247,11 +304,15 @@ export class RagService {
   }
 }
 
-async function* timed(body: AsyncIterable<Buffer>, done: () => void): AsyncIterable<Buffer> {
+async function* timed(body: AsyncIterable<Buffer>, done: (err?: unknown) => void): AsyncIterable<Buffer> {
+  let failure: unknown;
   try {
     yield* body;
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
-    done();
+    done(failure);
   }
 }
 

@@ -5,6 +5,7 @@
  * interrupted ingest finishes it and yields the same store as an uninterrupted run.
  */
 import { createHash } from "node:crypto";
+import { type Span, TRACING_OFF, type Tracing, withSpan } from "../../telemetry/tracing.js";
 import type { Embedder } from "../clients.js";
 import type { RagMetrics } from "../metrics.js";
 import type { ChunkRecord, DocumentWrite, RagStore, SourceDocument } from "../types.js";
@@ -18,6 +19,9 @@ export interface IngestOptions {
   batchDocuments?: number;
   metrics?: RagMetrics;
   onProgress?: (p: IngestProgress) => void;
+  /** `rag.embed` and `rag.store` spans per batch under `parent` (the `rag.ingest` request span). */
+  tracing?: Tracing;
+  parent?: Span;
 }
 
 export interface IngestProgress {
@@ -72,6 +76,7 @@ export async function ingestDocuments(
     if (seen.has(d.id)) throw new Error(`document id "${d.id}" appears twice in one ingest`);
     seen.add(d.id);
   }
+  const tracing = opts.tracing ?? TRACING_OFF;
   const batch = Math.max(1, opts.batchDocuments ?? 256);
   let done = 0;
   for (let i = 0; i < docs.length; i += batch) {
@@ -106,10 +111,19 @@ export async function ingestDocuments(
     report.chunkMs += chunkMs;
     opts.metrics?.stage.observe({ stage: "chunk" }, chunkMs / 1000);
     const all = writes.flatMap((w) => w.chunks);
-    if (opts.embedder && all.length > 0) {
+    const embedder = opts.embedder;
+    if (embedder && all.length > 0) {
       tc = performance.now();
-      const vectors = await opts.embedder.embed(
-        all.map((c) => (c.title && c.ordinal === 0 ? `${c.title}\n${c.text}` : c.text)),
+      const vectors = await withSpan(
+        tracing,
+        "rag.embed",
+        { "inferplane.rag.stage": "embed", "inferplane.rag.chunks": all.length },
+        (span) =>
+          embedder.embed(
+            all.map((c) => (c.title && c.ordinal === 0 ? `${c.title}\n${c.text}` : c.text)),
+            span,
+          ),
+        opts.parent,
       );
       all.forEach((c, j) => {
         c.vector = vectors[j];
@@ -121,7 +135,17 @@ export async function ingestDocuments(
     if (writes.length > 0) {
       tc = performance.now();
       try {
-        await store.upsertDocuments(collection, writes);
+        await withSpan(
+          tracing,
+          "rag.store",
+          {
+            "inferplane.rag.stage": "store",
+            "inferplane.rag.store": store.kind,
+            "inferplane.rag.documents": writes.length,
+          },
+          () => store.upsertDocuments(collection, writes),
+          opts.parent,
+        );
       } catch (err) {
         opts.metrics?.storeErrors.inc({ store: store.kind, op: "upsert" });
         throw err;

@@ -3,6 +3,7 @@
  * fused by RRF or weights), then an optional cross-encoder rerank of the fused candidates.
  */
 import { InferplaneError } from "../../errors.js";
+import { type Span, TRACING_OFF, type Tracing, withSpan } from "../../telemetry/tracing.js";
 import type { Embedder, Reranker } from "../clients.js";
 import type { RagMetrics } from "../metrics.js";
 import type { Hit, RagStore, SearchFilter } from "../types.js";
@@ -27,7 +28,13 @@ export interface SearchDeps {
   embedder?: Embedder;
   reranker?: Reranker;
   metrics?: RagMetrics;
+  /** Stage spans (`rag.embed`, `rag.retrieve` with `.sparse`/`.dense`, `rag.rerank`) under `parent`. */
+  tracing?: Tracing;
+  parent?: Span;
 }
+
+/** Span name of each stage; `inferplane.rag.stage` carries the metric's stage label. */
+const STAGE_SPAN = { embed: "rag.embed", search: "rag.retrieve", rerank: "rag.rerank" } as const;
 
 export interface SearchTimings {
   embedMs: number;
@@ -42,19 +49,42 @@ export async function search(
 ): Promise<{ hits: Hit[]; timings: SearchTimings }> {
   const timings: SearchTimings = { embedMs: 0, searchMs: 0, rerankMs: 0 };
   const candidates = Math.max(req.k, req.candidates ?? req.k);
-  const stage = async <T>(name: "embed" | "search" | "rerank", fn: () => Promise<T>): Promise<T> => {
+  const tracing = deps.tracing ?? TRACING_OFF;
+  const stage = async <T>(
+    name: "embed" | "search" | "rerank",
+    attributes: Record<string, string | number>,
+    fn: (span: Span | undefined) => Promise<T>,
+  ): Promise<T> => {
     const t0 = performance.now();
     try {
-      return await fn();
+      return await withSpan(
+        tracing,
+        STAGE_SPAN[name],
+        { "inferplane.rag.stage": name, ...attributes },
+        fn,
+        deps.parent,
+      );
     } finally {
       const ms = performance.now() - t0;
       timings[`${name}Ms`] += ms;
       deps.metrics?.stage.observe({ stage: name }, ms / 1000);
     }
   };
-  const storeCall = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
+  const storeCall = async <T>(
+    op: "search_sparse" | "search_dense",
+    parent: Span | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> => {
     try {
-      return await fn();
+      return parent
+        ? await withSpan(
+            tracing,
+            op === "search_sparse" ? "rag.retrieve.sparse" : "rag.retrieve.dense",
+            { "inferplane.rag.store": deps.store.kind, "inferplane.rag.candidates": candidates },
+            fn,
+            parent,
+          )
+        : await fn();
     } catch (err) {
       if (!(err instanceof InferplaneError) || err.code === "rag_store_unavailable") {
         deps.metrics?.storeErrors.inc({ store: deps.store.kind, op });
@@ -68,18 +98,18 @@ export async function search(
     const embedder = deps.embedder;
     if (!embedder)
       throw new InferplaneError("invalid_request", `mode "${req.mode}" needs an embedding model`);
-    [vector] = await stage("embed", () => embedder.embed([req.query]));
+    [vector] = await stage("embed", {}, (span) => embedder.embed([req.query], span));
   }
-  const lists = await stage("search", () =>
+  const lists = await stage("search", { "inferplane.rag.mode": req.mode }, (span) =>
     Promise.all([
       req.mode === "dense"
         ? Promise.resolve([] as Hit[])
-        : storeCall("search_sparse", () =>
+        : storeCall("search_sparse", span, () =>
             deps.store.searchSparse(collection, req.query, candidates, req.filter),
           ),
       req.mode === "sparse" || !vector
         ? Promise.resolve([] as Hit[])
-        : storeCall("search_dense", () =>
+        : storeCall("search_dense", span, () =>
             deps.store.searchDense(collection, vector as Float32Array, candidates, req.filter),
           ),
     ]),
@@ -98,12 +128,16 @@ export async function search(
       throw new InferplaneError("invalid_request", "rerank needs a rerank model (rag.rerank.route)");
     const pool = hits.slice(0, candidates);
     const topN = Math.min(req.rerank.topN ?? req.k, req.k);
-    const ranked = await stage("rerank", () =>
-      reranker.rerank(
-        req.query,
-        pool.map((h) => (h.title ? `${h.title}\n${h.text}` : h.text)),
-        topN,
-      ),
+    const ranked = await stage(
+      "rerank",
+      { "inferplane.rag.candidates": pool.length, "inferplane.rag.top_n": topN },
+      (span) =>
+        reranker.rerank(
+          req.query,
+          pool.map((h) => (h.title ? `${h.title}\n${h.text}` : h.text)),
+          topN,
+          span,
+        ),
     );
     hits = ranked.flatMap((r) => {
       const h = pool[r.index];
