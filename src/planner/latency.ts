@@ -13,27 +13,28 @@
  * spec's means, clipped to four times the mean and to the context length.
  */
 import type { GpuSpec } from "../catalog/gpus.js";
-import type { WeightFormat } from "../catalog/kv.js";
-import type { ModelSpec } from "../catalog/models.js";
-import { engineConfig } from "../sim/model/config.js";
+import { type EngineConfig, engineConfig } from "../sim/model/config.js";
 import { simulateFleet } from "../sim/model/fleet.js";
 import { generateWorkload } from "../sim/model/workload.js";
 
-export interface EngineShape {
-  model: ModelSpec;
+/** The engine a candidate unit runs: the simulator's engine settings, with the KV capacity in tokens. */
+export type EngineShape = Pick<
+  EngineConfig,
+  | "model"
+  | "tp"
+  | "weightFormat"
+  | "kvDtypeBytes"
+  | "gpuMemoryUtilization"
+  | "maxNumSeqs"
+  | "maxNumBatchedTokens"
+  | "maxModelLen"
+  | "enablePrefixCaching"
+> & {
   /** The GPU the replica behaves as (a MIG instance or a time-slicing share already scaled). */
   gpu: GpuSpec;
-  tp: number;
-  weightFormat: WeightFormat;
-  kvDtypeBytes: number;
-  gpuMemoryUtilization: number;
-  maxNumSeqs: number;
-  maxNumBatchedTokens: number;
-  maxModelLen: number;
   /** KV tokens of the replica (from the memory model). */
   kvTokens: number;
-  enablePrefixCaching: boolean;
-}
+};
 
 export interface LoadShape {
   inputTokens: number;

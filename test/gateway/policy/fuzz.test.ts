@@ -9,21 +9,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { generateKey } from "../../../src/gateway/policy/keys.js";
+import { rng } from "../../../src/sim/model/workload.js";
 import { type SimServerHandle, startSimServer } from "../../../src/sim/server.js";
 import { type GatewayProcess, startGatewayProcess } from "./processes.js";
 import { type RawResponse, rawRequest, request } from "./raw-http.js";
 import { ADMIN_TOKEN, PROMPT_CANARY } from "./test-logs.js";
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
