@@ -4,13 +4,18 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { it } from "node:test";
+import { CREDENTIAL_HEADERS } from "../src/telemetry/redaction.js";
 import { ADMIN_TOKEN, PROMPT_CANARY, testLogDir } from "./gateway/policy/test-logs.js";
 
 /** What must never appear in a log line, each with a name for the failure message. */
 export const LEAKS: [string, RegExp][] = [
   ["an API key", /ipk_[A-Za-z0-9]{8,32}_[A-Za-z0-9_-]{43}/],
   ["an authorization header value", /\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/i],
-  ["an authorization field", /"(?:authorization|x-api-key)"\s*:\s*"(?!\[redacted\])/i],
+  // The credential headers of the shared redaction list, present with a value other than the censor's.
+  [
+    "an authorization field",
+    new RegExp(`"(?:${CREDENTIAL_HEADERS.join("|")})"\\s*:\\s*"(?!\\[redacted\\])`, "i"),
+  ],
   ["the admin token", new RegExp(ADMIN_TOKEN)],
   ["prompt text", new RegExp(PROMPT_CANARY)],
 ];

@@ -1,53 +1,18 @@
 /**
  * Structured logs (pino, one JSON object per line) for every Inferplane server. Secrets and user
- * text are redacted by path before a line is written: authorization headers, API keys and
- * anything that carries prompt or document text (messages, prompt, input, query, documents).
+ * text are redacted by path before a line is written: the list (authorization headers, API keys,
+ * prompt and document text) lives in `./redaction.ts`.
  * Callers still never pass request bodies; redaction is the second fence, not the first.
  */
 import { Writable } from "node:stream";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
 import type { ObservabilitySpec } from "../spec/schema.js";
+import { REDACTED_CENSOR, redactPaths } from "./redaction.js";
 
+export { REDACTED_KEYS } from "./redaction.js";
 export type { Logger };
 
-/** Keys whose values never reach a log line, at the top level or one object deep. */
-export const REDACTED_KEYS = [
-  "authorization",
-  "Authorization",
-  "cookie",
-  "apiKey",
-  "api_key",
-  "x-api-key",
-  "password",
-  "token",
-  "secret",
-  "messages",
-  "prompt",
-  "input",
-  "query",
-  "documents",
-  "text",
-  "content",
-];
-
-/** Objects under which those keys are looked for too (explicit paths: a leading `*` wildcard made every line 20× dearer). */
-const REDACTED_PARENTS = [
-  "headers",
-  "req.headers",
-  "request",
-  "request.headers",
-  "body",
-  "req.body",
-  "err",
-  "error",
-  "config",
-];
-
-const REDACT_PATHS = REDACTED_KEYS.flatMap((k) => {
-  const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
-  const dotted = key.startsWith("[") ? key : `.${key}`;
-  return [key, ...REDACTED_PARENTS.map((p) => `${p}${dotted}`)];
-});
+const REDACT_PATHS = redactPaths();
 
 export interface LoggerSettings {
   level?: ObservabilitySpec["logging"]["level"];
@@ -65,7 +30,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: settings.component ? { component: settings.component } : null,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    redact: { paths: REDACT_PATHS, censor: REDACTED_CENSOR },
   };
   const destination =
     settings.destination ??

@@ -6,9 +6,11 @@ import { describe, it } from "node:test";
 import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { isInferplaneError } from "../../src/errors.js";
+import { credentialOf } from "../../src/gateway/policy/keys.js";
 import { createLogger, prettyStream } from "../../src/telemetry/logger.js";
 import { ChildCache, metricName } from "../../src/telemetry/metrics.js";
 import { exportRequestJson, parseOtlpHeaders } from "../../src/telemetry/otlp-json.js";
+import { CREDENTIAL_HEADERS, REDACTED_KEYS, redactPaths } from "../../src/telemetry/redaction.js";
 import {
   contextWith,
   createTracing,
@@ -221,6 +223,31 @@ describe("logs", () => {
     assert.equal(line.level, "info");
     assert.equal(line.component, "gateway");
     assert.equal((line.headers as Record<string, string>)["user-agent"], "curl");
+  });
+
+  it("one list: every header the policy reads a key from, and every listed key, is redacted", () => {
+    const key = "ipk_abcdEFGH1234_redaction-list-check-0000000000000000000000";
+    for (const h of CREDENTIAL_HEADERS) {
+      // The policy reads the key from this header…
+      const value = h === "authorization" ? `Bearer ${key}` : key;
+      assert.equal(credentialOf({ [h]: value }), key, `the policy reads ${h}`);
+      // …and the logger never writes it, wherever the usual objects carry headers.
+      let text = "";
+      const sink = new Writable({
+        write(c, _e, done) {
+          text += c.toString();
+          done();
+        },
+      });
+      const log = createLogger({ destination: sink });
+      log.info({ [h]: value, headers: { [h]: value }, req: { headers: { [h]: value } } }, "x");
+      assert.ok(!text.includes(key), `${h} redacted: ${text}`);
+    }
+    // Explicit paths only (a wildcard costs ~85 µs a line): each key at the top and under each parent.
+    const paths = redactPaths();
+    assert.ok(paths.every((p) => !p.includes("*")));
+    assert.equal(paths.length, REDACTED_KEYS.length * 10);
+    assert.equal(new Set(REDACTED_KEYS).size, REDACTED_KEYS.length, "no key listed twice");
   });
 
   it("pretty format prints one readable line", () => {

@@ -6,6 +6,7 @@
  * constant-time so response timing says nothing about how much of a guess was right.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { CREDENTIAL_HEADERS } from "../../telemetry/redaction.js";
 
 const KEY_RE = /^ipk_([A-Za-z0-9]{8,32})_([A-Za-z0-9_-]{43})$/;
 const HASH_RE = /^v1\$([A-Za-z0-9]{8,32})\$([0-9a-f]{32})\$([0-9a-f]{64})$/;
@@ -72,14 +73,19 @@ export function fingerprint(credential: string): string {
   return createHash("sha256").update(credential).digest("base64url");
 }
 
-/** The credential of a request: `Authorization: Bearer …` or `x-api-key` (Anthropic-style clients). */
+const [AUTHORIZATION, X_API_KEY] = CREDENTIAL_HEADERS;
+
+/**
+ * The credential of a request: `Authorization: Bearer …` or `x-api-key` (Anthropic-style clients).
+ * The header names come from the telemetry redaction list, so the logger redacts whatever this reads.
+ */
 export function credentialOf(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const auth = headers.authorization;
+  const auth = headers[AUTHORIZATION];
   if (typeof auth === "string") {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     return m ? m[1] : undefined;
   }
-  const x = headers["x-api-key"];
+  const x = headers[X_API_KEY];
   return typeof x === "string" && x !== "" ? x : undefined;
 }
 
