@@ -33,9 +33,27 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: REDACTED_CENSOR },
   };
   const destination =
-    settings.destination ??
-    (settings.format === "pretty" ? prettyStream(process.stderr) : pino.destination({ fd: 2, sync: false }));
+    settings.destination ?? (settings.format === "pretty" ? prettyStream(process.stderr) : bufferedStderr());
   return pino(options, destination);
+}
+
+/** How long a buffered line may wait for its write. */
+const FLUSH_INTERVAL_MS = 200;
+
+/**
+ * stderr, written in blocks of 8 KiB instead of one write per line: with an access line per
+ * request, one write each cost ~35 µs of gateway CPU per request (CPU profile, `inferplane serve`
+ * under wrk). A timer flushes what a quiet server has buffered; pino flushes the rest at exit.
+ */
+function bufferedStderr(): DestinationStream {
+  const dest = pino.destination({ fd: 2, sync: false, minLength: 8192 });
+  setInterval(() => {
+    // flush() throws while the stream is still opening or already destroyed: nothing to do then.
+    try {
+      dest.flush();
+    } catch {}
+  }, FLUSH_INTERVAL_MS).unref();
+  return dest;
 }
 
 /** `time LEVEL msg key=value …` for a terminal; the JSON line is the source of truth. */
