@@ -61,5 +61,9 @@ it("no log written during the suite holds a key, an authorization header or prom
   }
   t.diagnostic(`scanned ${fresh.length} log files, ${lines} lines, ${bytes} bytes in ${dir}`);
   assert.deepEqual(leaks.slice(0, 20), [], `${leaks.length} leaks`);
-  if (fresh.length === 0) t.skip("no logs yet: run the suite (or the policy tests) first");
+  // Alone (outside CI) there may be nothing to scan yet; in CI the whole suite ran first.
+  if (fresh.length === 0) {
+    assert.notEqual(process.env.CI, "true", `no logs in ${dir}: the suite wrote none`);
+    t.diagnostic("no logs yet: run the suite (or the policy tests) first");
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * Embedding, rerank and chat calls, always through an Inferplane gateway (its router picks
- * the pool), so RAG traffic gets the same balancing, retries, fallbacks and metrics as any
- * other request. Request shapes: OpenAI embeddings and chat; rerank in the Cohere/Jina shape
+ * the pool), so RAG traffic gets the same balancing, retries, fallbacks and metrics as every other
+ * request. Request shapes: OpenAI embeddings and chat; rerank in the Cohere/Jina shape
  * that vLLM, TEI and Infinity serve (`query`, `documents`, `top_n` → `results[{index, relevance_score}]`).
  */
 import { request } from "undici";
