@@ -724,6 +724,12 @@ const Observability = z
           .default(false)
           .describe("Export OpenTelemetry traces (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)."),
         otlpEndpoint: url("OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT overrides).").optional(),
+        protocol: z
+          .enum(["http/protobuf", "http/json"])
+          .default("http/protobuf")
+          .describe(
+            "OTLP/HTTP encoding (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL, override). grpc is not supported.",
+          ),
         serviceName: z.string().default("inferplane").describe("service.name (OTEL_SERVICE_NAME overrides)."),
         sampler: z
           .enum([

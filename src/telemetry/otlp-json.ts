@@ -5,15 +5,10 @@
  * encoding follows the OTLP/JSON rules — hex trace and span ids, enums as integers, 64-bit
  * integers as decimal strings — and a unit test compares it with @opentelemetry/otlp-transformer's
  * output field by field. Spec: https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
- *
- * Export goes over one keep-alive connection pool; headers come from OTEL_EXPORTER_OTLP_HEADERS /
- * OTEL_EXPORTER_OTLP_TRACES_HEADERS (`k=v,k2=v2`, values URL-encoded) as the spec says.
+ * Chosen with OTEL_EXPORTER_OTLP_PROTOCOL=http/json; http/protobuf (otlp-proto.ts) is the default.
  */
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Attributes, AttributeValue, HrTime, Link } from "@opentelemetry/api";
-import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
-import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 
 const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
@@ -163,99 +158,4 @@ export function exportRequestBody(spans: readonly ReadableSpan[]): Buffer {
   let at = 0;
   for (const p of pieces) at += buf.write(p, at, "utf8");
   return buf.subarray(0, at);
-}
-
-/** `k=v,k2=v2` (values URL-encoded), as OTEL_EXPORTER_OTLP_HEADERS carries them. */
-export function parseOtlpHeaders(value: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!value) return out;
-  for (const part of value.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) continue;
-    const k = part.slice(0, eq).trim().toLowerCase();
-    let v = part.slice(eq + 1).trim();
-    try {
-      v = decodeURIComponent(v);
-    } catch {
-      // keep it raw
-    }
-    if (k) out[k] = v;
-  }
-  return out;
-}
-
-export interface OtlpJsonExporterOptions {
-  /** Full traces URL, …/v1/traces. */
-  url: string;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-  /** Told once per failed export (the gateway logs it; a tracing backend down must not be silent). */
-  onError?: (err: Error) => void;
-}
-
-export class OtlpJsonExporter implements SpanExporter {
-  private readonly url: URL;
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
-  private readonly pending = new Set<Promise<void>>();
-  private stopped = false;
-
-  constructor(private readonly o: OtlpJsonExporterOptions) {
-    this.url = new URL(o.url);
-    const https = this.url.protocol === "https:";
-    this.agent = https
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 2 })
-      : new HttpAgent({ keepAlive: true, maxSockets: 2 });
-    this.send = https ? httpsRequest : httpRequest;
-  }
-
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    if (this.stopped) {
-      done({ code: ExportResultCode.FAILED, error: new Error("exporter shut down") });
-      return;
-    }
-    const body = exportRequestBody(spans);
-    const p = new Promise<void>((resolve) => {
-      const fail = (err: Error) => {
-        this.o.onError?.(err);
-        done({ code: ExportResultCode.FAILED, error: err });
-        resolve();
-      };
-      const req = this.send(
-        this.url,
-        {
-          method: "POST",
-          agent: this.agent,
-          timeout: this.o.timeoutMs ?? 10_000,
-          headers: { ...this.o.headers, "content-type": "application/json", "content-length": body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) {
-              done({ code: ExportResultCode.SUCCESS });
-              resolve();
-            } else fail(new Error(`OTLP export to ${this.o.url} answered ${status}`));
-          });
-          res.on("error", fail);
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error(`OTLP export to ${this.o.url} timed out`)));
-      req.on("error", fail);
-      req.end(body);
-    });
-    this.pending.add(p);
-    void p.then(() => this.pending.delete(p));
-  }
-
-  async forceFlush(): Promise<void> {
-    await Promise.all([...this.pending]);
-  }
-
-  async shutdown(): Promise<void> {
-    this.stopped = true;
-    await this.forceFlush();
-    this.agent.destroy();
-  }
 }

@@ -6,7 +6,8 @@
  * Settings come from the spec's `observability.tracing` and, as every OpenTelemetry user expects,
  * from the standard environment variables, which win: OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER=none,
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT (setting one turns tracing on),
- * OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.
+ * OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME,
+ * OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.
  * Source: https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/
  *
  * Spans are parented explicitly (a Context passed in), not through an async-hooks context manager:
@@ -40,7 +41,7 @@ import {
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { InferplaneError } from "../errors.js";
 import type { ObservabilitySpec } from "../spec/schema.js";
-import { OtlpJsonExporter, parseOtlpHeaders } from "./otlp-json.js";
+import { OTLP_PROTOCOLS, OtlpHttpExporter, type OtlpProtocol, parseOtlpHeaders } from "./otlp-exporter.js";
 
 export type { Attributes, Context, Span, Tracer };
 export { SpanKind, SpanStatusCode };
@@ -62,6 +63,7 @@ export interface TracingConfig {
   enabled: boolean;
   /** Full traces URL (…/v1/traces). */
   endpoint: string;
+  protocol: OtlpProtocol;
   serviceName: string;
   sampler: SamplerName;
   ratio: number;
@@ -130,12 +132,22 @@ export function resolveTracingConfig(
     ratio = n;
   }
 
+  const protocolEnv = e("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? e("OTEL_EXPORTER_OTLP_PROTOCOL");
+  if (protocolEnv !== undefined && !(OTLP_PROTOCOLS as readonly string[]).includes(protocolEnv)) {
+    throw new InferplaneError(
+      "usage",
+      `OTLP protocol ${protocolEnv} is not supported; use one of ${OTLP_PROTOCOLS.join(", ")} (grpc is not)`,
+    );
+  }
+  const protocol = (protocolEnv ?? spec?.protocol ?? "http/protobuf") as OtlpProtocol;
+
   const disabled = e("OTEL_SDK_DISABLED")?.toLowerCase() === "true" || e("OTEL_TRACES_EXPORTER") === "none";
   const enabled = !disabled && (spec?.enabled === true || endpointFrom === "env");
   const serviceEnv = e("OTEL_SERVICE_NAME");
   return {
     enabled,
     endpoint,
+    protocol,
     serviceName: serviceEnv ?? spec?.serviceName ?? "inferplane",
     sampler,
     ratio,
@@ -228,8 +240,9 @@ export function createTracing(spec: Partial<TracingSpec> | undefined, options: T
   let lastReport = Number.NEGATIVE_INFINITY;
   const exporter =
     options.exporter ??
-    new OtlpJsonExporter({
+    new OtlpHttpExporter({
       url: config.endpoint,
+      protocol: config.protocol,
       headers: {
         ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
         ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),

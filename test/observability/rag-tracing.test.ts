@@ -65,7 +65,7 @@ rag:
     vector: {kind: sqlite, path: ${join(dir, "rag.db")}}
     keyword: {kind: sqlite, path: ${join(dir, "rag.db")}}
 observability:
-  tracing: {enabled: true, otlpEndpoint: "${collector.url}", sampler: parentbased_always_on, serviceName: rag-tracing-test}
+  tracing: {enabled: true, otlpEndpoint: "${collector.url}", sampler: parentbased_always_on, serviceName: rag-tracing-test, protocol: http/json}
 `);
   // env: {} so the machine's own OTEL_* variables cannot redirect the spans.
   const gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: () => {}, env: {} });

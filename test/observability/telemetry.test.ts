@@ -3,13 +3,15 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { isInferplaneError } from "../../src/errors.js";
 import { credentialOf } from "../../src/gateway/policy/keys.js";
 import { createLogger, prettyStream } from "../../src/telemetry/logger.js";
 import { ChildCache, metricName } from "../../src/telemetry/metrics.js";
-import { exportRequestJson, parseOtlpHeaders } from "../../src/telemetry/otlp-json.js";
+import { parseOtlpHeaders } from "../../src/telemetry/otlp-exporter.js";
+import { exportRequestJson } from "../../src/telemetry/otlp-json.js";
+import { exportRequestProto } from "../../src/telemetry/otlp-proto.js";
 import { CREDENTIAL_HEADERS, REDACTED_KEYS, redactPaths } from "../../src/telemetry/redaction.js";
 import {
   contextWith,
@@ -57,6 +59,16 @@ describe("tracing settings", () => {
       "http://x:9999/custom",
     );
     assert.equal(resolveTracingConfig({}, {}).endpoint, "http://localhost:4318/v1/traces");
+    assert.equal(fromSpec.protocol, "http/protobuf", "the OTLP exporter spec's default");
+    assert.equal(resolveTracingConfig({ protocol: "http/json" }, {}).protocol, "http/json");
+    assert.equal(
+      resolveTracingConfig(
+        { protocol: "http/json" },
+        { OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf" },
+      ).protocol,
+      "http/protobuf",
+      "the signal-specific variable wins",
+    );
     for (const off of [{ OTEL_SDK_DISABLED: "true" }, { OTEL_TRACES_EXPORTER: "none" }]) {
       assert.equal(resolveTracingConfig({ ...spec, enabled: true }, off).enabled, false);
     }
@@ -71,6 +83,7 @@ describe("tracing settings", () => {
     bad({ OTEL_TRACES_SAMPLER: "sometimes" }, /OTEL_TRACES_SAMPLER=sometimes .*always_on/);
     bad({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, /OTEL_TRACES_SAMPLER_ARG=2/);
     bad({ OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }, /OTEL_EXPORTER_OTLP_ENDPOINT=not a url is not a URL/);
+    bad({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, /OTLP protocol grpc is not supported.*http\/protobuf/);
   });
 
   it("off: no tracer at all; on: spans honour the sampler and the caller's traceparent", async () => {
@@ -186,6 +199,41 @@ describe("OTLP/JSON encoding", () => {
       return v;
     };
     assert.deepEqual(norm(ours), norm(theirs));
+
+    // Protobuf: the same bytes as OpenTelemetry's serializer, and again once the attribute cache is warm.
+    const reference = Buffer.from(ProtobufTraceSerializer.serializeRequest(got) as Uint8Array);
+    assert.ok(exportRequestProto(got).equals(reference), "protobuf encoding differs from otlp-transformer's");
+    assert.ok(exportRequestProto(got).equals(reference), "protobuf encoding differs with a warm cache");
+  });
+
+  it("protobuf: negative, large and fractional numbers, long strings and many spans encode as OpenTelemetry's", async () => {
+    const got: ReadableSpan[] = [];
+    const exporter: SpanExporter = {
+      export: (spans, done) => {
+        got.push(...spans);
+        done({ code: 0 });
+      },
+      shutdown: async () => {},
+    };
+    const t = createTracing(
+      { enabled: true, sampler: "always_on" },
+      { component: "test", env: {}, exporter },
+    );
+    const tracer = t.tracer;
+    assert.ok(tracer);
+    const long = "é".repeat(300); // a multi-byte string whose length needs a two-byte varint
+    for (let i = 0; i < 300; i++) {
+      const s = tracer.startSpan(`span ${i}`, {
+        attributes: { neg: -i - 1, big: 2 ** 40 + i, frac: i / 7, long, i, flag: i % 2 === 0 },
+      });
+      s.setStatus({ code: 2, message: long });
+      s.end();
+    }
+    await t.shutdown();
+    assert.equal(got.length, 300);
+    const reference = Buffer.from(ProtobufTraceSerializer.serializeRequest(got) as Uint8Array);
+    assert.ok(reference.length > 16_384, "the batch is long enough for three-byte length prefixes");
+    assert.ok(exportRequestProto(got).equals(reference));
   });
 
   it("reads OTEL_EXPORTER_OTLP_HEADERS", () => {
