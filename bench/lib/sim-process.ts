@@ -1,5 +1,6 @@
 /** Starts `inferplane sim` as its own process (the built CLI) and waits until it is healthy. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 export interface SimProcess {
@@ -9,7 +10,16 @@ export interface SimProcess {
   stop(): Promise<void>;
 }
 
-const root = new URL("../../", import.meta.url).pathname;
+export interface SimProcessOptions {
+  /** Checkout whose built CLI (bin/inferplane.js → dist/) runs (default: this one). */
+  root?: string;
+  /** Pin the process to this CPU (`taskset -c`), so it has a core of its own. */
+  cpu?: string;
+  /** Extra node flags (`--cpu-prof`, `--max-semi-space-size=…`). */
+  nodeArgs?: string[];
+}
+
+const here = new URL("../../", import.meta.url).pathname;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,15 +33,36 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startSimProcess(args: string[]): Promise<SimProcess> {
+/** User and system CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
+export function cpuTimes(pid: number | undefined): { user: number; system: number } {
+  if (pid === undefined) return { user: Number.NaN, system: Number.NaN };
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command: state is field 3, utime 14, stime 15 (clock ticks).
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { user: Number(rest[11]) / 100, system: Number(rest[12]) / 100 };
+  } catch {
+    return { user: Number.NaN, system: Number.NaN };
+  }
+}
+
+export async function startSimProcess(args: string[], options: SimProcessOptions = {}): Promise<SimProcess> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [`${root}bin/inferplane.js`, "sim", "--port", String(port), ...args],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
+  const root = options.root ? `${options.root.replace(/\/+$/, "")}/` : here;
+  const node = [
+    ...(options.nodeArgs ?? []),
+    `${root}bin/inferplane.js`,
+    "sim",
+    "--port",
+    String(port),
+    ...args,
+  ];
+  // taskset execs node, so the child's pid is node's own.
+  const [cmd, argv] =
+    options.cpu !== undefined
+      ? ["taskset", ["-c", options.cpu, process.execPath, ...node]]
+      : [process.execPath, node];
+  const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString();

@@ -6,7 +6,10 @@
  * only says where each semantic key's value comes from:
  *   gauges    read from the engine when scraped (running, waiting, KV usage, …);
  *   counters  read from the engine's or the server's cumulative tallies when scraped;
- *   histograms observed when a request finishes (vLLM's inter-token latency: per token).
+ *   histograms observed when a request finishes (vLLM's inter-token latency: per token, into a
+ *             bucket array of our own that the registry reads when scraped — prom-client's
+ *             `observe` builds a closure and hashes the labels on every call, ~0.4 µs, which at
+ *             1,000 streams × 83 tokens/s was 3% of a core).
  * Counters carry their exposed names, `_total` included (`# TYPE vllm:num_preemptions_total
  * counter`), the way prometheus_client renders them in the text format; TGI and Triton counters
  * have no `_total`, as those engines expose them.
@@ -14,7 +17,7 @@
  * vLLM series carry `model_name` and `engine` labels, Triton series `model` and `version`
  * (registry default labels); TGI's carry none, as TGI's own exporter.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Metric, Registry } from "prom-client";
 import type { MetricKey, MetricSeries, MetricType } from "../catalog/engines.js";
 import type { Flavour } from "./flavours.js";
 import type { EngineCore } from "./model/engine.js";
@@ -86,6 +89,68 @@ interface NamedSeries {
   labels: Readonly<Record<string, string>>;
 }
 
+/**
+ * A histogram fed once per generated token: the observation is a bucket search and two adds.
+ * It is registered with the registry as a metric object (prom-client's `registerMetric`
+ * contract: name, help, type, `get()`), and exposes what prom-client's Histogram would: the
+ * cumulative `_bucket{le}` series, `+Inf`, `_sum` and `_count`.
+ */
+export class TokenGapHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  readonly labelNames: string[] = [];
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(seconds: number): void {
+    const bounds = this.bounds;
+    this.sum += seconds;
+    this.count++;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= (bounds[i] as number)) {
+        this.counts[i] = (this.counts[i] as number) + 1;
+        return;
+      }
+    }
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
+  /** What the registry formats (the shape prom-client's own metrics return). */
+  get(): {
+    name: string;
+    help: string;
+    type: "histogram";
+    aggregator: "sum";
+    values: { labels: Record<string, string | number>; value: number; metricName: string }[];
+  } {
+    const bucket = `${this.name}_bucket`;
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    let acc = 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      acc += this.counts[i] as number;
+      values.push({ labels: { le: this.bounds[i] as number }, value: acc, metricName: bucket });
+    }
+    values.push({ labels: { le: "+Inf" }, value: this.count, metricName: bucket });
+    values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` });
+    values.push({ labels: {}, value: this.count, metricName: `${this.name}_count` });
+    return { name: this.name, help: this.help, type: "histogram", aggregator: "sum", values };
+  }
+}
+
 export class SimMetrics {
   readonly registry = new Registry();
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -95,7 +160,8 @@ export class SimMetrics {
   private readonly flavour: Flavour;
   private readonly requests = { received: 0, stop: 0, length: 0, abort: 0, queueUs: 0 };
   private readonly histograms = new Map<MetricKey, Histogram[]>();
-  private readonly itl: Histogram[];
+  /** vLLM's inter-token latency, observed per token (one per exposed name). */
+  private readonly itl: TokenGapHistogram[] = [];
 
   constructor(flavour: Flavour, engine: EngineCore, modelName: string) {
     this.engine = engine;
@@ -121,8 +187,7 @@ export class SimMetrics {
     }
     if (flavour.engine === "triton") this.addTritonBlockSeries(byName);
     for (const [name, { type, series }] of byName) this.register(name, type, series);
-    this.itl = this.histograms.get("itl") ?? [];
-    this.itlPerToken = flavour.engine === "vllm" && this.itl.length > 0;
+    this.itlPerToken = this.itl.length > 0;
   }
 
   /** Older TensorRT-LLM backends lack `fraction`: readers divide `used` by `max` (catalog note). */
@@ -179,6 +244,10 @@ export class SimMetrics {
           }
         },
       });
+    } else if (type === "histogram" && first.key === "itl" && this.flavour.engine === "vllm") {
+      const h = new TokenGapHistogram(name, help, this.buckets(first.key, name));
+      this.registry.registerMetric(h as unknown as Metric);
+      this.itl.push(h);
     } else if (type === "histogram") {
       const h = new Histogram({ name, help, buckets: this.buckets(first.key, name), registers });
       const list = this.histograms.get(first.key);
@@ -268,7 +337,7 @@ export class SimMetrics {
   /** One inter-token gap, seconds (only called when `itlPerToken`). */
   tokenGap(seconds: number): void {
     const list = this.itl;
-    for (let i = 0; i < list.length; i++) (list[i] as Histogram).observe(seconds);
+    for (let i = 0; i < list.length; i++) (list[i] as TokenGapHistogram).observe(seconds);
   }
 
   finished(r: FinishedRequest): void {

@@ -4,10 +4,13 @@
  * the wall clock reaches the step's end. One timer per step per replica, never one per request
  * or per token: a step of 1,000 sequences costs one timer and one pass over its events.
  *
- * Steps follow each other back to back in virtual time, so timer jitter does not accumulate;
- * when the process falls behind by more than `maxLagMs` (an overloaded event loop) the clock
- * skips ahead instead of bursting to catch up. Steps shorter than the timer resolution (high
- * `speed`) run several per tick, within a small budget, so the event loop keeps breathing.
+ * Steps follow each other back to back in virtual time, so timer jitter does not accumulate.
+ * A step's outcome is handed out in slices of `sliceMs` (its socket writes take most of a step
+ * at 1,000 streams) while the next step's time already runs, as a GPU computes the next batch
+ * while the last one's tokens are detokenized and sent: the process counts as behind only when
+ * the next step should have *ended* more than `maxLagMs` ago, and then the clock skips ahead
+ * instead of bursting to catch up. Steps shorter than the timer resolution (high `speed`) run
+ * several per tick, within a small budget, so the event loop keeps breathing.
  */
 import { type EngineCore, type EngineEvent, RequestRejected, type SimRequestInput } from "./model/engine.js";
 
@@ -28,8 +31,8 @@ export interface RealtimeOptions {
   tickBudgetMs?: number;
   /**
    * Most wall time spent handing out one step's tokens before yielding to the event loop
-   * (default 2 ms): with 1,000 streams a step's socket writes take longer than that, and
-   * health checks, scrapes and new requests must not wait for all of them.
+   * (default 1 ms): with 1,000 streams a step's socket writes take ~9 ms, and health checks,
+   * scrapes and new requests must not wait for all of them.
    */
   sliceMs?: number;
 }
@@ -56,7 +59,11 @@ export class RealtimeEngine {
   private drainIndex = 0;
   private drainEnd = 0;
   private kicked = false;
+  /** `run` is due on the next turn (after a drain that used up its slice). */
+  private runQueued = false;
   private closed = false;
+  /** Wall ms of the last step that took time: the estimate of the next one's length. */
+  private lastStepMs = 0;
   /** Steps run so far, and steps whose outcome came late by more than maxLagMs. */
   steps = 0;
   lateSkips = 0;
@@ -69,7 +76,7 @@ export class RealtimeEngine {
     this.msPerVirtualS = 1000 / speed;
     this.maxLagMs = options.maxLagMs ?? 10;
     this.tickBudgetMs = options.tickBudgetMs ?? 4;
-    this.sliceMs = options.sliceMs ?? 2;
+    this.sliceMs = options.sliceMs ?? 1;
     this.origin = performance.now();
   }
 
@@ -115,14 +122,28 @@ export class RealtimeEngine {
 
   /** Starts stepping on the next turn of the event loop when idle (arrivals in one turn share a step). */
   private kick(): void {
-    if (this.kicked || this.timer !== null || this.pending !== null || this.draining !== null) return;
+    if (
+      this.kicked ||
+      this.runQueued ||
+      this.timer !== null ||
+      this.pending !== null ||
+      this.draining !== null
+    )
+      return;
     this.kicked = true;
     setImmediate(this.onKick);
   }
 
   private readonly onKick = (): void => {
     this.kicked = false;
-    if (this.closed || this.timer !== null || this.pending !== null || this.draining !== null) return;
+    if (
+      this.closed ||
+      this.runQueued ||
+      this.timer !== null ||
+      this.pending !== null ||
+      this.draining !== null
+    )
+      return;
     // Idle until now: the next step starts at the present moment.
     this.cursor = Math.max(this.cursor, this.now());
     this.run();
@@ -137,7 +158,19 @@ export class RealtimeEngine {
   };
 
   private readonly onDrain = (): void => {
-    if (!this.closed && this.drainSome()) this.run();
+    if (this.closed) return;
+    const start = performance.now();
+    if (!this.drainSome()) return;
+    // The next step (1,000 sequences: ~0.5 ms) gets a turn of its own when half the slice is spent.
+    if (performance.now() - start > this.sliceMs / 2) {
+      this.runQueued = true;
+      setImmediate(this.onRun);
+    } else this.run();
+  };
+
+  private readonly onRun = (): void => {
+    this.runQueued = false;
+    if (!this.closed) this.run();
   };
 
   /** Hands out a step's outcome; false when it yielded (the rest follows, then `run`). */
@@ -173,14 +206,16 @@ export class RealtimeEngine {
     const budgetEnd = performance.now() + this.tickBudgetMs;
     for (;;) {
       const wallNow = performance.now();
-      // Behind by more than maxLagMs: skip ahead rather than burst.
-      if (wallNow - this.wallOf(this.cursor) > this.maxLagMs) {
+      // The next step should have ended more than maxLagMs ago (its length estimated by the
+      // last one's): skip ahead rather than burst.
+      if (wallNow - this.wallOf(this.cursor) - this.lastStepMs > this.maxLagMs) {
         this.cursor = this.now();
         this.lateSkips++;
       }
       const res = this.engine.step(this.cursor);
       if (res === null) return; // idle until the next submit
       this.steps++;
+      if (res.duration > 0) this.lastStepMs = res.duration * this.msPerVirtualS;
       if (res.duration <= 0) {
         // Only bookkeeping (aborts) or nothing schedulable: deliver, then wait for news.
         this.deliver(res.events, false);

@@ -376,6 +376,10 @@ interface Wire {
   body(g: Generation): unknown;
 }
 
+/** Hex lengths of HTTP chunks, made once: a token's chunk header is a table read. */
+const HEX: readonly string[] = Array.from({ length: 4096 }, (_, n) => n.toString(16));
+const hexOf = (n: number): string => HEX[n] ?? n.toString(16);
+
 class Generation implements RequestListener {
   scheduled: number | undefined;
   first: number | undefined;
@@ -383,6 +387,14 @@ class Generation implements RequestListener {
   cached = 0;
   generated = 0;
   done = false;
+  /** Per-token state read on the hot path, copied out of `life`, `job` and `wire` once. */
+  private readonly metrics: SimMetrics;
+  private readonly itlPerToken: boolean;
+  private readonly stream: boolean;
+  private readonly lastIndex: number;
+  private readonly cutAt: number;
+  private readonly textSeed: number;
+  private readonly texts: string[] | null;
 
   constructor(
     readonly life: Life,
@@ -390,15 +402,23 @@ class Generation implements RequestListener {
     readonly wire: Wire,
     readonly res: ServerResponse,
     readonly arrival: number,
-  ) {}
+  ) {
+    this.metrics = life.metrics;
+    this.itlPerToken = life.metrics.itlPerToken;
+    this.stream = wire.stream;
+    this.lastIndex = job.outputTokens - 1;
+    this.cutAt = job.cutAt;
+    this.textSeed = job.textSeed;
+    this.texts = job.texts;
+  }
 
   get promptTokens(): number {
     return this.job.promptIds.length;
   }
 
   text(index: number): string {
-    const texts = this.job.texts;
-    return texts !== null ? (texts[index] ?? "") : pseudoToken(this.job.textSeed, index);
+    const texts = this.texts;
+    return texts !== null ? (texts[index] ?? "") : pseudoToken(this.textSeed, index);
   }
 
   fullText(): string {
@@ -436,18 +456,18 @@ class Generation implements RequestListener {
 
   onToken(index: number, time: number): void {
     if (index === 0) this.first = time;
-    else if (this.life.metrics.itlPerToken) this.life.metrics.tokenGap(time - this.last);
+    else if (this.itlPerToken) this.metrics.tokenGap(time - this.last);
     this.last = time;
     this.generated = index + 1;
-    if (this.wire.stream && !this.res.destroyed) {
-      const payload = this.wire.token(index, this.text(index), index === this.job.outputTokens - 1);
+    if (this.stream && !this.res.destroyed) {
+      const payload = this.wire.token(index, this.text(index), index === this.lastIndex);
       if (payload !== "") {
         const socket = this.socket;
         if (socket === null) this.res.write(payload);
-        else socket.write(this.chunked ? `${payload.length.toString(16)}\r\n${payload}\r\n` : payload);
+        else socket.write(this.chunked ? `${hexOf(payload.length)}\r\n${payload}\r\n` : payload);
       }
     }
-    if (index === this.job.cutAt) this.cut(time);
+    if (index === this.cutAt) this.cut(time);
   }
 
   onFinished(time: number): void {
