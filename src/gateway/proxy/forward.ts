@@ -24,6 +24,7 @@ import { prefixKey as prefixKeyOf } from "../routing/prefix-key.js";
 import type { Router } from "../routing/router.js";
 import type { EndpointState } from "../types.js";
 import type { UpstreamPool } from "../upstream/pool.js";
+import { Cancel } from "./cancel.js";
 import type { RetryBudget } from "./retry-budget.js";
 import { SseRelay, sseError } from "./sse-relay.js";
 
@@ -278,7 +279,7 @@ export class Forwarder {
       ex.ctx = contextWith(ex.span);
     }
     const key = op === "chat" || op === "completions" ? prefixKeyOf(body, op) : undefined;
-    const abort = new AbortController();
+    const abort = new Cancel();
     const onClose = () => {
       if (!res.writableFinished) abort.abort();
     };
@@ -290,7 +291,7 @@ export class Forwarder {
     );
     this.deps.budget.recordRequest(Date.now());
     try {
-      await this.run(ex, op, route, body, headers, res, t0, stream, key, abort.signal);
+      await this.run(ex, op, route, body, headers, res, t0, stream, key, abort);
     } finally {
       clearTimeout(totalTimer);
       res.off("close", onClose);
@@ -393,7 +394,7 @@ export class Forwarder {
     t0: number,
     stream: boolean,
     key: string | undefined,
-    signal: AbortSignal,
+    signal: Cancel,
   ): Promise<void> {
     const { router, pools, metrics } = this.deps;
     let chain: RouteSpec[] = [route, ...router.fallbacks(route, "retryable")];
@@ -444,7 +445,7 @@ export class Forwarder {
     this.replyFailure(res, route, last);
   }
 
-  private abortReply(res: ServerResponse, signal: AbortSignal): void {
+  private abortReply(res: ServerResponse, signal: Cancel): void {
     const reason: unknown = signal.reason;
     if (isInferplaneError(reason)) sendError(res, reason);
     else if (!res.headersSent && !res.destroyed) res.destroy();
@@ -494,7 +495,7 @@ export class Forwarder {
     res: ServerResponse,
     t0: number,
     stream: boolean,
-    signal: AbortSignal,
+    signal: Cancel,
   ): Promise<Outcome> {
     const { metrics, timeouts } = this.deps;
     const adapter = pool.adapter;
@@ -660,7 +661,7 @@ export class Forwarder {
     gatewayUntil: number,
     stripUsage: boolean,
     routeName: string,
-    signal: AbortSignal,
+    signal: Cancel,
   ): Promise<Outcome> {
     const { metrics } = this.deps;
     const relay = new SseRelay(stripUsage);
@@ -740,16 +741,16 @@ function takeUsage(ex: Exchange, relay: SseRelay): void {
   if (relay.model !== undefined) ex.responseModel = relay.model;
 }
 
-function waitDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
+function waitDrain(res: ServerResponse, signal: Cancel): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
       res.off("close", done);
-      signal.removeEventListener("abort", done);
+      signal.off("abort", done);
       resolve();
     };
     res.once("drain", done);
     res.once("close", done);
-    signal.addEventListener("abort", done, { once: true });
+    signal.once("abort", done);
   });
 }
