@@ -21,7 +21,8 @@
  *
  *   npm run build && node --import tsx bench/gateway-overhead.ts [--rounds 2] [--rate 500]
  *     [--open-seconds 12] [--closed-seconds 10] [--upstreams sim,static]
- *     [--targets direct,inferplane,nginx,portkey,bare-node,bare-fastify] [--profile 8] [--json FILE]
+ *     [--targets direct,inferplane,inferplane-nolog,inferplane-baseline,nginx,portkey,bare-node,bare-fastify]
+ *     [--baseline-root DIR] [--profile 8] [--json FILE]
  */
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -68,6 +69,7 @@ const { values } = parseArgs({
     "profile-upstream": { type: "string" },
     ladder: { type: "string", default: "hook,hijack,signal,esignal,timer,close,timeouts,metrics,all" },
     json: { type: "string" },
+    "baseline-root": { type: "string" },
   },
 });
 
@@ -75,6 +77,8 @@ const rounds = Number(values.rounds);
 const rate = Number(values.rate);
 const openS = Number(values["open-seconds"]);
 const closedS = Number(values["closed-seconds"]);
+/** A built checkout of another revision: target `inferplane-baseline` runs its gateway (A/B in one run). */
+const baselineRoot = values["baseline-root"];
 const warmupS = Number(values.warmup);
 const connections = Number(values.connections);
 const arrivals: "uniform" | "poisson" = values.arrivals === "uniform" ? "uniform" : "poisson";
@@ -176,11 +180,18 @@ async function startTargets(
     try {
       if (name === "direct") {
         out.push({ name, url: `${upstream}${chat}`, headers: {}, body: bodyFor(SERVED), pid: upstreamPid });
-      } else if (name === "inferplane") {
+      } else if (name === "inferplane" || name === "inferplane-nolog" || name === "inferplane-baseline") {
+        if (name === "inferplane-baseline" && !baselineRoot) throw new Error("inferplane-baseline needs --baseline-root DIR");
         const port = await freePort();
         const gw = await startGatewayProcess(
-          { route: ROUTE, source: `hf://${SERVED}`, endpoints: [upstream], balancer: "round-robin" },
-          { port, cpu: serverCpu },
+          {
+            route: ROUTE,
+            source: `hf://${SERVED}`,
+            endpoints: [upstream],
+            balancer: "round-robin",
+            accessLog: name !== "inferplane-nolog",
+          },
+          { port, cpu: serverCpu, ...(name === "inferplane-baseline" ? { root: baselineRoot } : {}) },
         );
         out.push({ name, url: `${gw.url}${chat}`, headers: {}, body: bodyFor(ROUTE), service: gw });
       } else if (name === "nginx") {

@@ -16,6 +16,8 @@ export interface BenchSpec {
   source: string;
   endpoints: readonly string[];
   balancer: BalancerName;
+  /** false turns the access log (on by default) off. */
+  accessLog?: boolean;
 }
 
 export function benchSpecYaml(s: BenchSpec): string {
@@ -35,6 +37,7 @@ export function benchSpecYaml(s: BenchSpec): string {
     "    targets:",
     `      - model: ${s.route}-pool`,
     `    balancer: ${s.balancer}`,
+    ...(s.accessLog === false ? ["observability:", "  logging: {accessLog: false}"] : []),
     "",
   ].join("\n");
 }
@@ -51,7 +54,14 @@ export interface GatewayProcess extends Service {
  */
 export async function startGatewayProcess(
   spec: BenchSpec,
-  o: { port: number; cpu?: string; profileFile?: string; nodeArgs?: string[] },
+  o: {
+    port: number;
+    cpu?: string;
+    profileFile?: string;
+    nodeArgs?: string[];
+    /** Another checkout's root (built), to run its gateway side by side with this one. */
+    root?: string;
+  },
 ): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), "inferplane-gw-"));
   const specFile = join(dir, "inferplane.yaml");
@@ -66,7 +76,15 @@ export async function startGatewayProcess(
         String(o.port),
         o.profileFile,
       ]
-    : [...(o.nodeArgs ?? []), CLI, "serve", "-c", specFile, "--port", String(o.port)];
+    : [
+        ...(o.nodeArgs ?? []),
+        o.root ? join(o.root, "bin/inferplane.js") : CLI,
+        "serve",
+        "-c",
+        specFile,
+        "--port",
+        String(o.port),
+      ];
   const svc = await spawnService({
     name: "inferplane",
     cmd: process.execPath,
