@@ -30,7 +30,7 @@ import { engineConfig } from "../src/sim/model/config.js";
 import { EngineCore } from "../src/sim/model/engine.js";
 import { summarizeProfileFile } from "./lib/cpuprofile.js";
 import { rawStream } from "./lib/raw-sse-client.js";
-import { cpuTimes, startSimProcess } from "./lib/sim-process.js";
+import { cpuTimes, schedStats, startSimProcess } from "./lib/sim-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +43,8 @@ const { values } = parseArgs({
     "client-cpu": { type: "string" },
     "sim-root": { type: "string", multiple: true },
     "sim-node-arg": { type: "string", multiple: true },
+    /** The sim's stdout (with --sim-node-arg=--trace-gc: its GC pauses). */
+    "sim-stdout": { type: "string" },
     runs: { type: "string", default: "1" },
     /** raw: bench/lib/raw-sse-client.ts (a few µs per token); undici: src/bench/client.ts. */
     client: { type: "string", default: "raw" },
@@ -88,7 +90,13 @@ async function simItlMean(url: string): Promise<{ sum: number; count: number }> 
   return { sum: read("sum"), count: read("count") };
 }
 
-async function scrapeLag(url: string): Promise<{ p99: number; p50: number; max: number }> {
+interface Lag {
+  p99: number;
+  p50: number;
+  max: number;
+}
+
+async function scrapeLag(url: string): Promise<Lag> {
   const text = await (await fetch(`${url}/sim/process-metrics`)).text();
   const read = (name: string) => {
     const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text);
@@ -113,6 +121,14 @@ function machineBusySeconds(): number {
   }
 }
 
+/** A lag scrape in ms; `beyondIntervalP99Ms` is the p99 less the monitor's 5 ms interval. */
+const lagOf = (l: Lag) => ({
+  p50Ms: ms(l.p50),
+  p99Ms: ms(l.p99),
+  beyondIntervalP99Ms: Number((l.p99 * 1000 - LAG_RESOLUTION_MS).toFixed(2)),
+  maxMs: ms(l.max),
+});
+
 const ms = (s: number, digits = 2) => Number((s * 1000).toFixed(digits));
 
 async function once(root: string, profDir: string | undefined) {
@@ -131,7 +147,7 @@ async function once(root: string, profDir: string | undefined) {
       "--speed",
       speed.toFixed(4),
     ],
-    { root, cpu: values["sim-cpu"], nodeArgs },
+    { root, cpu: values["sim-cpu"], nodeArgs, stdoutFile: values["sim-stdout"] },
   );
   const pid = sim.child.pid;
   try {
@@ -140,6 +156,7 @@ async function once(root: string, profDir: string | undefined) {
     clientLag.enable();
     const clientCpu0 = process.cpuUsage();
     const cpu0 = cpuTimes(pid);
+    const sched0 = schedStats(pid);
     const busy0 = machineBusySeconds();
     const start = performance.now();
     const trace: { t: number; p50: number; p99: number; max: number }[] = [];
@@ -175,16 +192,23 @@ async function once(root: string, profDir: string | undefined) {
       sentAt[i] = performance.now();
       return send();
     };
+    let results: RequestResult[];
+    // Lag by phase (raw client): admission (until every stream has its first token), steady
+    // (all streams decoding, until the first one ends), tail (the rest). Each scrape resets.
+    const phases: Record<string, Promise<Lag>> = {};
+    let firsts = 0;
+    const onFirst = () => {
+      if (++firsts === streams) phases.admission = scrapeLag(sim.url);
+    };
     const counted = (r: RequestResult) => {
-      done++;
+      if (++done === 1 && phases.admission) phases.steady = phases.admission.then(() => scrapeLag(sim.url));
       return r;
     };
-    let results: RequestResult[];
     if (values.client === "raw") {
       const { hostname, port } = new URL(sim.url);
       results = await Promise.all(
         Array.from({ length: streams }, (_, i) =>
-          sent(i, () => rawStream(hostname, Number(port), "/v1/completions", body(i))).then(counted),
+          sent(i, () => rawStream(hostname, Number(port), "/v1/completions", body(i), onFirst)).then(counted),
         ),
       );
     } else {
@@ -213,18 +237,21 @@ async function once(root: string, profDir: string | undefined) {
     if (trace.length > 0)
       console.error(trace.map((x) => `${x.t}ms p50 ${x.p50} p99 ${x.p99} max ${x.max}`).join("\n"));
     const cpu1 = cpuTimes(pid);
+    const sched1 = schedStats(pid);
     const cpuUser = cpu1.user - cpu0.user;
     const cpuSystem = cpu1.system - cpu0.system;
     const cpu = cpuUser + cpuSystem;
     const clientCpu = process.cpuUsage(clientCpu0);
     const busy = machineBusySeconds() - busy0;
     clientLag.disable();
+    const admission = await phases.admission;
+    const steady = await phases.steady;
     const lag = await scrapeLag(sim.url);
     const simItl = await simItlMean(sim.url);
     if (progress) clearInterval(progress);
     if (process.stderr.isTTY) process.stderr.write("\n");
     const ok = results.filter((r) => r.ok && r.outputTokens === tokens);
-    // How many streams were decoding at once: the most, and the fewest while all had begun.
+    // The window in which every stream was decoding at once.
     const spans = results.flatMap((r, i) =>
       r.ok ? [[(sentAt[i] as number) + r.ttftMs, (sentAt[i] as number) + r.e2eMs] as const] : [],
     );
@@ -250,14 +277,18 @@ async function once(root: string, profDir: string | undefined) {
       itlP99Ms: ms(percentile(itl, 99)),
       // The sim's own record: virtual seconds ÷ speed = the real gap it scheduled.
       simItlMeanMs: ms(simItl.sum / simItl.count / speed),
-      simEventLoopLagP50Ms: ms(lag.p50),
-      simEventLoopLagP99Ms: ms(lag.p99),
-      simLagBeyondIntervalP99Ms: Number((lag.p99 * 1000 - LAG_RESOLUTION_MS).toFixed(2)),
-      simEventLoopLagMaxMs: ms(lag.max),
+      // The sim's event-loop lag: over the whole run, or (raw client) by phase.
+      simLag:
+        admission && steady
+          ? { admission: lagOf(admission), steady: lagOf(steady), tail: lagOf(lag) }
+          : { run: lagOf(lag) },
       simCpuUtilisation: Number((cpu / wall).toFixed(3)),
       simCpuUsPerToken: Number(((cpu * 1e6) / Math.max(1, streamed)).toFixed(2)),
       simUserUsPerToken: Number(((cpuUser * 1e6) / Math.max(1, streamed)).toFixed(2)),
       simSystemUsPerToken: Number(((cpuSystem * 1e6) / Math.max(1, streamed)).toFixed(2)),
+      // The sim's main thread was runnable but off its core (other tasks on it) this long.
+      simRunQueueWaitMs: Number((sched1.waitMs - sched0.waitMs).toFixed(1)),
+      simPreemptions: sched1.preemptions - sched0.preemptions,
       clientCpuUtilisation: Number(((clientCpu.user + clientCpu.system) / 1e6 / wall).toFixed(3)),
       // CPU the rest of the machine used meanwhile (cores; near 0 on a quiet machine).
       otherCpuUtilisation: Number(

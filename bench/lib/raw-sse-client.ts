@@ -15,7 +15,13 @@ import type { RequestResult } from "../../src/bench/client.js";
 const DONE = "data: [DONE]";
 
 /** POSTs one streamed request (`path`, JSON `body`) to host:port and reads the SSE reply. */
-export function rawStream(host: string, port: number, path: string, body: string): Promise<RequestResult> {
+export function rawStream(
+  host: string,
+  port: number,
+  path: string,
+  body: string,
+  onFirstToken?: () => void,
+): Promise<RequestResult> {
   const r: RequestResult = {
     ok: false,
     status: 0,
@@ -87,8 +93,10 @@ export function rawStream(host: string, port: number, path: string, body: string
         }
         // A content event: `"text":"…"` (completions) or `"content":"…"` (chat) with something in it.
         if (event.includes('"text":""') || event.includes('"content":""')) continue;
-        if (events === 0) r.ttftMs = now - start;
-        else r.itlMs.push(now - last);
+        if (events === 0) {
+          r.ttftMs = now - start;
+          onFirstToken?.();
+        } else r.itlMs.push(now - last);
         last = now;
         events++;
       }

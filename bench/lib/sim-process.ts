@@ -1,6 +1,6 @@
 /** Starts `inferplane sim` as its own process (the built CLI) and waits until it is healthy. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 export interface SimProcess {
@@ -17,6 +17,8 @@ export interface SimProcessOptions {
   cpu?: string;
   /** Extra node flags (`--cpu-prof`, `--max-semi-space-size=…`). */
   nodeArgs?: string[];
+  /** Where the process's stdout goes (e.g. `--trace-gc` lines); default: discarded. */
+  stdoutFile?: string;
 }
 
 const here = new URL("../../", import.meta.url).pathname;
@@ -46,6 +48,21 @@ export function cpuTimes(pid: number | undefined): { user: number; system: numbe
   }
 }
 
+/**
+ * The main thread's scheduler record (Linux): ms spent waiting on a run queue while runnable
+ * (another task had its core), and times it was switched out involuntarily.
+ */
+export function schedStats(pid: number | undefined): { waitMs: number; preemptions: number } {
+  try {
+    const sched = readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ");
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const inv = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status);
+    return { waitMs: Number(sched[1]) / 1e6, preemptions: Number(inv?.[1] ?? Number.NaN) };
+  } catch {
+    return { waitMs: Number.NaN, preemptions: Number.NaN };
+  }
+}
+
 export async function startSimProcess(args: string[], options: SimProcessOptions = {}): Promise<SimProcess> {
   const port = await freePort();
   const root = options.root ? `${options.root.replace(/\/+$/, "")}/` : here;
@@ -62,7 +79,9 @@ export async function startSimProcess(args: string[], options: SimProcessOptions
     options.cpu !== undefined
       ? ["taskset", ["-c", options.cpu, process.execPath, ...node]]
       : [process.execPath, node];
-  const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
+  const out = options.stdoutFile !== undefined ? openSync(options.stdoutFile, "w") : "ignore";
+  const child = spawn(cmd, argv, { stdio: ["ignore", out, "pipe"] });
+  if (typeof out === "number") closeSync(out);
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString();
