@@ -32,6 +32,7 @@ import { parseArgs } from "node:util";
 import { Client } from "../src/bench/client.js";
 import { mean, percentile } from "../src/bench/stats.js";
 import type { ChatMessage } from "../src/bench/workload.js";
+import { PREFILL_WEIGHT } from "../src/gateway/routing/balancers/least-request.js";
 import type { EngineCore } from "../src/sim/model/engine.js";
 import { type FleetRouter, simulateFleet, type WorkloadRequest } from "../src/sim/model/fleet.js";
 import { rng } from "../src/sim/model/workload.js";
@@ -257,6 +258,7 @@ function modelCheckRandom(rate: number): { router: string; ttftP50: number; ttft
   });
   const rand = rng(seed + 17);
   const load = (e: { numWaiting: number; numRunning: number }) => e.numWaiting + e.numRunning;
+  const weighted = (e: EngineCore) => load(e) + PREFILL_WEIGHT * e.numAwaitingFirstToken;
   let next = 0;
   const routers: Record<string, FleetRouter> = {
     "round-robin": () => next++ % replicas,
@@ -274,6 +276,49 @@ function modelCheckRandom(rate: number): { router: string; ttftP50: number; ttft
       });
       return best;
     },
+    // What the gateway's balancers do now (src/gateway/routing/balancers), in engine terms: a
+    // request awaiting its first token is one queued or in prefill.
+    "least-request now: two choices {next in rotation, random}, in flight + 8 × awaiting first token": (
+      _q,
+      f,
+    ) => {
+      const a = next++ % replicas;
+      let b = Math.floor(rand() * (replicas - 1));
+      if (b >= a) b++;
+      return weighted(f.replicas[b] as EngineCore) < weighted(f.replicas[a] as EngineCore) ? b : a;
+    },
+    "load-aware now: queue = in flight + 8 × awaiting, minus KV usage, ties in rotation": (_q, f) => {
+      const start = next++ % replicas;
+      let mn = Number.POSITIVE_INFINITY;
+      let mx = Number.NEGATIVE_INFINITY;
+      for (const e of f.replicas) {
+        mn = Math.min(mn, weighted(e));
+        mx = Math.max(mx, weighted(e));
+      }
+      const score = (e: EngineCore) => (mx > mn ? 1 - (weighted(e) - mn) / (mx - mn) : 1) + (1 - e.kvUsage);
+      let best = start;
+      for (let k = 1; k < replicas; k++) {
+        const i = (start + k) % replicas;
+        if (score(f.replicas[i] as EngineCore) > score(f.replicas[best] as EngineCore) + 1e-9) best = i;
+      }
+      return best;
+    },
+    "prefix-affinity now (every key new): its hash's replica unless one awaits its first token there, else the fewest such":
+      (_q, f) => {
+        const home = Math.floor(rand() * replicas);
+        if ((f.replicas[home] as EngineCore).numAwaitingFirstToken === 0) return home;
+        const start = next++ % replicas;
+        let best = start;
+        for (let k = 1; k < replicas; k++) {
+          const i = (start + k) % replicas;
+          if (
+            (f.replicas[i] as EngineCore).numAwaitingFirstToken <
+            (f.replicas[best] as EngineCore).numAwaitingFirstToken
+          )
+            best = i;
+        }
+        return best;
+      },
   };
   return Object.entries(routers).map(([router, route]) => {
     next = 0;

@@ -26,6 +26,11 @@ export interface EndpointState {
   readonly pool: string;
   /** Requests this gateway has in flight to the endpoint. */
   inFlight: number;
+  /**
+   * Of those, the ones without their first token yet (a stream's first token, a one-shot's
+   * answer): queued or in prefill at the engine. Fresh, unlike scraped metrics.
+   */
+  awaitingFirstToken: number;
   /** Active health check result (true until a check says otherwise). */
   healthy: boolean;
   /** Ejected by outlier detection until this time (ms, performance.now()); 0 when not ejected. */
@@ -88,6 +93,7 @@ export function newEndpoint(pool: string, url: string): EndpointState {
     url: base,
     pool,
     inFlight: 0,
+    awaitingFirstToken: 0,
     healthy: true,
     ejectedUntil: 0,
     ejections: 0,

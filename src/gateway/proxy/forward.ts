@@ -557,6 +557,15 @@ export class Forwarder {
       if (typeof traceparent === "string") headers.traceparent = traceparent;
     }
     ex.upstreamStatus = 0;
+    // Balancers weigh requests still awaiting their first token (queued or in prefill).
+    ep.awaitingFirstToken++;
+    let awaiting = true;
+    const firstToken = () => {
+      if (awaiting) {
+        awaiting = false;
+        ep.awaitingFirstToken--;
+      }
+    };
     const timing = timingOf(res);
     const tDispatch = performance.now();
     let upstreamCounted = false;
@@ -644,8 +653,10 @@ export class Forwarder {
         stripUsage,
         route.name,
         signal,
+        firstToken,
       );
     } finally {
+      firstToken();
       countUpstream();
       release();
     }
@@ -662,6 +673,7 @@ export class Forwarder {
     stripUsage: boolean,
     routeName: string,
     signal: Cancel,
+    onFirstToken: () => void,
   ): Promise<Outcome> {
     const { metrics } = this.deps;
     const relay = new SseRelay(stripUsage);
@@ -685,6 +697,7 @@ export class Forwarder {
             "x-inferplane-overhead-ms": overhead.toFixed(3),
           });
         }
+        if (relay.sawToken) onFirstToken();
         if (ex.firstTokenAt === 0 && relay.sawToken) {
           ex.firstTokenAt = performance.now();
           metrics

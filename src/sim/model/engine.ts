@@ -122,6 +122,12 @@ export class EngineCore {
   get kvUsage(): number {
     return this.kv.usage;
   }
+  /** Requests without their first token yet: waiting, or running but still in prefill. */
+  get numAwaitingFirstToken(): number {
+    let n = this.waiting.length;
+    for (const s of this.running) if (s.generated === 0) n++;
+    return n;
+  }
   hasWork(): boolean {
     return this.waiting.length > 0 || this.running.length > 0 || this.pendingEvents.length > 0;
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LeastRequestBalancer, twoChoices } from "../../../src/gateway/routing/balancers/index.js";
+import { PREFILL_WEIGHT } from "../../../src/gateway/routing/balancers/least-request.js";
 import { endpoints, rng } from "./fixtures.js";
 
 const ctx = (all: ReturnType<typeof endpoints>) => ({ all, now: 0 });
@@ -52,6 +53,25 @@ describe("least-request (power of two choices)", () => {
       twoChoices([all[1] as (typeof all)[0]], () => 0.99),
       all[1],
     );
+  });
+
+  it("a request awaiting its first token weighs PREFILL_WEIGHT decoding ones", () => {
+    const all = endpoints(2);
+    const [a, b] = all as [(typeof all)[0], (typeof all)[0]];
+    a.inFlight = PREFILL_WEIGHT; // decoding
+    b.inFlight = 1;
+    b.awaitingFirstToken = 1; // one prompt in prefill: weighs 1 + PREFILL_WEIGHT
+    const lb = new LeastRequestBalancer({ random: rng(5) });
+    for (let i = 0; i < 50; i++) assert.equal(lb.pick(all, ctx(all)).endpoint, a);
+    b.awaitingFirstToken = 0; // its first token came: now the lighter one
+    for (let i = 0; i < 50; i++) assert.equal(lb.pick(all, ctx(all)).endpoint, b);
+  });
+
+  it("equal loads: the first candidate rotates, so picks alternate like round-robin", () => {
+    const all = endpoints(2);
+    const lb = new LeastRequestBalancer({ random: rng(6) });
+    const seq = Array.from({ length: 8 }, () => lb.pick(all, ctx(all)).endpoint.id);
+    for (let i = 1; i < seq.length; i++) assert.notEqual(seq[i], seq[i - 1]);
   });
 
   it("defaults to Math.random", () => {

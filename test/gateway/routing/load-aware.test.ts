@@ -70,6 +70,20 @@ describe("load-aware", () => {
     assert.deepEqual(counts, [10, 10, 10]);
   });
 
+  it("counts requests awaiting their first token heavily, and rotates among exact ties", () => {
+    const all = pool([
+      [0, 8, 0.5],
+      [0, 8, 0.5],
+    ]);
+    const b = new LoadAwareBalancer({ random: rng(7) });
+    const seq = Array.from({ length: 6 }, () => pickIndex(b, all));
+    for (let i = 1; i < seq.length; i++) assert.notEqual(seq[i], seq[i - 1], `ties rotate: ${seq}`);
+    (all[0] as EndpointState).inFlight = 1;
+    (all[0] as EndpointState).awaitingFirstToken = 1;
+    (all[1] as EndpointState).inFlight = 3; // decoding
+    for (let i = 0; i < 4; i++) assert.equal(pickIndex(b, all), 1);
+  });
+
   it("breaks ties by fewer in flight", () => {
     // Same queue term (waiting + inFlight = 3), same KV: fewer of ours in flight wins.
     const all = pool([

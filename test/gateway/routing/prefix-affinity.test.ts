@@ -43,6 +43,22 @@ describe("prefix-affinity (consistent hashing with bounded loads)", () => {
     assert.equal(short.pick(all, { all, now: 0, prefixKey: "0123456789-zzzz" }).endpoint, a);
   });
 
+  it("a new key whose endpoint is busy in prefill goes to the fewest prefills; once seen, it keeps its endpoint", () => {
+    const all = endpoints(4);
+    const b = new PrefixAffinityBalancer();
+    const home = new PrefixAffinityBalancer().pick(all, { all, now: 0, prefixKey: "new key" }).endpoint;
+    for (const e of all) e.awaitingFirstToken = 2;
+    home.awaitingFirstToken = 1;
+    const idle = all.find((e) => e !== home) as EndpointState;
+    idle.awaitingFirstToken = 0;
+    assert.equal(b.pick(all, { all, now: 0, prefixKey: "new key" }).endpoint, idle, "cold key, busy home");
+    assert.equal(b.pick(all, { all, now: 0, prefixKey: "new key" }).endpoint, home, "seen key: its endpoint");
+    // A new key whose endpoint has no prefill in flight stays there.
+    home.awaitingFirstToken = 0;
+    idle.awaitingFirstToken = 2;
+    assert.equal(b.pick(all, { all, now: 0, prefixKey: "new key" }).endpoint, home);
+  });
+
   it("spreads different prefixes roughly evenly (16 over 4; 4,000 over 4)", () => {
     const all = endpoints(4);
     const b = new PrefixAffinityBalancer();
