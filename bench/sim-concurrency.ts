@@ -3,12 +3,14 @@
  * own event loop stays responsive? The sim runs in its own process with `--max-num-seqs 1024`
  * and a `--speed` chosen so that a 1,000-sequence decode step takes 12 ms of real time; this
  * process holds the streams and reads the sim's event-loop lag from its /sim/process-metrics
- * (prom-client's `nodejs_eventloop_lag_p99_seconds`, reset at every scrape: one scrape before the
- * streams start, one after they end, so the figure covers the whole run). That gauge is a
- * percentile of the time between ticks of a 5 ms timer (perf_hooks.monitorEventLoopDelay with
- * resolution 5), so it includes the 5 ms itself: an idle process reads about 5.4 ms at p50 and
- * 5.8 ms at p99. `simLagBeyondIntervalP99Ms` is that p99 less the 5 ms: how late the timer fired.
- * The sim's CPU time comes from /proc, so its per-token cost is CPU seconds ÷ tokens streamed.
+ * (prom-client's `nodejs_eventloop_lag_p99_seconds`, reset at every scrape). With the raw client
+ * it is read by phase: admission (until every stream has its first token), steady (all streams
+ * decoding, until the first ends), tail. That gauge is a percentile of the time between ticks of
+ * a 5 ms timer (perf_hooks.monitorEventLoopDelay, resolution 5), so it includes the 5 ms itself:
+ * an idle process reads about 5.4 ms at p50 and 5.8 ms at p99. `beyondIntervalP99Ms` is that p99
+ * less the 5 ms: how late the timer fired. The sim's CPU time comes from /proc, so its cost per
+ * token is CPU seconds ÷ tokens streamed; /proc/PID/schedstat gives the time its main thread
+ * waited for its core. `--write-floor` measures the bare cost of the socket writes alone.
  *
  *   npm run build && node --import tsx bench/sim-concurrency.ts [--streams 1000] [--tokens 400] [--itl-ms 12]
  *     [--sim-cpu 1 --client-cpu 0]        pin the sim and this client to a core each (taskset)
@@ -17,6 +19,8 @@
  *     [--sim-node-arg=--max-semi-space-size=32]   node flags for the sim process
  *     [--cpu-prof DIR]                    a V8 CPU profile of the sim, summarized per token
  *     [--client raw|undici]               the stream reader (default raw: bench/lib/raw-sse-client.ts)
+ *     [--write-floor]                     first, the cost of one bare socket.write per stream per step
+ *     [--lag-trace-ms 500]                diagnosis: the sim's lag every 500 ms (replaces the phases)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -31,6 +35,7 @@ import { EngineCore } from "../src/sim/model/engine.js";
 import { summarizeProfileFile } from "./lib/cpuprofile.js";
 import { rawStream } from "./lib/raw-sse-client.js";
 import { cpuTimes, schedStats, startSimProcess } from "./lib/sim-process.js";
+import { writeFloor } from "./lib/write-floor.js";
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +53,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1" },
     /** raw: bench/lib/raw-sse-client.ts (a few µs per token); undici: src/bench/client.ts. */
     client: { type: "string", default: "raw" },
+    "write-floor": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
     /** Diagnosis: scrape the lag every N ms (each scrape resets it), print the series. */
     "lag-trace-ms": { type: "string" },
@@ -311,6 +317,10 @@ function newestProfile(dir: string): string | undefined {
   return files[0];
 }
 
+const floor = values["write-floor"]
+  ? await writeFloor(streams, Math.round(5000 / (itlTarget * 1000)), itlTarget * 1000, values["sim-cpu"])
+  : undefined;
+if (floor) console.error(JSON.stringify({ writeFloor: floor }));
 const results = [];
 for (let round = 0; round < runs; round++) {
   for (const root of roots) {
@@ -345,6 +355,7 @@ console.log(
       client: values.client,
       placement: { simCpu: values["sim-cpu"] ?? "any", clientCpu: values["client-cpu"] ?? "any" },
       simNodeArgs: values["sim-node-arg"] ?? [],
+      ...(floor ? { writeFloor: floor } : {}),
       targets: { meanTpotMs: itlTarget * 1000, simEventLoopLagP99Ms: 5 },
       results,
     },
