@@ -145,20 +145,22 @@ describe("tracing settings", () => {
   });
 });
 
-describe("OTLP/JSON encoding", () => {
+/** Tracing at 100% whose exporter keeps every span in `got`. */
+function collectingTracing(component: string) {
+  const got: ReadableSpan[] = [];
+  const exporter: SpanExporter = {
+    export: (spans, done) => {
+      got.push(...spans);
+      done({ code: 0 });
+    },
+    shutdown: async () => {},
+  };
+  return { got, t: createTracing({ enabled: true, sampler: "always_on" }, { component, env: {}, exporter }) };
+}
+
+describe("OTLP encoding (JSON and protobuf)", () => {
   it("carries the same content as OpenTelemetry's own serializer", async () => {
-    const got: ReadableSpan[] = [];
-    const exporter: SpanExporter = {
-      export: (spans, done) => {
-        got.push(...spans);
-        done({ code: 0 });
-      },
-      shutdown: async () => {},
-    };
-    const t = createTracing(
-      { enabled: true, sampler: "always_on" },
-      { component: "gateway", env: {}, exporter },
-    );
+    const { got, t } = collectingTracing("gateway");
     const tracer = t.tracer;
     assert.ok(tracer);
     const parent = extractContext({ traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
@@ -207,18 +209,7 @@ describe("OTLP/JSON encoding", () => {
   });
 
   it("protobuf: negative, large and fractional numbers, long strings and many spans encode as OpenTelemetry's", async () => {
-    const got: ReadableSpan[] = [];
-    const exporter: SpanExporter = {
-      export: (spans, done) => {
-        got.push(...spans);
-        done({ code: 0 });
-      },
-      shutdown: async () => {},
-    };
-    const t = createTracing(
-      { enabled: true, sampler: "always_on" },
-      { component: "test", env: {}, exporter },
-    );
+    const { got, t } = collectingTracing("test");
     const tracer = t.tracer;
     assert.ok(tracer);
     const long = "é".repeat(300); // a multi-byte string whose length needs a two-byte varint
