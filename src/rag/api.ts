@@ -19,8 +19,9 @@ import {
   type Tracing,
   withSpan,
 } from "../telemetry/tracing.js";
-import { loadBuffer } from "./ingest/loaders.js";
-import { RagService } from "./service.js";
+// The service and the loaders (tokenizer, PDF parser, stores: ~33 MB of heap) load on the first
+// RAG request, so a gateway without RAG does not carry them (a larger heap makes every GC slower).
+import type { RagService } from "./service.js";
 import type { SearchFilter, SourceDocument } from "./types.js";
 
 const Timestamp = z.union([
@@ -122,6 +123,7 @@ async function multipartDocuments(request: FastifyRequest, maxBytes: number): Pr
       );
     }
     const name = value.name || field;
+    const { loadBuffer } = await import("./ingest/loaders.js");
     docs.push(...(await loadBuffer(buf, name, name, name, Date.now())));
   }
   if (docs.length === 0) throw new InferplaneError("invalid_request", "the multipart body holds no file");
@@ -154,13 +156,15 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
     const spec = opts.rag();
     if (!spec?.enabled)
       throw new InferplaneError("not_found", "RAG is not enabled in this spec (rag.enabled)");
-    service ??= RagService.open(spec, {
-      gatewayUrl: opts.gatewayUrl,
-      registry: opts.registry,
-      // The RAG request was admitted (auth, limits) at its own route; its loopback calls say so.
-      headers: internalRequestHeaders,
-      tracing,
-    });
+    service ??= import("./service.js").then(({ RagService }) =>
+      RagService.open(spec, {
+        gatewayUrl: opts.gatewayUrl,
+        registry: opts.registry,
+        // The RAG request was admitted (auth, limits) at its own route; its loopback calls say so.
+        headers: internalRequestHeaders,
+        tracing,
+      }),
+    );
     const s = await service;
     s.updateSpec(spec);
     return s;
