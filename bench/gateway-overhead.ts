@@ -181,7 +181,8 @@ async function startTargets(
       if (name === "direct") {
         out.push({ name, url: `${upstream}${chat}`, headers: {}, body: bodyFor(SERVED), pid: upstreamPid });
       } else if (name === "inferplane" || name === "inferplane-nolog" || name === "inferplane-baseline") {
-        if (name === "inferplane-baseline" && !baselineRoot) throw new Error("inferplane-baseline needs --baseline-root DIR");
+        if (name === "inferplane-baseline" && !baselineRoot)
+          throw new Error("inferplane-baseline needs --baseline-root DIR");
         const port = await freePort();
         const gw = await startGatewayProcess(
           {
