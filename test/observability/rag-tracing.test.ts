@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
 import { startGateway } from "../../src/gateway/server.js";
-import { startSimServer } from "../../src/sim/server.js";
 import { parseSpec } from "../../src/spec/load.js";
+import { ragSpecYaml, startRagSims } from "../rag/sim-stack.js";
 import { type ReceivedSpan, requireService, startOtelcol, waitFor } from "../services/index.js";
 
 const hex = (n: number) =>
@@ -42,31 +42,18 @@ it("RAG requests export a request span with stage children; the gateway's model 
   if (!collector) return;
   const dir = mkdtempSync(join(tmpdir(), "rag-tracing-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const chat = await startSimServer({ model: "llama-3.1-8b", speed: 50 });
-  const embed = await startSimServer({ model: "bge-m3", gpu: "L4", speed: 50 });
-  const rerank = await startSimServer({ model: "bge-reranker-v2-m3", gpu: "L4", speed: 50 });
-  t.after(() => Promise.all([chat.stop(), embed.stop(), rerank.stop()]));
-  const { platform } = parseSpec(`apiVersion: inferplane.dev/v1
-kind: Platform
-metadata: {name: t}
-models:
-  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: ${chat.servedModelName}, endpoints: ["${chat.url}"]}
-  - {name: embedder, source: hf://BAAI/bge-m3, servedModelName: ${embed.servedModelName}, endpoints: ["${embed.url}"]}
-  - {name: reranker, source: hf://BAAI/bge-reranker-v2-m3, servedModelName: ${rerank.servedModelName}, endpoints: ["${rerank.url}"]}
-routes:
-  - {name: chat, targets: [{model: llama}]}
-  - {name: embed, targets: [{model: embedder}]}
-  - {name: rerank, targets: [{model: reranker}]}
-rag:
-  embedding: {route: embed, dimensions: 1024}
-  rerank: {route: rerank, topN: 2}
-  answer: {route: chat, maxContextTokens: 256, minScore: 0}
-  stores:
-    vector: {kind: sqlite, path: ${join(dir, "rag.db")}}
-    keyword: {kind: sqlite, path: ${join(dir, "rag.db")}}
-observability:
+  const sims = await startRagSims();
+  t.after(() => sims.stop());
+  const { platform } = parseSpec(
+    ragSpecYaml(sims, dir, {
+      topN: 2,
+      maxContextTokens: 256,
+      minScore: 0,
+      tail: `observability:
   tracing: {enabled: true, otlpEndpoint: "${collector.url}", sampler: parentbased_always_on, serviceName: rag-tracing-test, protocol: http/json}
-`);
+`,
+    }),
+  );
   // env: {} so the machine's own OTEL_* variables cannot redirect the spans.
   const gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: () => {}, env: {} });
   let closed = false;

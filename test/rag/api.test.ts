@@ -10,6 +10,7 @@ import { type GatewayHandle, startGateway } from "../../src/gateway/server.js";
 import { isInternalAddress } from "../../src/rag/ingest/url.js";
 import { type SimServerHandle, startSimServer } from "../../src/sim/server.js";
 import { parseSpec } from "../../src/spec/load.js";
+import { type RagSims, ragSpecYaml, startRagSims } from "./sim-stack.js";
 
 const quiet = () => {};
 const dir = mkdtempSync(join(tmpdir(), "rag-api-"));
@@ -30,18 +31,14 @@ async function call(base: string, method: string, path: string, body?: unknown) 
 }
 
 describe("RAG API through the gateway", () => {
-  let chat: SimServerHandle;
-  let embed: SimServerHandle;
-  let rerank: SimServerHandle;
+  let sims: RagSims | undefined;
   let gw: GatewayHandle;
   let page: Server;
   let pageUrl = "";
   let specText = "";
 
   before(async () => {
-    chat = await startSimServer({ model: "llama-3.1-8b", gpu: "H100-80GB", speed: 50 });
-    embed = await startSimServer({ model: "bge-m3", gpu: "L4", speed: 50 });
-    rerank = await startSimServer({ model: "bge-reranker-v2-m3", gpu: "L4", speed: 50 });
+    sims = await startRagSims();
     page = createServer((_req, res) => {
       res.writeHead(200, { "content-type": "text/html" });
       res.end(
@@ -51,32 +48,18 @@ describe("RAG API through the gateway", () => {
     await new Promise<void>((r) => page.listen(0, "127.0.0.1", r));
     const addr = page.address();
     pageUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}/page.html`;
-    specText = `apiVersion: inferplane.dev/v1
-kind: Platform
-metadata: {name: t}
-models:
-  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: ${chat.servedModelName}, endpoints: ["${chat.url}"]}
-  - {name: embedder, source: hf://BAAI/bge-m3, servedModelName: ${embed.servedModelName}, endpoints: ["${embed.url}"]}
-  - {name: reranker, source: hf://BAAI/bge-reranker-v2-m3, servedModelName: ${rerank.servedModelName}, endpoints: ["${rerank.url}"]}
-routes:
-  - {name: chat, targets: [{model: llama}]}
-  - {name: embed, targets: [{model: embedder}]}
-  - {name: rerank, targets: [{model: reranker}]}
-rag:
-  embedding: {route: embed, dimensions: 1024}
-  rerank: {route: rerank, topN: 3}
-  answer: {route: chat, maxContextTokens: 512, minScore: 0.05}
-  stores:
-    vector: {kind: sqlite, path: ${join(dir, "rag.db")}}
-    keyword: {kind: sqlite, path: ${join(dir, "rag.db")}}
-  ingest: {allowHosts: []}
-`;
+    specText = ragSpecYaml(sims, dir, {
+      topN: 3,
+      maxContextTokens: 512,
+      minScore: 0.05,
+      rag: "  ingest: {allowHosts: []}\n",
+    });
     const { platform } = parseSpec(specText);
     gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: quiet });
   });
   after(async () => {
     await gw?.close();
-    await Promise.all([chat?.stop(), embed?.stop(), rerank?.stop()]);
+    await sims?.stop();
     page?.close();
     rmSync(dir, { recursive: true, force: true });
   });
