@@ -10,7 +10,10 @@
  *   off2       the floor again: it must read like `off` (a check of the method)
  * The upstream is an nginx answering every request with a canned completion (`--stream N`: a
  * streamed request and a canned N-token SSE stream, relayed event by event) — nearly free, so the
- * gateway, not the upstream, sets the throughput: the worst case for a per-request cost. Each
+ * gateway, not the upstream, sets the throughput: the worst case for a per-request cost.
+ * `--stream N --token-gap-ms G` paces the stream as an engine does: a small upstream in this process
+ * writes each token event on its own, G ms apart, so the gateway reads and relays them one by one
+ * (nginx can only send a canned body in one piece). Each
  * variant's OTLP receiver is a small HTTP sink in this process that counts the spans it is sent
  * (so a run shows the spans really left the gateway).
  *
@@ -24,7 +27,7 @@
  * `off2` (the floor twice) shows the method's own noise. Median over `--rounds`.
  *
  *   npm run build && flock /tmp/bench.lock node --import tsx bench/tracing-overhead.ts \
- *     [--mode alternate|shared] [--stream TOKENS] [--rounds 3] [--seconds 10] [--connections 32]
+ *     [--mode alternate|shared] [--stream TOKENS [--token-gap-ms G]] [--rounds 3] [--seconds 10] [--connections 32]
  *     [--variants off,traced,...] [--json FILE]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +44,7 @@ import {
   gitRevision,
   hasCommand,
   httpReady,
+  pinSelf,
   progress,
   type Service,
   spawnService,
@@ -59,6 +63,7 @@ const { values } = parseArgs({
     variants: { type: "string", default: "off,traced,unsampled,logged,both,off2" },
     mode: { type: "string", default: "alternate" },
     stream: { type: "string", default: "0" },
+    "token-gap-ms": { type: "string" },
     json: { type: "string" },
   },
 });
@@ -97,6 +102,9 @@ if (!hasCommand("wrk") || !hasCommand("nginx")) {
 const SERVED = "meta-llama/Llama-3.1-8B-Instruct";
 /** With `--stream N`: streamed requests, the upstream answering a canned stream of N tokens. */
 const streamTokens = Number(values.stream);
+const tokenGapMs = values["token-gap-ms"] === undefined ? undefined : Number(values["token-gap-ms"]);
+if (tokenGapMs !== undefined && !(streamTokens > 0 && tokenGapMs >= 0))
+  throw new Error("--token-gap-ms needs --stream N (N > 0) and a gap ≥ 0");
 const BODY = JSON.stringify({
   model: "llama",
   messages: [{ role: "user", content: "Say hello in sixteen words." }],
@@ -136,6 +144,49 @@ const CANNED = JSON.stringify({
   ],
   usage: { prompt_tokens: 17, total_tokens: 33, completion_tokens: 16 },
 });
+
+/**
+ * `--token-gap-ms`: an upstream streaming `n` one-token events, each written on its own `gapMs`
+ * apart (then the usage event and [DONE]), in vLLM's shape, like the canned stream.
+ */
+async function startPacedUpstream(
+  n: number,
+  gapMs: number,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const role = 'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n';
+  const token = 'data: {"choices":[{"index":0,"delta":{"content":" w"}}]}\n\n';
+  const tail = `data: {"model":"${SERVED}","choices":[],"usage":{"prompt_tokens":17,"total_tokens":${17 + n},"completion_tokens":${n}}}\n\ndata: [DONE]\n\n`;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(role);
+      let sent = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        if (sent === n) {
+          res.end(tail);
+          return;
+        }
+        sent++;
+        res.write(token);
+        setTimeout(next, gapMs);
+      };
+      setTimeout(next, gapMs);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
 
 /** Protobuf: the spans in an ExportTraceServiceRequest (resource_spans 1 → scope_spans 2 → spans 2). */
 function countProtoSpans(b: Buffer, depth = 0, from = 0, to = b.length): number {
@@ -228,15 +279,27 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const nginxPort = await freePort();
-  const nginx: Service = await startNginx({
-    port: nginxPort,
-    cpu: clientCpu,
-    ...(streamTokens > 0
-      ? { staticBody: cannedStream(streamTokens), staticContentType: "text/event-stream" }
-      : { staticBody: CANNED }),
-  });
-  const upstream = `http://127.0.0.1:${nginxPort}`;
+  // The OTLP sinks run in this process: with the client, never on the gateways' core (a collector
+  // runs elsewhere in production).
+  pinSelf(clientCpu);
+  let upstream: string;
+  let stopUpstream: () => Promise<void>;
+  if (tokenGapMs !== undefined) {
+    const paced = await startPacedUpstream(streamTokens, tokenGapMs);
+    upstream = paced.url;
+    stopUpstream = paced.close;
+  } else {
+    const nginxPort = await freePort();
+    const nginx: Service = await startNginx({
+      port: nginxPort,
+      cpu: clientCpu,
+      ...(streamTokens > 0
+        ? { staticBody: cannedStream(streamTokens), staticContentType: "text/event-stream" }
+        : { staticBody: CANNED }),
+    });
+    upstream = `http://127.0.0.1:${nginxPort}`;
+    stopUpstream = () => nginx.stop();
+  }
   const sinks = Object.fromEntries(
     await Promise.all(variants.map(async (v) => [v, await startSink()] as const)),
   ) as Record<VariantName, Awaited<ReturnType<typeof startSink>>>;
@@ -309,7 +372,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(gws.map((g) => g.svc.stop()));
     await Promise.all(Object.values(sinks).map((k) => k.close()));
-    await nginx.stop();
+    await stopUpstream();
     rmSync(dir, { recursive: true, force: true });
     await stopAll();
   }
@@ -330,7 +393,7 @@ async function main(): Promise<void> {
     };
   });
   console.log(
-    `\ngateway throughput (${mode}), ${streamTokens > 0 ? `streamed ${streamTokens}-token answers` : "non-streamed answers"}, ${connections} connections, ${seconds} s × ${rounds} rounds (median), static upstream, gateways on CPU ${serverCpu}`,
+    `\ngateway throughput (${mode}), ${streamTokens > 0 ? `streamed ${streamTokens}-token answers${tokenGapMs !== undefined ? `, one event per write ${tokenGapMs} ms apart` : ""}` : "non-streamed answers"}, ${connections} connections, ${seconds} s × ${rounds} rounds (median), ${tokenGapMs !== undefined ? "paced" : "static"} upstream, gateways on CPU ${serverCpu}`,
   );
   console.log("variant   req/s   ×off   p50 ms  p99 ms  CPU µs/req  spans/req  errors");
   for (const s of summary) {
@@ -341,7 +404,7 @@ async function main(): Promise<void> {
   if (values.json) {
     writeFileSync(
       values.json,
-      `${JSON.stringify({ ...gitRevision(), mode, streamTokens, rounds, seconds, connections, summary, runs }, null, 2)}\n`,
+      `${JSON.stringify({ ...gitRevision(), mode, streamTokens, tokenGapMs, rounds, seconds, connections, summary, runs }, null, 2)}\n`,
     );
   }
 }

@@ -3,7 +3,7 @@
  * wait until it answers, stop it (SIGTERM, then SIGKILL after a grace period). Every wait is
  * bounded; nothing here outlives the benchmark that started it.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { freePort } from "./sim-process.js";
 
@@ -33,6 +33,15 @@ export function hasCommand(name: string): boolean {
 export function pinned(cpu: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
   if (cpu === undefined || cpu === "" || !hasCommand("taskset")) return [cmd, [...args]];
   return ["taskset", ["-c", cpu, cmd, ...args]];
+}
+
+/**
+ * Pins this process, every thread of it, to `cpu`: a benchmark's own in-process servers (an OTLP
+ * sink, a counting upstream) then stay off the core under measurement.
+ */
+export function pinSelf(cpu: string | undefined): void {
+  if (cpu === undefined || cpu === "" || !hasCommand("taskset")) return;
+  spawnSync("taskset", ["-a", "-cp", cpu, String(process.pid)], { stdio: "ignore" });
 }
 
 export interface Service {
