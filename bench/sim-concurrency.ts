@@ -12,6 +12,14 @@
  * token is CPU seconds ÷ tokens streamed; /proc/PID/schedstat gives the time its main thread
  * waited for its core. `--write-floor` measures the bare cost of the socket writes alone.
  *
+ * Lateness (`simLateness`): the honest figure. The sim's /sim/loop-lateness (src/sim/loop-lateness.ts)
+ * records a 1 ms timer's intervals less the 1 ms, i.e. how long after it was due the timer fired;
+ * each phase is read and reset in one call at its boundary, and `run` covers admission to the end.
+ * A checkout built before that endpoint existed gets the same module of this checkout preloaded
+ * (bench/lib/loop-lateness-preload.mjs, on a port of its own), so before and after read alike.
+ * `--ramp-ms W` opens the streams evenly over W ms (as a load generator with an arrival rate
+ * does) instead of all at once; give it several times (0 = all at once) to run each.
+ *
  *   npm run build && node --import tsx bench/sim-concurrency.ts [--streams 1000] [--tokens 400] [--itl-ms 12]
  *     [--sim-cpu 1 --client-cpu 0]        pin the sim and this client to a core each (taskset)
  *     [--sim-root /tmp/sim-before ...]    one or more checkouts (built) to run side by side
@@ -21,9 +29,10 @@
  *     [--client raw|undici]               the stream reader (default raw: bench/lib/raw-sse-client.ts)
  *     [--write-floor]                     first, the cost of one bare socket.write per stream per step
  *     [--lag-trace-ms 500]                diagnosis: the sim's lag every 500 ms (replaces the phases)
+ *     [--ramp-ms 0 --ramp-ms 1000]        open the streams at once (0) and/or evenly over 1,000 ms
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -34,7 +43,7 @@ import { engineConfig } from "../src/sim/model/config.js";
 import { EngineCore } from "../src/sim/model/engine.js";
 import { summarizeProfileFile } from "./lib/cpuprofile.js";
 import { rawStream } from "./lib/raw-sse-client.js";
-import { cpuTimes, schedStats, startSimProcess } from "./lib/sim-process.js";
+import { cpuTimes, freePort, schedStats, startSimProcess } from "./lib/sim-process.js";
 import { writeFloor } from "./lib/write-floor.js";
 
 const { values } = parseArgs({
@@ -57,6 +66,7 @@ const { values } = parseArgs({
     "cpu-prof": { type: "string" },
     /** Diagnosis: scrape the lag every N ms (each scrape resets it), print the series. */
     "lag-trace-ms": { type: "string" },
+    "ramp-ms": { type: "string", multiple: true },
   },
 });
 const streams = Number(values.streams);
@@ -64,6 +74,10 @@ const tokens = Number(values.tokens);
 const itlTarget = Number(values["itl-ms"]) / 1000;
 const roots = (values["sim-root"] ?? [new URL("../", import.meta.url).pathname]).map((r) => resolve(r));
 const runs = Number(values.runs);
+const ramps = (values["ramp-ms"] ?? ["0"]).map(Number);
+if (ramps.some((r) => !(r >= 0))) throw new Error("--ramp-ms takes milliseconds ≥ 0");
+const here = new URL("../", import.meta.url).pathname;
+const latenessModule = join(here, "dist/sim/loop-lateness.js");
 
 if (values["client-cpu"] !== undefined) {
   // Every thread of this process (undici and libuv's included) on the client's core.
@@ -137,9 +151,52 @@ const lagOf = (l: Lag) => ({
 
 const ms = (s: number, digits = 2) => Number((s * 1000).toFixed(digits));
 
-async function once(root: string, profDir: string | undefined) {
+/** One phase of /sim/loop-lateness, ms late (the 1 ms resolution already taken off). */
+interface LatenessStats {
+  samples: number;
+  spanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  meanMs: number;
+}
+interface LatenessReading {
+  resolutionMs: number;
+  window: LatenessStats;
+  total: LatenessStats;
+}
+
+/** Reads the window since the last reset and starts the next one (`all`: the whole-run total too). */
+async function resetLateness(base: string, all = false): Promise<LatenessReading> {
+  const res = await fetch(`${base}/sim/loop-lateness/reset${all ? "?scope=all" : ""}`, { method: "POST" });
+  if (!res.ok) throw new Error(`${base}/sim/loop-lateness/reset: HTTP ${res.status}`);
+  return (await res.json()) as LatenessReading;
+}
+
+const slim = ({ samples, p50Ms, p99Ms, p999Ms, maxMs }: LatenessStats) => ({
+  samples,
+  p50Ms,
+  p99Ms,
+  p999Ms,
+  maxMs,
+});
+
+async function once(root: string, profDir: string | undefined, rampMs: number) {
   const nodeArgs = [...(values["sim-node-arg"] ?? [])];
   if (profDir !== undefined) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", profDir);
+  // A checkout without /sim/loop-lateness: this checkout's module, preloaded, on its own port.
+  const ownLateness = existsSync(join(root, "dist/sim/loop-lateness.js"));
+  let latenessPort = 0;
+  if (!ownLateness) {
+    if (!existsSync(latenessModule))
+      throw new Error(`build this checkout first: ${latenessModule} is missing`);
+    latenessPort = await freePort();
+    process.env.INFERPLANE_LATENESS_MODULE = latenessModule;
+    process.env.INFERPLANE_LATENESS_PORT = String(latenessPort);
+    nodeArgs.push("--import", join(here, "bench/lib/loop-lateness-preload.mjs"));
+  }
   const sim = await startSimProcess(
     [
       "--model",
@@ -156,8 +213,10 @@ async function once(root: string, profDir: string | undefined) {
     { root, cpu: values["sim-cpu"], nodeArgs, stdoutFile: values["sim-stdout"] },
   );
   const pid = sim.child.pid;
+  const latenessUrl = ownLateness ? sim.url : `http://127.0.0.1:${latenessPort}`;
   try {
     await scrapeLag(sim.url); // starts the lag monitor / resets its histogram
+    await resetLateness(latenessUrl, true); // starts (or restarts) the lateness monitors
     const clientLag = monitorEventLoopDelay({ resolution: 5 });
     clientLag.enable();
     const clientCpu0 = process.cpuUsage();
@@ -202,19 +261,33 @@ async function once(root: string, profDir: string | undefined) {
     // Lag by phase (raw client): admission (until every stream has its first token), steady
     // (all streams decoding, until the first one ends), tail (the rest). Each scrape resets.
     const phases: Record<string, Promise<Lag>> = {};
+    const late: Record<string, Promise<LatenessReading>> = {};
     let firsts = 0;
     const onFirst = () => {
-      if (++firsts === streams) phases.admission = scrapeLag(sim.url);
+      if (++firsts === streams) {
+        phases.admission = scrapeLag(sim.url);
+        late.admission = resetLateness(latenessUrl);
+      }
     };
     const counted = (r: RequestResult) => {
-      if (++done === 1 && phases.admission) phases.steady = phases.admission.then(() => scrapeLag(sim.url));
+      if (++done === 1 && phases.admission) {
+        phases.steady = phases.admission.then(() => scrapeLag(sim.url));
+        late.steady = (late.admission as Promise<LatenessReading>).then(() => resetLateness(latenessUrl));
+      }
       return r;
     };
+    // Stream i opens at i × rampMs / streams (0: all in this turn).
+    const at = (i: number) =>
+      rampMs === 0
+        ? Promise.resolve()
+        : new Promise<void>((r) => setTimeout(r, start + (i * rampMs) / streams - performance.now()));
     if (values.client === "raw") {
       const { hostname, port } = new URL(sim.url);
       results = await Promise.all(
         Array.from({ length: streams }, (_, i) =>
-          sent(i, () => rawStream(hostname, Number(port), "/v1/completions", body(i), onFirst)).then(counted),
+          at(i)
+            .then(() => sent(i, () => rawStream(hostname, Number(port), "/v1/completions", body(i), onFirst)))
+            .then(counted),
         ),
       );
     } else {
@@ -232,7 +305,9 @@ async function once(root: string, profDir: string | undefined) {
       );
       results = await Promise.all(
         Array.from({ length: streams }, (_, i) =>
-          sent(i, () => client.send(client.body([], syntheticPrompt(16, i), tokens), false)).then(counted),
+          at(i)
+            .then(() => sent(i, () => client.send(client.body([], syntheticPrompt(16, i), tokens), false)))
+            .then(counted),
         ),
       );
       await client.close();
@@ -253,6 +328,9 @@ async function once(root: string, profDir: string | undefined) {
     const admission = await phases.admission;
     const steady = await phases.steady;
     const lag = await scrapeLag(sim.url);
+    const lateAdmission = await late.admission;
+    const lateSteady = await late.steady;
+    const lateEnd = await resetLateness(latenessUrl);
     const simItl = await simItlMean(sim.url);
     if (progress) clearInterval(progress);
     if (process.stderr.isTTY) process.stderr.write("\n");
@@ -271,6 +349,7 @@ async function once(root: string, profDir: string | undefined) {
     const streamed = ok.length * tokens;
     return {
       root,
+      rampMs,
       completed: ok.length,
       failed: streams - ok.length,
       wallSeconds: Number(wall.toFixed(2)),
@@ -288,6 +367,19 @@ async function once(root: string, profDir: string | undefined) {
         admission && steady
           ? { admission: lagOf(admission), steady: lagOf(steady), tail: lagOf(lag) }
           : { run: lagOf(lag) },
+      // How late the sim's 1 ms timer fired (ms; /sim/loop-lateness, resolution taken off): by
+      // phase (raw client) and over the whole run.
+      simLateness: {
+        ...(lateAdmission && lateSteady
+          ? {
+              admission: slim(lateAdmission.window),
+              steady: slim(lateSteady.window),
+              tail: slim(lateEnd.window),
+            }
+          : {}),
+        run: slim(lateEnd.total),
+        source: ownLateness ? "sim" : "preload",
+      },
       simCpuUtilisation: Number((cpu / wall).toFixed(3)),
       simCpuUsPerToken: Number(((cpu * 1e6) / Math.max(1, streamed)).toFixed(2)),
       simUserUsPerToken: Number(((cpuUser * 1e6) / Math.max(1, streamed)).toFixed(2)),
@@ -323,27 +415,28 @@ const floor = values["write-floor"]
 if (floor) console.error(JSON.stringify({ writeFloor: floor }));
 const results = [];
 for (let round = 0; round < runs; round++) {
-  for (const root of roots) {
-    const profDir = values["cpu-prof"] !== undefined ? resolve(values["cpu-prof"]) : undefined;
-    if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
-    const r = await once(root, profDir);
-    let profile: unknown;
-    if (profDir !== undefined) {
-      const file = newestProfile(profDir);
-      if (file !== undefined) {
-        const s = summarizeProfileFile(file);
-        const perToken = (msTotal: number) => Number(((msTotal * 1000) / r.streamedTokens).toFixed(2));
-        profile = {
-          file,
-          busyUsPerToken: perToken(s.busyMs),
-          components: s.components.map((c) => ({ component: c.component, usPerToken: perToken(c.ms) })),
-          top: s.top.map((f) => ({ fn: f.fn, where: f.where, usPerToken: perToken(f.ms) })),
-        };
+  for (const root of roots)
+    for (const rampMs of ramps) {
+      const profDir = values["cpu-prof"] !== undefined ? resolve(values["cpu-prof"]) : undefined;
+      if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+      const r = await once(root, profDir, rampMs);
+      let profile: unknown;
+      if (profDir !== undefined) {
+        const file = newestProfile(profDir);
+        if (file !== undefined) {
+          const s = summarizeProfileFile(file);
+          const perToken = (msTotal: number) => Number(((msTotal * 1000) / r.streamedTokens).toFixed(2));
+          profile = {
+            file,
+            busyUsPerToken: perToken(s.busyMs),
+            components: s.components.map((c) => ({ component: c.component, usPerToken: perToken(c.ms) })),
+            top: s.top.map((f) => ({ fn: f.fn, where: f.where, usPerToken: perToken(f.ms) })),
+          };
+        }
       }
+      results.push({ round, ...r, ...(profile ? { profile } : {}) });
+      console.error(JSON.stringify({ round, ...r }));
     }
-    results.push({ round, ...r, ...(profile ? { profile } : {}) });
-    console.error(JSON.stringify({ round, ...r }));
-  }
 }
 console.log(
   JSON.stringify(
@@ -357,6 +450,7 @@ console.log(
       simNodeArgs: values["sim-node-arg"] ?? [],
       ...(floor ? { writeFloor: floor } : {}),
       targets: { meanTpotMs: itlTarget * 1000, simEventLoopLagP99Ms: 5 },
+      latenessResolutionMs: 1,
       results,
     },
     null,

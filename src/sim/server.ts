@@ -31,11 +31,13 @@ import {
   type FaultOptions,
 } from "./faults.js";
 import { type Flavour, flavour as resolveFlavour, SIM_ENGINES, type SimEngine } from "./flavours.js";
+import { readLateness, resetLateness } from "./loop-lateness.js";
 import { type FinishReason, SimMetrics } from "./metrics.js";
 import { type EngineConfig, engineConfig } from "./model/config.js";
 import { EngineCore, RequestRejected } from "./model/engine.js";
 import { rng, sampleLength } from "./model/workload.js";
 import { RealtimeEngine, type RequestListener } from "./realtime.js";
+import { admissionQueue, connectionQueue } from "./slices.js";
 import {
   applyStop,
   type ChatMessageLike,
@@ -674,9 +676,14 @@ class Replica implements SimServerHandle {
       sockets: new Set(),
     };
     life.app = this.buildApp(life);
+    // Connections are accepted paused and start reading a few per turn (src/sim/slices.ts).
+    (life.app.server as { pauseOnConnect?: boolean }).pauseOnConnect = true;
     life.app.server.on("connection", (socket: Socket) => {
       life.sockets.add(socket);
       socket.once("close", () => life.sockets.delete(socket));
+      connectionQueue.push(() => {
+        if (!socket.destroyed) socket.resume();
+      });
     });
     try {
       // A deep accept queue, as uvicorn's 2048 under vLLM: a benchmark opening 1,000 connections
@@ -775,6 +782,15 @@ class Replica implements SimServerHandle {
         .code(200)
         .type(registry.contentType)
         .send(await registry.metrics());
+    });
+    // How late the event loop runs a 1 ms timer, less the 1 ms (src/sim/loop-lateness.ts): GET
+    // reads; POST …/reset returns the window it closes and starts a new one (?scope=all: the total too).
+    app.get("/sim/loop-lateness", (_req, reply) => reply.send(readLateness()));
+    app.post("/sim/loop-lateness/reset", (req, reply) => {
+      const scope = (req.query as { scope?: unknown }).scope;
+      if (scope !== undefined && scope !== "window" && scope !== "all")
+        return sendError(reply, "openai", badRequest("`scope` must be window or all.", "scope"));
+      return reply.send(resetLateness(scope === "all"));
     });
 
     // OpenAI API
@@ -942,26 +958,61 @@ class Replica implements SimServerHandle {
   ): unknown {
     life.metrics.received();
     this.noteTraceparent(req);
-    if (performance.now() < life.readyAt)
-      return sendError(reply, dialect, {
+    // Parsing the prompt, admission and the first write wait for a slice of their own (FCFS), so
+    // that a burst of arrivals does not make one long turn of the event loop (src/sim/slices.ts).
+    admissionQueue.push(() => {
+      if (this.life !== life || reply.raw.destroyed) return;
+      try {
+        this.admit(life, req, reply, dialect, kind);
+      } catch (err) {
+        if (!reply.sent && !reply.raw.headersSent)
+          sendError(reply, dialect, {
+            status: 500,
+            type: "server_error",
+            code: "internal_error",
+            message: err instanceof Error ? err.message : String(err),
+          });
+        else reply.raw.destroy();
+      }
+    });
+    return undefined;
+  }
+
+  private admit(life: Life, req: FastifyRequest, reply: FastifyReply, dialect: Dialect, kind: GenKind): void {
+    if (performance.now() < life.readyAt) {
+      sendError(reply, dialect, {
         status: 503,
         type: "server_error",
         code: "service_unavailable",
         message: "The model is still loading (simulated start-up delay).",
       });
+      return;
+    }
     const parsed = this.parseGeneration(req, kind);
-    if ("status" in parsed) return sendError(reply, dialect, parsed);
+    if ("status" in parsed) {
+      sendError(reply, dialect, parsed);
+      return;
+    }
 
     const fault = this.faults.decide(headerValue(req.headers[FAULT_HEADER]));
-    if (typeof fault === "string") return sendError(reply, dialect, badRequest(fault, FAULT_HEADER));
-    if (fault.kind === "status") return sendError(reply, dialect, faultError(fault.status));
+    if (typeof fault === "string") {
+      sendError(reply, dialect, badRequest(fault, FAULT_HEADER));
+      return;
+    }
+    if (fault.kind === "status") {
+      sendError(reply, dialect, faultError(fault.status));
+      return;
+    }
 
     const job = this.plan(parsed, fault);
-    if ("status" in job) return sendError(reply, dialect, job);
+    if ("status" in job) {
+      sendError(reply, dialect, job);
+      return;
+    }
 
     reply.hijack();
     const res = reply.raw;
-    if (fault.kind === "hang") return undefined; // never answered; the socket dies with the client or the server
+    if (fault.kind === "hang") return; // never answered; the socket dies with the client or the server
     const wire = this.wire(kind, parsed, job);
     const begin = () => {
       if (res.destroyed || this.life !== life) return;
@@ -993,7 +1044,6 @@ class Replica implements SimServerHandle {
       const t = setTimeout(begin, fault.ms);
       res.once("close", () => clearTimeout(t));
     } else begin();
-    return undefined;
   }
 
   /** Reads the request body of one generation endpoint into prompt ids and sampling parameters. */
