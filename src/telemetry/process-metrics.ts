@@ -3,7 +3,8 @@
  * registry per process that every server appends to its own exposition. The event-loop lag
  * percentiles reset at each scrape, so a scrape reads the lag since the previous one.
  */
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { readdir } from "node:fs/promises";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
 let registry: Registry | undefined;
 
@@ -20,6 +21,25 @@ export function processRegistry(): Registry {
     // Gauges named like counters, which promtool's linter rejects; the per-type gauges without the
     // suffix (nodejs_active_handles{type}, …) carry the same numbers: sum() them for the total.
     for (const name of LINT_FAILING) registry.removeSingleMetric(name);
+    // prom-client counts open descriptors with readdirSync("/proc/self/fd"): ~2.8 ms of the event
+    // loop per scrape at 1,000 open sockets (a simulator carrying 1,000 streams). The same gauge,
+    // read off the loop (libuv's thread pool).
+    if (registry.getSingleMetric("process_open_fds")) {
+      registry.removeSingleMetric("process_open_fds");
+      new Gauge({
+        name: "process_open_fds",
+        help: "Number of open file descriptors.",
+        registers: [registry],
+        async collect() {
+          try {
+            // Less the descriptor readdir itself held open.
+            this.set((await readdir("/proc/self/fd")).length - 1);
+          } catch {
+            // not Linux: the gauge stays unset, as prom-client's
+          }
+        },
+      });
+    }
   }
   return registry;
 }
