@@ -264,15 +264,17 @@ async function once(root: string, profDir: string | undefined, rampMs: number) {
     const late: Record<string, Promise<LatenessReading>> = {};
     let firsts = 0;
     const onFirst = () => {
+      // The lateness first, then the gauge: its scrape (prom-client's collectors) is a turn of
+      // a few ms, which lands at the start of the next phase rather than the end of this one.
       if (++firsts === streams) {
-        phases.admission = scrapeLag(sim.url);
         late.admission = resetLateness(latenessUrl);
+        phases.admission = late.admission.then(() => scrapeLag(sim.url));
       }
     };
     const counted = (r: RequestResult) => {
       if (++done === 1 && phases.admission) {
-        phases.steady = phases.admission.then(() => scrapeLag(sim.url));
-        late.steady = (late.admission as Promise<LatenessReading>).then(() => resetLateness(latenessUrl));
+        late.steady = phases.admission.then(() => resetLateness(latenessUrl));
+        phases.steady = late.steady.then(() => scrapeLag(sim.url));
       }
       return r;
     };
@@ -327,10 +329,10 @@ async function once(root: string, profDir: string | undefined, rampMs: number) {
     clientLag.disable();
     const admission = await phases.admission;
     const steady = await phases.steady;
-    const lag = await scrapeLag(sim.url);
     const lateAdmission = await late.admission;
     const lateSteady = await late.steady;
     const lateEnd = await resetLateness(latenessUrl);
+    const lag = await scrapeLag(sim.url);
     const simItl = await simItlMean(sim.url);
     if (progress) clearInterval(progress);
     if (process.stderr.isTTY) process.stderr.write("\n");
