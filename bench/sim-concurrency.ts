@@ -30,6 +30,7 @@
  *     [--write-floor]                     first, the cost of one bare socket.write per stream per step
  *     [--lag-trace-ms 500]                diagnosis: the sim's lag every 500 ms (replaces the phases)
  *     [--ramp-ms 0 --ramp-ms 1000]        open the streams at once (0) and/or evenly over 1,000 ms
+ *     [--lateness-only]                   no gauge scrapes at the phase boundaries (one at the end)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -67,6 +68,8 @@ const { values } = parseArgs({
     /** Diagnosis: scrape the lag every N ms (each scrape resets it), print the series. */
     "lag-trace-ms": { type: "string" },
     "ramp-ms": { type: "string", multiple: true },
+    /** Skip the gauge scrapes at the phase boundaries (each is a turn of a few ms in the sim). */
+    "lateness-only": { type: "boolean", default: false },
   },
 });
 const streams = Number(values.streams);
@@ -268,13 +271,13 @@ async function once(root: string, profDir: string | undefined, rampMs: number) {
       // a few ms, which lands at the start of the next phase rather than the end of this one.
       if (++firsts === streams) {
         late.admission = resetLateness(latenessUrl);
-        phases.admission = late.admission.then(() => scrapeLag(sim.url));
+        if (!values["lateness-only"]) phases.admission = late.admission.then(() => scrapeLag(sim.url));
       }
     };
     const counted = (r: RequestResult) => {
-      if (++done === 1 && phases.admission) {
-        late.steady = phases.admission.then(() => resetLateness(latenessUrl));
-        phases.steady = late.steady.then(() => scrapeLag(sim.url));
+      if (++done === 1 && late.admission) {
+        late.steady = (phases.admission ?? late.admission).then(() => resetLateness(latenessUrl));
+        if (!values["lateness-only"]) phases.steady = late.steady.then(() => scrapeLag(sim.url));
       }
       return r;
     };
@@ -449,6 +452,7 @@ console.log(
       virtualDecodeStepMs: Number((decodeStep * 1000).toFixed(2)),
       client: values.client,
       placement: { simCpu: values["sim-cpu"] ?? "any", clientCpu: values["client-cpu"] ?? "any" },
+      gaugeAtPhaseBoundaries: !values["lateness-only"],
       simNodeArgs: values["sim-node-arg"] ?? [],
       ...(floor ? { writeFloor: floor } : {}),
       targets: { meanTpotMs: itlTarget * 1000, simEventLoopLagP99Ms: 5 },
