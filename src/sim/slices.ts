@@ -1,8 +1,8 @@
 /**
  * Work that can wait a turn, run in arrival order in slices of the event loop. When 1,000
- * requests arrive together, Node parses them all in one poll phase; tokenizing, admitting and
- * answering each of them there too made that one turn ~90 ms long, during which no timer (an
- * engine step, a health check) could run. Queued here, each turn runs tasks for at most
+ * requests arrive together, Node reads and parses every ready one in one poll phase; tokenizing,
+ * admitting and answering each of them there as well made that turn longer still, and no timer
+ * (an engine step, a health check) runs until it ends. Queued here, each turn runs tasks for at most
  * `budgetMs` and at most `perTurn` of them (at least one), then yields with setImmediate so
  * timers and I/O run between.
  */
@@ -69,7 +69,8 @@ export const admissionQueue = new SlicedQueue(1);
 /**
  * New connections, accepted paused (the server's `pauseOnConnect`), start reading here, 8 per
  * turn: resuming is cheap, but each resumed socket's request is then parsed and routed (HTTP,
- * fastify, the JSON body: ~60 µs) in the next poll phase, and 8 of them keep that phase near
- * half a millisecond when 1,000 connections arrive at once.
+ * fastify, the JSON body) in the next poll phase, so that phase handles at most 8 new requests
+ * however many connections arrived at once. (The accepts themselves, in libuv's accept loop,
+ * cannot be spread from here.)
  */
 export const connectionQueue = new SlicedQueue(1, 8);
