@@ -40,6 +40,7 @@ import { parseArgs } from "node:util";
 import { Client, type RequestResult } from "../src/bench/client.js";
 import { mean, percentile } from "../src/bench/stats.js";
 import { syntheticPrompt } from "../src/bench/workload.js";
+import type { LatenessReading, LatenessStats } from "../src/sim/loop-lateness.js";
 import { engineConfig } from "../src/sim/model/config.js";
 import { EngineCore } from "../src/sim/model/engine.js";
 import { summarizeProfileFile } from "./lib/cpuprofile.js";
@@ -153,23 +154,6 @@ const lagOf = (l: Lag) => ({
 });
 
 const ms = (s: number, digits = 2) => Number((s * 1000).toFixed(digits));
-
-/** One phase of /sim/loop-lateness, ms late (the 1 ms resolution already taken off). */
-interface LatenessStats {
-  samples: number;
-  spanMs: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  p999Ms: number;
-  maxMs: number;
-  meanMs: number;
-}
-interface LatenessReading {
-  resolutionMs: number;
-  window: LatenessStats;
-  total: LatenessStats;
-}
 
 /** Reads the window since the last reset and starts the next one (`all`: the whole-run total too). */
 async function resetLateness(base: string, all = false): Promise<LatenessReading> {
