@@ -10,7 +10,7 @@
  * later content event, all events of one read stamped with the read's time.
  */
 import { connect } from "node:net";
-import type { RequestResult } from "../../src/bench/client.js";
+import { pendingResult, type RequestResult } from "../../src/bench/client.js";
 
 const DONE = "data: [DONE]";
 
@@ -22,16 +22,7 @@ export function rawStream(
   body: string,
   onFirstToken?: () => void,
 ): Promise<RequestResult> {
-  const r: RequestResult = {
-    ok: false,
-    status: 0,
-    ttftMs: Number.NaN,
-    e2eMs: Number.NaN,
-    itlMs: [],
-    promptTokens: 0,
-    outputTokens: 0,
-    cachedTokens: 0,
-  };
+  const r = pendingResult();
   const start = performance.now();
   return new Promise((resolve) => {
     const socket = connect({ host, port, noDelay: true });

@@ -43,6 +43,20 @@ export interface RequestResult {
   text?: string;
 }
 
+/** A request's result before anything is known: failed, no timings, no tokens. */
+export function pendingResult(): RequestResult {
+  return {
+    ok: false,
+    status: 0,
+    ttftMs: Number.NaN,
+    e2eMs: Number.NaN,
+    itlMs: [],
+    promptTokens: 0,
+    outputTokens: 0,
+    cachedTokens: 0,
+  };
+}
+
 export class Client {
   private readonly pool: Pool;
   private readonly path: string;
@@ -84,16 +98,7 @@ export class Client {
   }
 
   async send(body: string, keepText: boolean, signal?: AbortSignal): Promise<RequestResult> {
-    const r: RequestResult = {
-      ok: false,
-      status: 0,
-      ttftMs: Number.NaN,
-      e2eMs: Number.NaN,
-      itlMs: [],
-      promptTokens: 0,
-      outputTokens: 0,
-      cachedTokens: 0,
-    };
+    const r = pendingResult();
     const start = performance.now();
     try {
       const res = await this.pool.request({

@@ -253,9 +253,8 @@ function flags(c: SpanContext, isRemote: boolean | undefined): number {
   return (c.traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
 }
 
-function link(w: Writer, l: Link): void {
-  const at = w.begin(1);
-  const c = l.context;
+/** trace_id, span_id and trace_state: fields 1–3 of both a Span and a Span.Link. */
+function spanIds(w: Writer, c: SpanContext): void {
   w.tag(1, LEN);
   w.hexBytes(c.traceId);
   w.tag(2, LEN);
@@ -265,6 +264,12 @@ function link(w: Writer, l: Link): void {
     w.tag(3, LEN);
     w.string(state);
   }
+}
+
+function link(w: Writer, l: Link): void {
+  const at = w.begin(1);
+  const c = l.context;
+  spanIds(w, c);
   attributes(w, 4, l.attributes);
   w.tag(5, VARINT);
   w.varint(l.droppedAttributesCount ?? 0);
@@ -276,15 +281,7 @@ function link(w: Writer, l: Link): void {
 function span(w: Writer, s: ReadableSpan): void {
   const at = w.begin(2);
   const c = s.spanContext();
-  w.tag(1, LEN);
-  w.hexBytes(c.traceId);
-  w.tag(2, LEN);
-  w.hexBytes(c.spanId);
-  const state = c.traceState?.serialize();
-  if (state) {
-    w.tag(3, LEN);
-    w.string(state);
-  }
+  spanIds(w, c);
   const parent = s.parentSpanContext;
   if (parent?.spanId) {
     w.tag(4, LEN);

@@ -88,14 +88,7 @@ describe("tracing settings", () => {
 
   it("off: no tracer at all; on: spans honour the sampler and the caller's traceparent", async () => {
     assert.equal(createTracing({ enabled: false }, { component: "t", env: {} }).tracer, undefined);
-    const got: ReadableSpan[] = [];
-    const exporter: SpanExporter = {
-      export: (spans, done) => {
-        got.push(...spans);
-        done({ code: 0 });
-      },
-      shutdown: async () => {},
-    };
+    const { got, exporter } = collectingExporter();
     const on = createTracing(
       { enabled: true, sampler: "parentbased_always_on" },
       { component: "t", env: {}, exporter },
@@ -145,8 +138,8 @@ describe("tracing settings", () => {
   });
 });
 
-/** Tracing at 100% whose exporter keeps every span in `got`. */
-function collectingTracing(component: string) {
+/** An exporter that keeps every span it is given in `got`. */
+function collectingExporter() {
   const got: ReadableSpan[] = [];
   const exporter: SpanExporter = {
     export: (spans, done) => {
@@ -155,6 +148,12 @@ function collectingTracing(component: string) {
     },
     shutdown: async () => {},
   };
+  return { got, exporter };
+}
+
+/** Tracing at 100% whose exporter keeps every span in `got`. */
+function collectingTracing(component: string) {
+  const { got, exporter } = collectingExporter();
   return { got, t: createTracing({ enabled: true, sampler: "always_on" }, { component, env: {}, exporter }) };
 }
 
