@@ -120,30 +120,21 @@ export class RealtimeEngine {
     this.listeners.clear();
   }
 
+  /** A step is due, waiting for its time, or being handed out. */
+  private stepping(): boolean {
+    return this.runQueued || this.timer !== null || this.pending !== null || this.draining !== null;
+  }
+
   /** Starts stepping on the next turn of the event loop when idle (arrivals in one turn share a step). */
   private kick(): void {
-    if (
-      this.kicked ||
-      this.runQueued ||
-      this.timer !== null ||
-      this.pending !== null ||
-      this.draining !== null
-    )
-      return;
+    if (this.kicked || this.stepping()) return;
     this.kicked = true;
     setImmediate(this.onKick);
   }
 
   private readonly onKick = (): void => {
     this.kicked = false;
-    if (
-      this.closed ||
-      this.runQueued ||
-      this.timer !== null ||
-      this.pending !== null ||
-      this.draining !== null
-    )
-      return;
+    if (this.closed || this.stepping()) return;
     // Idle until now: the next step starts at the present moment.
     this.cursor = Math.max(this.cursor, this.now());
     this.run();
