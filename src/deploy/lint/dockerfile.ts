@@ -11,6 +11,8 @@ export interface Instruction {
   args: string;
   /** 1-based line of the keyword. */
   line: number;
+  /** [from, to) ranges of `args` that are heredoc bodies given to a program as data, not run as shell. */
+  data: [number, number][];
   /** 1-based line and column of `args[offset]`. */
   pos(offset: number): { line: number; column: number };
 }
@@ -61,23 +63,33 @@ export function instructions(lines: readonly string[]): Instruction[] {
       text = lines[i] ?? "";
       column = 1;
     }
-    // A heredoc (`RUN <<EOF` … `EOF`): its body is the script.
-    const h = /^\s*(?:--\S+\s+)*<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/.exec(args);
-    if (h?.[2] && (keyword === "RUN" || keyword === "COPY")) {
-      const end = h[2];
-      args = "";
-      pieces.length = 0;
-      while (i < lines.length && (lines[i] ?? "").trim() !== end) {
-        append(`${lines[i] ?? ""}\n`, i + 1, 1);
+    // Heredocs (`RUN <<EOF`, `RUN cat > f <<-EOF`): their bodies follow, up to the terminator,
+    // and belong to the instruction. A body is shell when it is the RUN's script itself or is fed
+    // to a shell; otherwise (cat > file <<EOF, python3 <<EOF) it is data.
+    const data: [number, number][] = [];
+    if (keyword === "RUN" || keyword === "COPY") {
+      const head = args;
+      for (const h of head.matchAll(/<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g)) {
+        const end = h[2] ?? "";
+        const before = head.slice(0, h.index);
+        const script =
+          keyword === "RUN" && /^\s*(--\S+\s+)*$|(^|[\s;&|])(sh|bash|ash|dash)(\s+-\S+)*\s*$/.test(before);
+        args += "\n";
+        const from = args.length;
+        while (i < lines.length && (lines[i] ?? "").trim() !== end) {
+          append(`${lines[i] ?? ""}\n`, i + 1, 1);
+          i++;
+        }
+        if (!script) data.push([from, args.length]);
         i++;
       }
-      i++;
     }
     const frozen = [...pieces];
     out.push({
       keyword,
       args,
       line: start + 1,
+      data,
       pos(offset) {
         let p = frozen[0] ?? { at: 0, line: start + 1, column: 1 };
         for (const q of frozen) if (q.at <= offset) p = q;

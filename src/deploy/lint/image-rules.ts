@@ -36,6 +36,7 @@ function specifierRule(ctx: LintContext): void {
       for (const ins of stage.instructions) {
         if (ins.keyword !== "RUN" || ins.args.trimStart().startsWith("[")) continue;
         for (const u of unquotedVersionSpecifiers(ins.args)) {
+          if (ins.data.some(([from, to]) => u.offset >= from && u.offset < to)) continue;
           const at = ins.pos(u.offset);
           const effect =
             u.op === ">"
