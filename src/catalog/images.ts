@@ -52,6 +52,14 @@ export const IMAGE_TOOLS: readonly ImageTools[] = [
     install: "distroless has no package manager: probe with node -e, or over HTTP/TCP/gRPC",
   },
   {
+    // docs.docker.com "Create a minimal base image using scratch": an explicitly empty image.
+    match: /^scratch$/,
+    family: "scratch (empty)",
+    ships: [],
+    lacks: "all-else",
+    install: "scratch holds only what is copied in: COPY a static probe binary, or probe from outside",
+  },
+  {
     // busybox.net applet list: sh, wget, nc, … are applets; curl and bash are not.
     match: /^busybox(:[^/]+)?$/,
     family: "busybox",
@@ -70,8 +78,8 @@ export const IMAGE_TOOLS: readonly ImageTools[] = [
   },
   {
     // docker-library/python …/alpine*/Dockerfile and docker-library/node …/alpine*/Dockerfile:
-    // curl is only a virtual build dependency, deleted in the same RUN (`apk del --no-network
-    // .build-deps`); the runtime is on alpine's busybox.
+    // build tools are a virtual `.build-deps` package deleted in the same RUN (`apk del`), and
+    // no curl or bash is added for run time; the runtime sits on alpine's busybox.
     match: /^(python|node):[^/]*alpine[^/]*$/,
     family: "python/node alpine",
     ships: ["sh", "wget", "nc", "python", "python3", "node", "npm"],
@@ -79,13 +87,13 @@ export const IMAGE_TOOLS: readonly ImageTools[] = [
     install: "RUN apk add --no-cache curl (or use busybox's wget -qO-)",
   },
   {
-    // adoptium/containers …/alpine/Dockerfile: runtime packages (fontconfig, tzdata, …) on
-    // alpine, the JDK fetched with busybox wget; no curl.
+    // adoptium/containers …/alpine/Dockerfile: the JRE on alpine, whose busybox has wget. Nothing
+    // is claimed missing: the package list has changed between releases.
     match: /^eclipse-temurin:[^/]*alpine[^/]*$/,
     family: "eclipse-temurin alpine",
     ships: ["sh", "wget", "java"],
-    lacks: ["curl"],
-    install: "RUN apk add --no-cache curl (or use busybox's wget -qO-)",
+    lacks: [],
+    install: "",
   },
   {
     // docker-library/python …/slim-*/Dockerfile installs only ca-certificates, netbase and tzdata

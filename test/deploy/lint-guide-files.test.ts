@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { main } from "../../src/cli/main.js";
 import { type Finding, lintPaths, RULES } from "../../src/deploy/lint/index.js";
+import { programs, unquotedVersionSpecifiers } from "../../src/deploy/lint/shell.js";
 import { ROOT } from "./helpers.js";
 
 const FIXTURES = join(ROOT, "test/fixtures/lint");
@@ -145,17 +146,18 @@ describe("lint: rules read in the guide's own files, on fixtures written for the
     assert.match(findings[1]?.message ?? "", /bare pnpm \(installed unpinned\).*a file named =9\.0\.0/);
   });
 
-  it("probe-binary-missing: wget on python slim, sh and curl on distroless, curl on alpine", () => {
+  it("probe-binary-missing: wget on python slim, curl on scratch, sh and curl on distroless, curl on alpine", () => {
     const { dir, findings } = fixture("probe-binary-missing", "bad");
     assert.ok(findings.every((f) => f.rule === "probe-binary-missing"));
     const workloads = join(dir, "workloads.yaml");
     assert.deepEqual(where(dir, findings), [
       ["Dockerfile", lineOf(join(dir, "Dockerfile"), "HEALTHCHECK"), "error"],
+      ["Dockerfile.scratch", lineOf(join(dir, "Dockerfile.scratch"), "HEALTHCHECK"), "error"],
       ["compose.yaml", lineOf(join(dir, "compose.yaml"), "test:"), "error"],
       ["workloads.yaml", lineOf(workloads, '["sh", "-c"'), "error"],
       ["workloads.yaml", lineOf(workloads, "/usr/bin/curl"), "error"],
     ]);
-    const [docker, compose, live, ready] = findings;
+    const [docker, scratch, compose, live, ready] = findings;
     // Followed through the stage alias `base` down to python:3.12-slim.
     assert.match(docker?.message ?? "", /HEALTHCHECK runs wget, which python:3\.12-slim .* never installs/);
     const hc =
@@ -163,9 +165,24 @@ describe("lint: rules read in the guide's own files, on fixtures written for the
         .split("\n")
         .find((l) => l.startsWith("HEALTHCHECK")) ?? "";
     assert.equal(docker?.column, hc.indexOf("wget") + 1, "points at the program");
+    assert.match(scratch?.message ?? "", /runs curl, which scratch \(scratch \(empty\)\)/);
     assert.match(compose?.message ?? "", /runs curl .*alpine:3\.20/);
     assert.match(live?.message ?? "", /livenessProbe runs sh .*distroless.*restarts the container/);
     assert.match(ready?.message ?? "", /readinessProbe runs curl .*never becomes Ready/);
+  });
+});
+
+describe("lint: reading shell words", () => {
+  it("redirects meant as such are not version specifiers; quoted and escaped ones are safe", () => {
+    const tokens = (script: string) => unquotedVersionSpecifiers(script).map((u) => u.token);
+    assert.deepEqual(tokens("make >/dev/null 2>&1 && cat <<EOF >> log"), []);
+    assert.deepEqual(tokens(`pip install "a>=1" 'b<2' c\\>=3 d==4`), []);
+    assert.deepEqual(tokens("pip install torch>=2.4,<2.6 x"), ["torch>=2.4,<2.6"]);
+    assert.deepEqual(tokens("npm i @scope/pkg@<3 && echo ok"), ["@scope/pkg@<3"]);
+    assert.deepEqual(
+      programs("timeout 5 curl -f http://x || exit 1; FOO=1 /bin/wget -q y | grep ok").map((p) => p.name),
+      ["curl", "/bin/wget", "grep"],
+    );
   });
 });
 

@@ -8,6 +8,7 @@ import { kvBytesPerToken, type WeightFormat, weightBytes } from "../../catalog/k
 import { isLegalMigLayout, normalizeProfileName } from "../../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModelByRepo } from "../../catalog/models.js";
 import { isCompose } from "./containers.js";
+import { instructions } from "./dockerfile.js";
 import { imageRules } from "./image-rules.js";
 import { embeddedDocs, type LintInput, type LoadedDoc, type PathKey } from "./load.js";
 import { checkVllmName, isFractionMetric, vllmTokens } from "./metrics.js";
@@ -713,27 +714,20 @@ export class Linter implements LintContext {
 
   private dockerfileRules(): void {
     for (const d of this.input.dockerfiles) {
-      // Join continuation lines, remembering where each instruction starts.
-      let start = 0;
-      let buf = "";
-      d.lines.forEach((line, i) => {
-        if (buf === "") start = i;
-        buf += `${line.replace(/\\\s*$/, "")} `;
-        if (/\\\s*$/.test(line)) return;
-        const instr = buf;
-        buf = "";
-        if (!/\b(huggingface-cli|hf)\s+download\b|snapshot_download/.test(instr)) return;
-        const ex = /--exclude\s+(?:"([^"]+)"|'([^']+)'|(\S+))/.exec(instr);
+      for (const ins of instructions(d.lines)) {
+        if (ins.keyword !== "RUN") continue;
+        if (!/\b(huggingface-cli|hf)\s+download\b|snapshot_download/.test(ins.args)) continue;
+        const ex = /--exclude\s+(?:"([^"]+)"|'([^']+)'|(\S+))/.exec(ins.args);
         const pattern = ex?.[1] ?? ex?.[2] ?? ex?.[3];
         if (pattern && /safetensors|\*\.bin|\*\.gguf|\*\.pt\b/.test(pattern)) {
           this.add(
             "dockerfile-image-without-weights",
             `the download excludes ${pattern}: the image ships no weights, so the server it starts has nothing to load (mount a model volume or download the weights)`,
             d.file,
-            start + 1,
+            ins.line,
           );
         }
-      });
+      }
     }
   }
 
