@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { imageTools, requiredCommand } from "../../src/catalog/images.js";
 import { main } from "../../src/cli/main.js";
 import { type Finding, lintPaths, RULES } from "../../src/deploy/lint/index.js";
 import { programs, unquotedVersionSpecifiers } from "../../src/deploy/lint/shell.js";
@@ -169,6 +170,25 @@ describe("lint: rules read in the guide's own files, on fixtures written for the
     assert.match(compose?.message ?? "", /runs curl .*alpine:3\.20/);
     assert.match(live?.message ?? "", /livenessProbe runs sh .*distroless.*restarts the container/);
     assert.match(ready?.message ?? "", /readinessProbe runs curl .*never becomes Ready/);
+  });
+});
+
+describe("lint: the image facts it reads", () => {
+  it("names resolve through docker.io/library and digests; unknown images are unknown", () => {
+    assert.equal(
+      imageTools("docker.io/library/python:3.12-slim@sha256:abcd")?.family,
+      "python slim (Debian)",
+    );
+    assert.equal(imageTools("python:3.12-bookworm")?.lacks.length, 0, "full python ships curl and wget");
+    assert.equal(imageTools("nvidia/cuda:12.4.1-devel-ubuntu22.04"), undefined, "devel is not claimed");
+    assert.equal(
+      imageTools("gcr.io/distroless/static-debian12:debug"),
+      undefined,
+      "debug tags carry busybox",
+    );
+    assert.equal(imageTools("ghcr.io/acme/app:1"), undefined);
+    assert.equal(requiredCommand("docker.io/milvusdb/milvus:v2.4.17")?.family, "Milvus");
+    assert.equal(requiredCommand("vllm/vllm-openai:v0.11.0"), undefined);
   });
 });
 
