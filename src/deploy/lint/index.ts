@@ -9,16 +9,17 @@ import { parseSpec } from "../../spec/load.js";
 import type { Platform } from "../../spec/schema.js";
 import { type LintInput, type LoadedDoc, loadPaths } from "./load.js";
 import { Linter, RULES } from "./rules.js";
-import type { Finding } from "./types.js";
+import type { Finding, RuleId } from "./types.js";
 
 export { RULES } from "./rules.js";
-export type { Finding, RuleInfo, Severity } from "./types.js";
+export type { Finding, RuleId, RuleInfo, Severity } from "./types.js";
 
 export interface LintReport {
   files: number;
   findings: Finding[];
   errors: number;
   warnings: number;
+  notes: number;
 }
 
 export class LintUsageError extends Error {}
@@ -30,7 +31,7 @@ function isSpec(doc: LoadedDoc): boolean {
 
 function lintSpec(doc: LoadedDoc, out: Finding[]): void {
   const add = (
-    rule: string,
+    rule: RuleId,
     message: string,
     path: (string | number)[],
     severity: "error" | "warning" = "error",
@@ -113,6 +114,7 @@ export function lintPaths(paths: readonly string[]): LintReport {
     findings,
     errors: findings.filter((f) => f.severity === "error").length,
     warnings: findings.filter((f) => f.severity === "warning").length,
+    notes: findings.filter((f) => f.severity === "note").length,
   };
 }
 
@@ -123,7 +125,7 @@ export function formatText(r: LintReport): string {
   lines.push(
     r.findings.length === 0
       ? `✔ ${r.files} file(s) checked: no problems`
-      : `${r.errors > 0 ? "✖" : "!"} ${r.files} file(s) checked: ${r.errors} error(s), ${r.warnings} warning(s)`,
+      : `${r.errors > 0 ? "✖" : "!"} ${r.files} file(s) checked: ${r.errors} error(s), ${r.warnings} warning(s)${r.notes > 0 ? `, ${r.notes} note(s)` : ""}`,
   );
   return `${lines.join("\n")}\n`;
 }
@@ -142,14 +144,15 @@ export function formatSarif(r: LintReport): string {
             rules: RULES.map((rule) => ({
               id: rule.id,
               shortDescription: { text: rule.title },
-              defaultConfiguration: { level: rule.severity === "error" ? "error" : "warning" },
+              defaultConfiguration: { level: rule.severity },
             })),
           },
         },
         results: r.findings.map((f) => ({
           ruleId: f.rule,
           ruleIndex: RULES.findIndex((x) => x.id === f.rule),
-          level: f.severity === "error" ? "error" : "warning",
+          // SARIF 2.1.0 §3.27.10 levels are "error", "warning", "note": the same words as ours.
+          level: f.severity,
           message: { text: f.message },
           locations: [
             {

@@ -7,11 +7,16 @@ import { findGpu, listGpus } from "../../catalog/gpus.js";
 import { kvBytesPerToken, type WeightFormat, weightBytes } from "../../catalog/kv.js";
 import { isLegalMigLayout, normalizeProfileName } from "../../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModelByRepo } from "../../catalog/models.js";
+import { isCompose } from "./containers.js";
+import { instructions } from "./dockerfile.js";
+import { imageRules } from "./image-rules.js";
 import { embeddedDocs, type LintInput, type LoadedDoc, type PathKey } from "./load.js";
 import { checkVllmName, isFractionMetric, vllmTokens } from "./metrics.js";
-import type { Finding, RuleInfo, Severity } from "./types.js";
+import { isPlain, type K8s, type LintContext, type Plain, str } from "./objects.js";
+import type { Finding, RuleId, RuleInfo, Severity } from "./types.js";
+import { workloadRules } from "./workload-rules.js";
 
-export const RULES: readonly RuleInfo[] = [
+export const RULES = [
   {
     id: "fraction-target-as-percent",
     severity: "error",
@@ -139,6 +144,45 @@ export const RULES: readonly RuleInfo[] = [
     source: "extra",
     title: "Device plugin --config-file names a key its ConfigMap does not have",
   },
+  {
+    id: "selector-template-mismatch",
+    severity: "error",
+    source: "guide-file",
+    title: "Workload whose selector its own pod template's labels do not satisfy (the API server rejects it)",
+  },
+  {
+    id: "standalone-store-replicated",
+    severity: "error",
+    source: "guide-file",
+    title:
+      "Single-node store (Milvus standalone, Elasticsearch discovery.type=single-node) run with more than one replica",
+  },
+  {
+    id: "statefulset-service-missing",
+    severity: "error",
+    source: "guide-file",
+    title:
+      "StatefulSet serviceName with no such Service among the linted files (a note when it may live elsewhere)",
+  },
+  {
+    id: "image-command-missing",
+    severity: "error",
+    source: "guide-file",
+    title: "Container of an image that needs a command (Milvus, MinIO) started without it",
+  },
+  {
+    id: "run-unquoted-version-specifier",
+    severity: "error",
+    source: "guide-file",
+    title: "Unquoted version specifier with > or < in a shell RUN: the shell takes it as a redirect",
+  },
+  {
+    id: "probe-binary-missing",
+    severity: "error",
+    source: "guide-file",
+    title:
+      "HEALTHCHECK or exec probe calling a program the image does not ship and the Dockerfile never installs",
+  },
   { id: "yaml-invalid", severity: "error", source: "extra", title: "A file that does not parse" },
   {
     id: "spec-invalid",
@@ -146,20 +190,9 @@ export const RULES: readonly RuleInfo[] = [
     source: "extra",
     title: "An Inferplane spec that does not validate",
   },
-];
+] as const satisfies readonly RuleInfo[];
 
-const SEVERITY = new Map(RULES.map((r) => [r.id, r.severity]));
-
-type Plain = Record<string, unknown>;
-const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-
-interface K8s {
-  doc: LoadedDoc;
-  o: Plain;
-  kind: string;
-  name: string;
-}
+const SEVERITY = new Map<RuleId, Severity>(RULES.map((r) => [r.id, r.severity]));
 
 interface PodSpecRef {
   owner: K8s;
@@ -176,9 +209,10 @@ interface Embedded {
   configMap?: { name: string; key: string };
 }
 
-export class Linter {
+export class Linter implements LintContext {
   readonly findings: Finding[] = [];
-  private readonly k8s: K8s[] = [];
+  readonly k8s: K8s[] = [];
+  readonly compose: LoadedDoc[] = [];
   private readonly migConfigs: Embedded[] = [];
   private readonly devicePluginConfigs: Embedded[] = [];
   private readonly adapterRules: { doc: LoadedDoc; rules: Plain[] }[] = [];
@@ -187,12 +221,16 @@ export class Linter {
   private readonly gpuValues: { doc: LoadedDoc; values: Plain; path: PathKey[] }[] = [];
   private readonly kustomizations: { doc: LoadedDoc; value: Plain }[] = [];
 
+  get dockerfiles(): LintInput["dockerfiles"] {
+    return this.input.dockerfiles;
+  }
+
   constructor(private readonly input: LintInput) {
     for (const b of input.broken) this.add("yaml-invalid", b.message, b.file, b.line, 1);
     for (const doc of input.docs) this.classify(doc);
   }
 
-  add(rule: string, message: string, file: string, line: number, column = 1, severity?: Severity): void {
+  add(rule: RuleId, message: string, file: string, line: number, column = 1, severity?: Severity): void {
     this.findings.push({
       rule,
       severity: severity ?? SEVERITY.get(rule) ?? "error",
@@ -203,13 +241,7 @@ export class Linter {
     });
   }
 
-  private at(
-    doc: LoadedDoc,
-    path: readonly PathKey[],
-    rule: string,
-    message: string,
-    severity?: Severity,
-  ): void {
+  at(doc: LoadedDoc, path: readonly PathKey[], rule: RuleId, message: string, severity?: Severity): void {
     const w = doc.where(path);
     this.add(rule, message, doc.file, w.line, w.column, severity);
   }
@@ -221,6 +253,10 @@ export class Linter {
     const apiVersion = str(v.apiVersion);
     if (kind === "Kustomization" || kind === "Component" || /(^|\/)kustomization\.ya?ml$/.test(doc.file)) {
       this.kustomizations.push({ doc, value: v });
+      return;
+    }
+    if (isCompose(v)) {
+      this.compose.push(doc);
       return;
     }
     if (kind && apiVersion && isPlain(v.metadata)) {
@@ -394,6 +430,8 @@ export class Linter {
     this.volumeRules();
     this.sizingRules();
     this.devicePluginFileRule();
+    workloadRules(this);
+    imageRules(this);
     return this.findings.sort((a, b) =>
       a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.rule < b.rule ? -1 : 1),
     );
@@ -676,27 +714,20 @@ export class Linter {
 
   private dockerfileRules(): void {
     for (const d of this.input.dockerfiles) {
-      // Join continuation lines, remembering where each instruction starts.
-      let start = 0;
-      let buf = "";
-      d.lines.forEach((line, i) => {
-        if (buf === "") start = i;
-        buf += `${line.replace(/\\\s*$/, "")} `;
-        if (/\\\s*$/.test(line)) return;
-        const instr = buf;
-        buf = "";
-        if (!/\b(huggingface-cli|hf)\s+download\b|snapshot_download/.test(instr)) return;
-        const ex = /--exclude\s+(?:"([^"]+)"|'([^']+)'|(\S+))/.exec(instr);
+      for (const ins of instructions(d.lines)) {
+        if (ins.keyword !== "RUN") continue;
+        if (!/\b(huggingface-cli|hf)\s+download\b|snapshot_download/.test(ins.args)) continue;
+        const ex = /--exclude\s+(?:"([^"]+)"|'([^']+)'|(\S+))/.exec(ins.args);
         const pattern = ex?.[1] ?? ex?.[2] ?? ex?.[3];
         if (pattern && /safetensors|\*\.bin|\*\.gguf|\*\.pt\b/.test(pattern)) {
           this.add(
             "dockerfile-image-without-weights",
             `the download excludes ${pattern}: the image ships no weights, so the server it starts has nothing to load (mount a model volume or download the weights)`,
             d.file,
-            start + 1,
+            ins.line,
           );
         }
-      });
+      }
     }
   }
 

@@ -1,9 +1,14 @@
 /** Findings of `inferplane lint`: a rule id, a severity, a message and where. */
+import type { RULES } from "./rules.js";
 
-export type Severity = "error" | "warning";
+/** `note`: worth a look, may be fine (e.g. the object it names may live in files not linted). */
+export type Severity = "error" | "warning" | "note";
+
+/** Every rule's id, as RULES lists them. */
+export type RuleId = (typeof RULES)[number]["id"];
 
 export interface Finding {
-  rule: string;
+  rule: RuleId;
   severity: Severity;
   message: string;
   file: string;
@@ -14,9 +19,10 @@ export interface Finding {
 
 export interface RuleInfo {
   id: string;
+  /** The severity of its findings (a rule may report some at a lower one, as its docs say). */
   severity: Severity;
   /** One line: what it catches. */
   title: string;
-  /** Which list of DESIGN.md it comes from. */
-  source: "known-error" | "other-mistake" | "extra";
+  /** Which list of DESIGN.md it comes from; "guide-file": read in the guide's own files (issue 23). */
+  source: "known-error" | "other-mistake" | "guide-file" | "extra";
 }
