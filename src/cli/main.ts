@@ -336,7 +336,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   )
     .requiredOption("--corpus <dir>", "BEIR folder with corpus.jsonl")
     .option("--queries <dir>", "folder with queries.jsonl and qrels/test.tsv (default: --corpus)")
-    .option("--collection <name>", "collection to ingest into and search", "eval")
+    .option(
+      "--collection <name>",
+      "collection to ingest into and search (default: eval; eval-embedded for dense and hybrid)",
+    )
     .option(
       "--mode <mode>",
       "bm25 (sparse), dense or hybrid; dense and hybrid report a paired-bootstrap CI vs BM25",

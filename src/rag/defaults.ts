@@ -15,11 +15,14 @@ kind: Platform
 metadata:
   name: inferplane-local
 models:
-  - name: ${DEFAULT_EMBEDDING_MODEL}
+  - name: bge-small
     source: hf://BAAI/bge-small-en-v1.5
     engine: embedded
     replicas: 1
     resources: { cpu: "1", memory: 1Gi }
+routes:
+  - name: ${DEFAULT_EMBEDDING_MODEL}
+    targets: [{ model: bge-small }]
 rag:
   embedding:
     route: ${DEFAULT_EMBEDDING_MODEL}
