@@ -704,8 +704,8 @@ const Rag = z
           .number()
           .int()
           .positive()
-          .default(50)
-          .describe("Candidates per retriever before fusion."),
+          .default(100)
+          .describe("Candidates per retriever before fusion (and the rerank pool); chosen on Cranfield, docs/rag.md."),
         rrfK: z.number().int().positive().default(60).describe("Reciprocal-rank-fusion constant."),
         fusion: z
           .enum(["rrf", "weighted"])
@@ -718,7 +718,7 @@ const Rag = z
           .min(0)
           .max(1)
           .default(0.6)
-          .describe("Weighted fusion: the dense list's weight; BM25 gets 1 minus it."),
+          .describe("Weighted fusion: the dense list's weight; BM25 gets 1 minus it (chosen on Cranfield)."),
       })
       .prefault({})
       .describe("Search defaults."),
