@@ -72,6 +72,32 @@ it("ingests, searches (hybrid and dense) and asks without a spec, on the embedde
   assert.match(rerank.err, /no rerank route is configured/);
 });
 
+it("works with a spec too: examples/local-real.yaml runs its embedded model in-process for rag", async () => {
+  const spec = join(cwd, "examples", "local-real.yaml");
+  mkdirSync(join(dir, "spec-docs"));
+  writeFileSync(
+    join(dir, "spec-docs", "a.md"),
+    "# Shock waves\n\nA normal shock wave slows supersonic flow to subsonic speed.",
+  );
+  writeFileSync(join(dir, "spec-docs", "b.md"), "# Gardening\n\nTomatoes want sun, water and patience.");
+  const ing = await cli("rag", "ingest", "spec-docs", "--collection", "spec", "--json", "-c", spec);
+  assert.equal(ing.code, 0, ing.err);
+  const found = await cli(
+    "rag",
+    "search",
+    "what happens to airflow faster than sound",
+    "--collection",
+    "spec",
+    "--mode",
+    "dense",
+    "--json",
+    "-c",
+    spec,
+  );
+  assert.equal(found.code, 0, found.err);
+  assert.equal((JSON.parse(found.out) as { hits: { docId: string }[] }).hits[0]?.docId, "a.md");
+});
+
 it("rag eval --mode hybrid reports nDCG@10 and a paired-bootstrap interval against BM25", async () => {
   // A small BEIR folder cut from Cranfield: 120 documents and the queries judged on them.
   const beir = join(dir, "mini");
