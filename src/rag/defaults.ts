@@ -18,6 +18,7 @@ models:
   - name: bge-small
     source: hf://BAAI/bge-small-en-v1.5
     engine: embedded
+    kind: embedding
     replicas: 1
     resources: { cpu: "1", memory: 1Gi }
 routes:
