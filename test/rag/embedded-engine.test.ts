@@ -9,6 +9,7 @@ import { request } from "undici";
 import { localRunner } from "../../src/engines/embedded/index.js";
 import { type EmbeddingServerHandle, startEmbeddingServer } from "../../src/engines/embedded/server.js";
 import { parsePrometheusText } from "../../src/engines/index.js";
+import { startGateway } from "../../src/gateway/server.js";
 import { parseSpec } from "../../src/spec/load.js";
 import type { ModelSpec } from "../../src/spec/schema.js";
 import { CACHE_DIR, MODEL_ID, realModel } from "./embedded-model.js";
@@ -194,6 +195,41 @@ describe("embedded engine: /v1/embeddings", () => {
       assert.ok(names.has(n), `${n} missing`);
     }
     assert.match(text, /inferplane_embedding_requests_total\{model="bge-small-en-v1.5",status="400"\} [1-9]/);
+  });
+});
+
+describe("embedded engine: behind the gateway's router", () => {
+  it("serves a route of engine embedded, input_type passing through, to the official SDK", async () => {
+    const { platform } = parseSpec(`
+apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: bge-small, source: hf://BAAI/bge-small-en-v1.5, engine: embedded, kind: embedding}
+routes:
+  - {name: embed, targets: [{model: bge-small}]}
+`);
+    const gw = await startGateway(platform, {
+      host: "127.0.0.1",
+      port: 0,
+      log: () => {},
+      endpoints: { "bge-small": [server.url] },
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused" });
+      const viaGateway = await client.embeddings.create({
+        model: "embed",
+        input: TEXT,
+        // @ts-expect-error input_type is the engine's extension to the OpenAI body
+        input_type: "query",
+      });
+      const direct = (
+        (await post({ model: MODEL_ID, input: TEXT, input_type: "query" })).body as unknown as Embeddings
+      ).data[0]?.embedding;
+      assert.deepEqual(viaGateway.data[0]?.embedding, Array.from(Float32Array.from(direct ?? [])));
+    } finally {
+      await gw.close();
+    }
   });
 });
 
