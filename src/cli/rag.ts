@@ -167,12 +167,14 @@ function fusionOf(opts: RagCliOptions, svc: RagService): NonNullable<SearchReque
   return { method: "weighted", dense: w, sparse: 1 - w };
 }
 
-function kOf(opts: RagCliOptions, fallback: number): number {
-  const k = opts.k === undefined ? fallback : Number(opts.k);
-  if (!Number.isInteger(k) || k <= 0)
-    throw new InferplaneError("usage", `--k: "${opts.k}" is not a positive integer`);
-  return k;
+function positive(flag: string, value: string | undefined, fallback: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InferplaneError("usage", `--${flag}: "${value}" is not a positive integer`);
+  return n;
 }
+
+const kOf = (opts: RagCliOptions, fallback: number) => positive("k", opts.k, fallback);
 
 export async function ragSearchCommand(query: string, opts: RagCliOptions, io: CliIO): Promise<number> {
   const collection = opts.collection ?? "default";
@@ -266,6 +268,9 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
   const corpusFile = `${opts.corpus.replace(/\/$/, "")}/corpus.jsonl`;
   if (!existsSync(corpusFile)) throw new InferplaneError("invalid_request", `${corpusFile} does not exist`);
   const given = opts.mode ?? "sparse";
+  if (!["bm25", "sparse", "dense", "hybrid"].includes(given)) {
+    throw new InferplaneError("usage", `--mode: "${given}" is not bm25 (sparse), dense or hybrid`);
+  }
   const sparseOnly = (given === "sparse" || given === "bm25") && !opts.rerank;
   // A BM25-only collection holds no vectors: dense and hybrid runs use their own.
   const collection = opts.collection ?? (sparseOnly ? "eval" : "eval-embedded");
@@ -281,9 +286,9 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
     const candidates =
       opts.candidates === undefined
         ? Math.max(k, svc.config.retrieval.candidates)
-        : kOf({ k: opts.candidates }, 1);
+        : positive("candidates", opts.candidates, 1);
     const fusion = m === "hybrid" ? fusionOf(opts, svc) : undefined;
-    const runOf = async (searchMode: typeof m, lat?: number[], embedMs?: number[]) => {
+    const runOf = async (searchMode: typeof m, rerank: boolean, lat?: number[], embedMs?: number[]) => {
       const run = new Map<string, string[]>();
       for (const q of queries) {
         const t0 = performance.now();
@@ -293,7 +298,7 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
           mode: searchMode,
           candidates,
           ...(fusion ? { fusion } : {}),
-          ...(opts.rerank ? { rerank: { topN: k } } : {}),
+          ...(rerank ? { rerank: { topN: k } } : {}),
         });
         lat?.push(performance.now() - t0);
         embedMs?.push(timings.embedMs);
@@ -306,11 +311,11 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
     };
     const lat: number[] = [];
     const embedLat: number[] = [];
-    const run = await runOf(m, lat, embedLat);
+    const run = await runOf(m, opts.rerank === true, lat, embedLat);
     const metrics = evaluate(run, qrels);
     let vsBm25: PairedBootstrap | undefined;
     if (m !== "sparse" || opts.rerank) {
-      const base = perQuery(await runOf("sparse"), qrels);
+      const base = perQuery(await runOf("sparse", false), qrels);
       const mine = perQuery(run, qrels);
       const ids = [...mine.keys()];
       vsBm25 = pairedBootstrap(
