@@ -311,7 +311,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   ragCommon(rag.command("search").description("Search a collection"))
     .argument("<query>", "query text")
     .option("--collection <name>", "collection", "default")
-    .option("--mode <mode>", "dense, sparse or hybrid (default: rag.retrieval.mode)")
+    .option("--mode <mode>", "bm25 (sparse), dense or hybrid (default: rag.retrieval.mode)")
     .option("--k <n>", "results")
     .option("--rerank", "rerank with rag.rerank.route")
     .option("--source <source>", "only chunks from this source")
@@ -323,7 +323,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   ragCommon(rag.command("ask").description("Answer a question from a collection, with cited sources"))
     .argument("<question>", "question")
     .option("--collection <name>", "collection", "default")
-    .option("--mode <mode>", "dense, sparse or hybrid")
+    .option("--mode <mode>", "bm25 (sparse), dense or hybrid")
     .option("--json", "the chat completion with sources and citations")
     .action(async (question: string, opts: import("./rag.js").RagCliOptions) => {
       const { ragAskCommand } = await import("./rag.js");
