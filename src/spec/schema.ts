@@ -705,7 +705,9 @@ const Rag = z
           .int()
           .positive()
           .default(100)
-          .describe("Candidates per retriever before fusion (and the rerank pool); chosen on Cranfield, docs/rag.md."),
+          .describe(
+            "Candidates per retriever before fusion (and the rerank pool); chosen on Cranfield, docs/rag.md.",
+          ),
         rrfK: z.number().int().positive().default(60).describe("Reciprocal-rank-fusion constant."),
         fusion: z
           .enum(["rrf", "weighted"])
