@@ -52,6 +52,18 @@ export const ERRORS = {
     exit: 2,
     doc: "A GPU id is not in the catalog.",
   },
+  model_files_unavailable: {
+    status: 503,
+    type: "server_error",
+    exit: 1,
+    doc: "A local engine's model files are not installed and could not be fetched (`bash test/services/install.sh embedding_models`, or let `up` fetch them once).",
+  },
+  model_files_invalid: {
+    status: 500,
+    type: "server_error",
+    exit: 1,
+    doc: "Model files failed their pinned SHA-256 check, or their archive cannot be read; nothing is installed.",
+  },
   invalid_json: {
     status: 400,
     type: "invalid_request_error",
@@ -87,6 +99,12 @@ export const ERRORS = {
     type: "requests",
     exit: 1,
     doc: "Every endpoint of the pool is at its in-flight cap and the pool's queue is full; retry after `Retry-After` seconds.",
+  },
+  embedding_queue_full: {
+    status: 429,
+    type: "requests",
+    exit: 1,
+    doc: "The embedded embedding engine's queue is full (`--max-queue` texts waiting); retry after `Retry-After` seconds.",
   },
   invalid_api_key: {
     status: 401,

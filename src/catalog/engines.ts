@@ -7,7 +7,7 @@
  * histograms are listed by base name (readers add `_bucket`, `_sum`, `_count`).
  */
 
-export const ENGINE_IDS = ["vllm", "tgi", "ollama", "triton", "openai"] as const;
+export const ENGINE_IDS = ["vllm", "tgi", "ollama", "triton", "openai", "embedded"] as const;
 
 export type EngineId = (typeof ENGINE_IDS)[number];
 
@@ -268,6 +268,23 @@ const ENGINES: Readonly<Record<EngineId, EngineFacts>> = {
     image: null,
     baseUrl: "https://api.openai.com",
     source: "OpenAI API reference",
+  },
+  embedded: {
+    id: "embedded",
+    displayName: "Inferplane embedded (ONNX Runtime, CPU)",
+    defaultVersion: "0.1.0", // the Inferplane release: the engine ships in the Inferplane image
+    defaultPort: 8080, // `inferplane embed-serve --port` default
+    metricsPort: null,
+    healthPath: "/health",
+    readinessPath: "/health", // listens only once the model is loaded
+    metricsPath: "/metrics",
+    openaiCompatible: true,
+    endpoints: [
+      { kind: "embeddings", path: "/v1/embeddings", note: "OpenAI shape plus input_type query|document" },
+      { kind: "models", path: "/v1/models" },
+    ],
+    image: { repository: "ghcr.io/inferplane/inferplane", tagTemplate: "{version}" },
+    source: "src/engines/embedded (this project); docs/rag.md",
   },
 };
 
@@ -648,6 +665,24 @@ const METRICS: Readonly<Record<EngineId, readonly MetricFact[]>> = {
   ollama: [], // no /metrics (ollama/ollama#3144)
   triton: TRITON_METRICS,
   openai: [], // external provider: no scrape target
+  // src/engines/embedded/metrics.ts (EMBEDDING_METRICS): texts, not requests, are the unit of work.
+  embedded: [
+    { key: "running", name: "inferplane_embedding_texts_running", type: "gauge", unit: "requests" },
+    { key: "waiting", name: "inferplane_embedding_queue_depth", type: "gauge", unit: "requests" },
+    { key: "requests", name: "inferplane_embedding_requests_total", type: "counter", unit: "requests" },
+    {
+      key: "promptTokens",
+      name: "inferplane_embedding_prompt_tokens_total",
+      type: "counter",
+      unit: "tokens",
+    },
+    {
+      key: "e2eLatency",
+      name: "inferplane_embedding_request_duration_seconds",
+      type: "histogram",
+      unit: "seconds",
+    },
+  ],
 };
 
 /** All metric facts of an engine, every version. */

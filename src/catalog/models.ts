@@ -24,6 +24,7 @@ export const MODEL_IDS = [
   "deepseek-v3",
   "bge-m3",
   "bge-reranker-v2-m3",
+  "bge-small-en-v1.5",
 ] as const;
 
 export type ModelId = (typeof MODEL_IDS)[number];
@@ -94,10 +95,26 @@ export interface ModelSpec {
   nativeDtype: NativeDtype;
   /** Output vector size for embedding models. */
   embeddingDims?: number;
+  /** How an embedding model turns token states into one vector (engines that run it read this). */
+  embedding?: EmbeddingFacts;
   /** Published repos, the native one first. */
   variants: readonly ModelVariant[];
   /** Where these facts come from. */
   source: string;
+}
+
+/** Sentence-embedding recipe of a model: what its card says a server must do around the encoder. */
+export interface EmbeddingFacts {
+  /** `cls`: the first token's state; `mean`: the attention-masked mean of all states. */
+  pooling: "cls" | "mean";
+  /** L2-normalise the pooled vector (cosine = dot product). */
+  normalize: boolean;
+  /** Longest input in tokens, special tokens included; longer inputs are truncated. */
+  maxTokens: number;
+  /** Prefix a retrieval query gets (not passages); absent when the model wants none. */
+  queryInstruction?: string;
+  /** Whether a prefix of the vector is itself an embedding (Matryoshka); else `dimensions` is refused. */
+  matryoshka: boolean;
 }
 
 const MODELS: readonly ModelSpec[] = [
@@ -429,6 +446,43 @@ const MODELS: readonly ModelSpec[] = [
     nativeDtype: "fp32",
     variants: [{ repo: "BAAI/bge-reranker-v2-m3", quantization: "none" }],
     source: "huggingface.co/BAAI/bge-reranker-v2-m3 model card (based on bge-m3)",
+  },
+  // BGE small en v1.5: BAAI/bge-small-en-v1.5 config.json (BertModel: 12 layers, 12 heads,
+  // hidden 384, intermediate 1536, vocab 30522, max_position_embeddings 512, float32); 33.4M
+  // parameters (card). Pooling, normalisation and the query instruction: the model card ("use
+  // the [CLS] embedding ... normalize_embeddings=True"; "Represent this sentence for searching
+  // relevant passages: " for short queries to passages) and its 1_Pooling/config.json
+  // (pooling_mode_cls_token true). Served by the `embedded` engine from the int8 ONNX export
+  // (Xenova/bge-small-en-v1.5 model_quantized.onnx), see src/engines/embedded/artifacts.ts.
+  {
+    id: "bge-small-en-v1.5",
+    displayName: "BGE small en v1.5",
+    family: "bge",
+    kind: "embedding",
+    totalParams: 33.4e6,
+    activeParams: 33.4e6,
+    layers: 12,
+    attentionHeads: 12,
+    kvHeads: 12,
+    headDim: 32,
+    hiddenSize: 384,
+    intermediateSize: 1536,
+    vocabSize: 30522,
+    maxContext: 512,
+    tiedEmbeddings: false,
+    moe: null,
+    mla: null,
+    nativeDtype: "fp32",
+    embeddingDims: 384,
+    embedding: {
+      pooling: "cls",
+      normalize: true,
+      maxTokens: 512,
+      queryInstruction: "Represent this sentence for searching relevant passages: ",
+      matryoshka: false,
+    },
+    variants: [{ repo: "BAAI/bge-small-en-v1.5", quantization: "none" }],
+    source: "huggingface.co/BAAI/bge-small-en-v1.5 config.json, 1_Pooling/config.json and model card",
   },
 ];
 

@@ -117,6 +117,25 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     });
 
   program
+    .command("embed-serve")
+    .description(
+      "Serve an embedding model with the embedded engine (ONNX Runtime, CPU): /v1/embeddings, /metrics",
+    )
+    .option("-m, --model <id>", "catalog embedding model", "bge-small-en-v1.5")
+    .option("--served-model-name <name>", "model name requests may use (the catalog id always works)")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .option("-p, --port <port>", "port", "8080")
+    .option("--cache-dir <dir>", "model files (default: $INFERPLANE_CACHE_DIR, ~/.cache/inferplane)")
+    .option("--fetch", "install the pinned model files first when missing (at start-up, never per request)")
+    .option("--threads <n>", "ONNX Runtime threads", "1")
+    .option("--max-queue <n>", "texts waiting at most (429 beyond)", "1024")
+    .option("--max-batch <n>", "texts per scheduling step", "32")
+    .action(async (opts: import("./embed-serve.js").EmbedServeOptions) => {
+      const { embedServeCommand } = await import("./embed-serve.js");
+      setExit(await embedServeCommand(opts, io));
+    });
+
+  program
     .command("bench")
     .description(
       "Benchmark an OpenAI-compatible server: TTFT, inter-token latency, throughput, goodput, rate sweeps",
@@ -292,7 +311,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   ragCommon(rag.command("search").description("Search a collection"))
     .argument("<query>", "query text")
     .option("--collection <name>", "collection", "default")
-    .option("--mode <mode>", "dense, sparse or hybrid (default: rag.retrieval.mode)")
+    .option("--mode <mode>", "bm25 (sparse), dense or hybrid (default: rag.retrieval.mode)")
     .option("--k <n>", "results")
     .option("--rerank", "rerank with rag.rerank.route")
     .option("--source <source>", "only chunks from this source")
@@ -304,7 +323,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   ragCommon(rag.command("ask").description("Answer a question from a collection, with cited sources"))
     .argument("<question>", "question")
     .option("--collection <name>", "collection", "default")
-    .option("--mode <mode>", "dense, sparse or hybrid")
+    .option("--mode <mode>", "bm25 (sparse), dense or hybrid")
     .option("--json", "the chat completion with sources and citations")
     .action(async (question: string, opts: import("./rag.js").RagCliOptions) => {
       const { ragAskCommand } = await import("./rag.js");
@@ -317,8 +336,19 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   )
     .requiredOption("--corpus <dir>", "BEIR folder with corpus.jsonl")
     .option("--queries <dir>", "folder with queries.jsonl and qrels/test.tsv (default: --corpus)")
-    .option("--collection <name>", "collection to ingest into and search", "eval")
-    .option("--mode <mode>", "dense, sparse or hybrid", "sparse")
+    .option(
+      "--collection <name>",
+      "collection to ingest into and search (default: eval; eval-embedded for dense and hybrid)",
+    )
+    .option(
+      "--mode <mode>",
+      "bm25 (sparse), dense or hybrid; dense and hybrid report a paired-bootstrap CI vs BM25",
+      "sparse",
+    )
+    .option("--fusion <method>", "hybrid: rrf or weighted (default: rag.retrieval.fusion)")
+    .option("--dense-weight <w>", "weighted fusion: the dense list's weight, 0..1")
+    .option("--rrf-k <k>", "rrf fusion constant")
+    .option("--candidates <n>", "candidates per retriever before fusion")
     .option("--rerank", "rerank with rag.rerank.route")
     .option("--k <n>", "ranking depth", "100")
     .option("--json [file]", "print JSON, or write it to FILE")

@@ -7,9 +7,13 @@ import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { InferplaneError } from "../errors.js";
 import { internalRequestHeaders } from "../gateway/policy/index.js";
 import { startGateway } from "../gateway/server.js";
+import { embeddedDefaultPlatform } from "../rag/defaults.js";
 import { readQrels, readQueries } from "../rag/eval/beir.js";
-import { evaluate, percentile } from "../rag/eval/metrics.js";
+import { type PairedBootstrap, pairedBootstrap } from "../rag/eval/bootstrap.js";
+import { evaluate, percentile, perQuery } from "../rag/eval/metrics.js";
 import { expandPaths, loadFile } from "../rag/ingest/loaders.js";
+import { startLocalEmbedded } from "../rag/local-embedded.js";
+import type { SearchRequest } from "../rag/retrieve/search.js";
 import { RagService } from "../rag/service.js";
 import type { SourceDocument } from "../rag/types.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
@@ -30,38 +34,67 @@ export interface RagCliOptions {
   source?: string;
   corpus?: string;
   queries?: string;
+  fusion?: string;
+  denseWeight?: string;
+  rrfK?: string;
+  candidates?: string;
+}
+
+/**
+ * The spec (`-c`, `$INFERPLANE_CONFIG`, `./inferplane.yaml`), else the embedded default platform
+ * (SQLite, bge-small-en-v1.5 in this process): `rag` works on a fresh machine without a spec.
+ */
+function platformOf(opts: RagCliOptions): { platform: Platform; source: string } {
+  const file = resolveSpecFile(opts.config);
+  if (opts.config === undefined && process.env.INFERPLANE_CONFIG === undefined && !existsSync(file)) {
+    return { platform: embeddedDefaultPlatform(), source: "embedded default" };
+  }
+  const { platform } = loadSpec({ file, ...(opts.env ? { env: opts.env } : {}) });
+  return { platform, source: file };
 }
 
 async function open(opts: RagCliOptions): Promise<{ svc: RagService; close: () => Promise<void> }> {
-  const file = resolveSpecFile(opts.config);
-  const { platform } = loadSpec({ file, ...(opts.env ? { env: opts.env } : {}) });
+  const { platform, source } = platformOf(opts);
   const rag = platform.rag;
-  if (!rag) throw new InferplaneError("invalid_request", `${file}: the spec has no rag section`);
+  if (!rag) throw new InferplaneError("invalid_request", `${source}: the spec has no rag section`);
   let gatewayUrl = opts.gateway;
-  let stopGateway = async () => {};
-  if (!gatewayUrl && opts.embed !== false) {
-    const local: Platform = { ...platform, rag: { ...rag, enabled: false } };
-    const gw = await startGateway(local, { host: "127.0.0.1", port: 0, log: () => {} });
-    gatewayUrl = gw.url;
-    stopGateway = () => gw.close();
-  }
-  const apiKey = process.env.INFERPLANE_API_KEY;
-  const svc = await RagService.open(rag, {
-    gatewayUrl: () => gatewayUrl ?? "",
-    // The in-process gateway admits its own process's calls; a remote one wants an API key.
-    headers: () => ({
-      ...(opts.gateway ? {} : internalRequestHeaders()),
-      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-    }),
-    ...(opts.embed === false ? { noEmbeddings: true } : {}),
-  });
-  return {
-    svc,
-    close: async () => {
-      await svc.close();
-      await stopGateway();
-    },
+  const stops: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop();
   };
+  try {
+    if (!gatewayUrl && opts.embed !== false) {
+      // Models the embedded engine runs (and nothing serves yet) start here, behind the gateway.
+      const local = await startLocalEmbedded(platform, {
+        progress: (m) => process.stderr.write(`${m}\n`),
+      });
+      stops.push(() => local.close());
+      const spec: Platform = { ...platform, rag: { ...rag, enabled: false } };
+      const gw = await startGateway(spec, {
+        host: "127.0.0.1",
+        port: 0,
+        log: () => {},
+        endpoints: local.endpoints,
+      });
+      stops.push(() => gw.close());
+      gatewayUrl = gw.url;
+    }
+    const apiKey = process.env.INFERPLANE_API_KEY;
+    const svc = await RagService.open(rag, {
+      gatewayUrl: () => gatewayUrl ?? "",
+      // The in-process gateway admits its own process's calls; a remote one wants an API key.
+      headers: () => ({
+        ...(opts.gateway ? {} : internalRequestHeaders()),
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      }),
+      ...(opts.embed === false ? { noEmbeddings: true } : {}),
+    });
+    stops.push(() => svc.close());
+    return { svc, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 function progress(io: CliIO, label: string) {
@@ -104,19 +137,44 @@ export async function ragIngestCommand(paths: string[], opts: RagCliOptions, io:
 }
 
 function mode(opts: RagCliOptions, rag: RagSpec) {
-  const m = opts.mode ?? rag.retrieval.mode;
+  const given = opts.mode ?? rag.retrieval.mode;
+  const m = given === "bm25" ? "sparse" : given;
   if (m !== "dense" && m !== "sparse" && m !== "hybrid") {
-    throw new InferplaneError("usage", `--mode: "${m}" is not dense, sparse or hybrid`);
+    throw new InferplaneError("usage", `--mode: "${given}" is not bm25 (sparse), dense or hybrid`);
   }
   return m;
 }
 
-function kOf(opts: RagCliOptions, fallback: number): number {
-  const k = opts.k === undefined ? fallback : Number(opts.k);
-  if (!Number.isInteger(k) || k <= 0)
-    throw new InferplaneError("usage", `--k: "${opts.k}" is not a positive integer`);
-  return k;
+function fusionOf(opts: RagCliOptions, svc: RagService): NonNullable<SearchRequest["fusion"]> {
+  const base = svc.defaultFusion();
+  const method = opts.fusion ?? base.method;
+  if (method === "rrf") {
+    const k =
+      opts.rrfK === undefined
+        ? base.method === "rrf"
+          ? base.k
+          : svc.config.retrieval.rrfK
+        : Number(opts.rrfK);
+    if (!Number.isInteger(k) || (k as number) <= 0)
+      throw new InferplaneError("usage", `--rrf-k: "${opts.rrfK}" is not a positive integer`);
+    return { method: "rrf", k: k as number };
+  }
+  if (method !== "weighted")
+    throw new InferplaneError("usage", `--fusion: "${method}" is not rrf or weighted`);
+  const w = opts.denseWeight === undefined ? svc.config.retrieval.denseWeight : Number(opts.denseWeight);
+  if (!Number.isFinite(w) || w < 0 || w > 1)
+    throw new InferplaneError("usage", `--dense-weight: "${opts.denseWeight}" is not a number from 0 to 1`);
+  return { method: "weighted", dense: w, sparse: 1 - w };
 }
+
+function positive(flag: string, value: string | undefined, fallback: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InferplaneError("usage", `--${flag}: "${value}" is not a positive integer`);
+  return n;
+}
+
+const kOf = (opts: RagCliOptions, fallback: number) => positive("k", opts.k, fallback);
 
 export async function ragSearchCommand(query: string, opts: RagCliOptions, io: CliIO): Promise<number> {
   const collection = opts.collection ?? "default";
@@ -157,6 +215,31 @@ export async function ragAskCommand(question: string, opts: RagCliOptions, io: C
   const collection = opts.collection ?? "default";
   const { svc, close } = await open(opts);
   try {
+    if (!svc.config.answer) {
+      // No chat model to write an answer: show what retrieval found instead of pretending.
+      const { hits } = await svc.search(collection, {
+        query: question,
+        k: svc.config.retrieval.k,
+        mode: mode(opts, svc.config),
+      });
+      const passages = hits.map((h, i) => ({
+        index: i + 1,
+        docId: h.docId,
+        source: h.source,
+        score: h.score,
+        text: h.text,
+      }));
+      if (opts.json)
+        printJson(io, { answered: false, reason: "no answer model (rag.answer.route)", sources: passages });
+      else {
+        io.out(
+          "No answer model is configured (rag.answer.route), so nothing was generated. The passages an answer would use:",
+        );
+        for (const p of passages)
+          io.out(`  [${p.index}] ${p.docId} (${p.source}): ${p.text.replace(/\s+/g, " ").slice(0, 160)}`);
+      }
+      return 0;
+    }
     const r = await svc.answer({
       query: question,
       collection,
@@ -184,42 +267,75 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
   const queriesDir = opts.queries ?? opts.corpus;
   const corpusFile = `${opts.corpus.replace(/\/$/, "")}/corpus.jsonl`;
   if (!existsSync(corpusFile)) throw new InferplaneError("invalid_request", `${corpusFile} does not exist`);
-  const collection = opts.collection ?? "eval";
-  const m = opts.mode ?? "sparse";
-  const { svc, close } = await open({ ...opts, ...(m === "sparse" && !opts.rerank ? { embed: false } : {}) });
+  const given = opts.mode ?? "sparse";
+  if (!["bm25", "sparse", "dense", "hybrid"].includes(given)) {
+    throw new InferplaneError("usage", `--mode: "${given}" is not bm25 (sparse), dense or hybrid`);
+  }
+  const sparseOnly = (given === "sparse" || given === "bm25") && !opts.rerank;
+  // A BM25-only collection holds no vectors: dense and hybrid runs use their own.
+  const collection = opts.collection ?? (sparseOnly ? "eval" : "eval-embedded");
+  const { svc, close } = await open({ ...opts, ...(sparseOnly ? { embed: false } : {}) });
   try {
+    const m = mode({ ...opts, mode: given }, svc.config);
     const queries = readQueries(queriesDir);
     const qrels = readQrels(queriesDir);
     await svc.ensureCollection(collection);
     const docs = await loadFile(corpusFile, opts.corpus);
     const report = await svc.ingest(collection, docs, progress(io, `ingest ${collection}`));
     const k = kOf(opts, 100);
-    const run = new Map<string, string[]>();
+    const candidates =
+      opts.candidates === undefined
+        ? Math.max(k, svc.config.retrieval.candidates)
+        : positive("candidates", opts.candidates, 1);
+    const fusion = m === "hybrid" ? fusionOf(opts, svc) : undefined;
+    const runOf = async (searchMode: typeof m, rerank: boolean, lat?: number[], embedMs?: number[]) => {
+      const run = new Map<string, string[]>();
+      for (const q of queries) {
+        const t0 = performance.now();
+        const { hits, timings } = await svc.search(collection, {
+          query: q.text,
+          k,
+          mode: searchMode,
+          candidates,
+          ...(fusion ? { fusion } : {}),
+          ...(rerank ? { rerank: { topN: k } } : {}),
+        });
+        lat?.push(performance.now() - t0);
+        embedMs?.push(timings.embedMs);
+        run.set(
+          q.id,
+          hits.map((h) => h.docId),
+        );
+      }
+      return run;
+    };
     const lat: number[] = [];
-    for (const q of queries) {
-      const t0 = performance.now();
-      const { hits } = await svc.search(collection, {
-        query: q.text,
-        k,
-        mode: mode({ ...opts, mode: m }, svc.config),
-        candidates: Math.max(k, svc.config.retrieval.candidates),
-        ...(opts.rerank ? { rerank: { topN: k } } : {}),
-      });
-      lat.push(performance.now() - t0);
-      run.set(
-        q.id,
-        hits.map((h) => h.docId),
+    const embedLat: number[] = [];
+    const run = await runOf(m, opts.rerank === true, lat, embedLat);
+    const metrics = evaluate(run, qrels);
+    let vsBm25: PairedBootstrap | undefined;
+    if (m !== "sparse" || opts.rerank) {
+      const base = perQuery(await runOf("sparse", false), qrels);
+      const mine = perQuery(run, qrels);
+      const ids = [...mine.keys()];
+      vsBm25 = pairedBootstrap(
+        ids.map((id) => mine.get(id)?.ndcg10 ?? 0),
+        ids.map((id) => base.get(id)?.ndcg10 ?? 0),
       );
     }
-    const metrics = evaluate(run, qrels);
     const result = {
       collection,
       store: svc.store.kind,
       mode: m,
+      ...(fusion ? { fusion } : {}),
+      candidates,
       rerank: opts.rerank === true,
+      embedding: m === "sparse" && !opts.rerank ? null : svc.config.embedding.route,
       documents: report.documents,
       ...metrics,
+      ...(vsBm25 ? { vsBm25: { ndcg10: vsBm25 } } : {}),
       latencyMs: { p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99) },
+      embedLatencyMs: { p50: percentile(embedLat, 50), p99: percentile(embedLat, 99) },
     };
     if (typeof opts.json === "string") {
       const tmp = `${opts.json}.tmp-${process.pid}`;
@@ -228,15 +344,33 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
     }
     if (opts.json === true) printJson(io, result);
     else {
+      const ci = vsBm25
+        ? `${vsBm25.delta >= 0 ? "+" : ""}${vsBm25.delta.toFixed(4)} [${vsBm25.ci95[0].toFixed(4)}, ${vsBm25.ci95[1].toFixed(4)}]`
+        : "-";
       io.out(
         renderTable(
-          ["store", "mode", "queries", "nDCG@10", "Recall@100", "MAP", "MRR@10", "p50 ms"],
+          [
+            "store",
+            "mode",
+            "queries",
+            "nDCG@10",
+            "vs BM25 (95% CI)",
+            "Recall@100",
+            "MAP",
+            "MRR@10",
+            "p50 ms",
+          ],
           [
             [
               result.store,
-              m + (result.rerank ? "+rerank" : ""),
+              m +
+                (fusion
+                  ? ` (${fusion.method === "rrf" ? `rrf k=${fusion.k}` : `weighted ${fusion.dense}`})`
+                  : "") +
+                (result.rerank ? "+rerank" : ""),
               String(metrics.queries),
               metrics.ndcg10.toFixed(4),
+              ci,
               metrics.recall100.toFixed(4),
               metrics.ap.toFixed(4),
               metrics.rr10.toFixed(4),

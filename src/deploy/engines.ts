@@ -161,6 +161,26 @@ function engineArgs(m: ModelSpec, place: ModelPlacement): { command?: string[]; 
       return { command: tritonArgs(m), args: [] };
     case "ollama":
       return { args: [] };
+    case "embedded":
+      // The Inferplane image's entrypoint is the CLI; the pinned model files are fetched into
+      // the cache volume at start-up (SHA-256 checked), never per request.
+      return {
+        args: [
+          "embed-serve",
+          "--model",
+          catalogModelOf(m)?.id ?? m.catalog ?? servedModelName(m),
+          "--served-model-name",
+          servedModelName(m),
+          "--host",
+          "0.0.0.0",
+          "--port",
+          String(engineInfo(m.engine, m.engineVersion).defaultPort),
+          "--cache-dir",
+          CACHE_MOUNT,
+          "--fetch",
+          ...m.extraArgs,
+        ],
+      };
     default:
       throw new Error(`engine ${m.engine} is not deployed`);
   }
@@ -168,6 +188,7 @@ function engineArgs(m: ModelSpec, place: ModelPlacement): { command?: string[]; 
 
 /** How the weights reach the cache: an init container that downloads them, or nothing (pvc://). */
 function initContainers(p: Platform, m: ModelSpec, image: string): unknown[] {
+  if (m.engine === "embedded") return []; // embed-serve --fetch installs its own pinned files
   const src = parseSource(m);
   const mounts = [{ name: "model-cache", mountPath: CACHE_MOUNT }];
   const resources = { requests: { cpu: "1", memory: "2Gi" }, limits: { memory: "4Gi" } };

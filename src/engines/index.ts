@@ -6,6 +6,7 @@
 import type { EngineId } from "../catalog/engines.js";
 import type { PoolInfo } from "../gateway/types.js";
 import type { AdapterOptions, EngineAdapter } from "./adapter.js";
+import { EmbeddedAdapter } from "./embedded/adapter.js";
 import { OllamaAdapter } from "./ollama.js";
 import { OpenAiAdapter } from "./openai.js";
 import { TgiAdapter } from "./tgi.js";
@@ -28,6 +29,7 @@ const FACTORIES: Readonly<Record<EngineId, (opts: AdapterOptions) => EngineAdapt
   ollama: (o) => new OllamaAdapter(o),
   triton: (o) => new TritonAdapter(o),
   openai: (o) => new OpenAiAdapter(o),
+  embedded: (o) => new EmbeddedAdapter(o),
 };
 
 const shared = new Map<string, EngineAdapter>();

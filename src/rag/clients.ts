@@ -13,8 +13,11 @@ import { type Span, traceparentOf } from "../telemetry/tracing.js";
  * gateway's own span for the call is that stage's child.
  */
 export interface Embedder {
-  embed(texts: string[], parent?: Span): Promise<Float32Array[]>;
+  /** `inputType` "query" marks retrieval queries (the model's query instruction applies); default "document". */
+  embed(texts: string[], parent?: Span, inputType?: InputType): Promise<Float32Array[]>;
 }
+
+export type InputType = "query" | "document";
 
 export interface Reranker {
   rerank(
@@ -72,16 +75,20 @@ export class GatewayEmbedder implements Embedder {
     readonly route: string,
     readonly batchSize = 32,
     private readonly headers: HeaderSource = () => ({}),
+    /** Send `input_type` (rag.embedding.inputType): only servers that know it get it. */
+    readonly sendInputType = false,
   ) {}
 
-  async embed(texts: string[], parent?: Span): Promise<Float32Array[]> {
+  async embed(texts: string[], parent?: Span, inputType: InputType = "document"): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += this.batchSize) {
       const batch = texts.slice(i, i + this.batchSize);
       const res = (await postJson(
         this.baseUrl(),
         "/v1/embeddings",
-        { model: this.route, input: batch },
+        this.sendInputType
+          ? { model: this.route, input: batch, input_type: inputType }
+          : { model: this.route, input: batch },
         this.headers,
         parent,
       )) as {

@@ -99,6 +99,7 @@ export class RagService {
       info.embeddingRoute,
       this.spec.embedding.batchSize,
       this.headers,
+      this.spec.embedding.inputType,
     );
   }
 
@@ -184,10 +185,18 @@ export class RagService {
       collection,
       {
         candidates: this.spec.retrieval.candidates,
-        fusion: { method: "rrf", k: this.spec.retrieval.rrfK },
+        fusion: this.defaultFusion(),
         ...req,
       },
     );
+  }
+
+  /** The spec's fusion (rag.retrieval.fusion, denseWeight, rrfK). */
+  defaultFusion(): NonNullable<SearchRequest["fusion"]> {
+    const r = this.spec.retrieval;
+    return r.fusion === "rrf"
+      ? { method: "rrf", k: r.rrfK }
+      : { method: "weighted", dense: r.denseWeight, sparse: 1 - r.denseWeight };
   }
 
   /** With `parent` (the request span), stage spans: embed, retrieve, rerank, then `rag.generate`. */

@@ -11,7 +11,7 @@ import { dnsLabel, duration, quantity } from "./units.js";
 export const API_VERSION = "inferplane.dev/v1";
 export const KIND = "Platform";
 
-export const ENGINES = ["vllm", "tgi", "ollama", "triton", "openai"] as const;
+export const ENGINES = ["vllm", "tgi", "ollama", "triton", "openai", "embedded"] as const;
 export const SHARING_MODES = ["exclusive", "mig", "time-slicing", "mps"] as const;
 export const QUANTIZATIONS = [
   "none",
@@ -625,6 +625,12 @@ const Rag = z
         route: z.string().describe("Route of the embedding model."),
         dimensions: z.number().int().positive().describe("Embedding dimension (bge-m3: 1024)."),
         batchSize: z.number().int().positive().default(32).describe("Texts per embedding request."),
+        inputType: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Send `input_type` (`query` or `document`) with embedding requests, so a server that knows the model's query instruction applies it to queries (the `embedded` engine; Cohere-, Voyage- and Jina-style APIs).",
+          ),
       })
       .describe("Embedding model used for chunks and queries."),
     rerank: z
@@ -698,9 +704,23 @@ const Rag = z
           .number()
           .int()
           .positive()
-          .default(50)
-          .describe("Candidates per retriever before fusion."),
+          .default(100)
+          .describe(
+            "Candidates per retriever before fusion (and the rerank pool); chosen on Cranfield, docs/rag.md.",
+          ),
         rrfK: z.number().int().positive().default(60).describe("Reciprocal-rank-fusion constant."),
+        fusion: z
+          .enum(["rrf", "weighted"])
+          .default("weighted")
+          .describe(
+            "How hybrid search fuses BM25 and dense lists: reciprocal rank fusion, or a weighted sum of min-max normalised scores (chosen on Cranfield, docs/rag.md).",
+          ),
+        denseWeight: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.6)
+          .describe("Weighted fusion: the dense list's weight; BM25 gets 1 minus it (chosen on Cranfield)."),
       })
       .prefault({})
       .describe("Search defaults."),

@@ -71,6 +71,7 @@ describe("catalog: models", () => {
         "deepseek-v3",
         "bge-m3",
         "bge-reranker-v2-m3",
+        "bge-small-en-v1.5",
       ],
     );
     assert.deepEqual(

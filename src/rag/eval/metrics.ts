@@ -53,6 +53,16 @@ export function scoreQuery(ranking: string[], judged: Map<string, number>): Quer
   };
 }
 
+/** Metrics of every query that has a relevant judgement, in the qrels' order. */
+export function perQuery(run: Run, qrels: Qrels): Map<string, QueryMetrics> {
+  const out = new Map<string, QueryMetrics>();
+  for (const [qid, judged] of qrels) {
+    if (![...judged.values()].some((g) => g > 0)) continue;
+    out.set(qid, scoreQuery(run.get(qid) ?? [], judged));
+  }
+  return out;
+}
+
 export function evaluate(run: Run, qrels: Qrels): Metrics {
   let n = 0;
   const sum: QueryMetrics = { ndcg10: 0, recall100: 0, ap: 0, rr10: 0 };

@@ -98,7 +98,7 @@ export async function search(
     const embedder = deps.embedder;
     if (!embedder)
       throw new InferplaneError("invalid_request", `mode "${req.mode}" needs an embedding model`);
-    [vector] = await stage("embed", {}, (span) => embedder.embed([req.query], span));
+    [vector] = await stage("embed", {}, (span) => embedder.embed([req.query], span, "query"));
   }
   const lists = await stage("search", { "inferplane.rag.mode": req.mode }, (span) =>
     Promise.all([
@@ -124,8 +124,14 @@ export async function search(
 
   if (req.rerank) {
     const reranker = deps.reranker;
-    if (!reranker)
-      throw new InferplaneError("invalid_request", "rerank needs a rerank model (rag.rerank.route)");
+    if (!reranker) {
+      // No cross-encoder ships with Inferplane: rerank exists only through a configured route.
+      throw new InferplaneError(
+        "invalid_request",
+        "rerank: no rerank route is configured (rag.rerank.route names a rerank model served by an engine such as vLLM, TEI or Infinity); results were not reranked",
+        { param: "rerank" },
+      );
+    }
     const pool = hits.slice(0, candidates);
     const topN = Math.min(req.rerank.topN ?? req.k, req.k);
     const ranked = await stage(
