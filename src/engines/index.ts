@@ -3,9 +3,12 @@
  * interface. `getEngineAdapter(engine, version)` is the only entry the gateway uses; it never
  * imports an engine module directly.
  */
-import type { EngineId } from "../catalog/engines.js";
+import { ENGINE_IDS, type EngineId } from "../catalog/engines.js";
 import type { PoolInfo } from "../gateway/types.js";
 import type { AdapterOptions, EngineAdapter } from "./adapter.js";
+import type { UpstreamRefusal } from "./dialect.js";
+import { LlamaCppAdapter } from "./llamacpp/adapter.js";
+import type { LocalRunner } from "./local.js";
 import { OllamaAdapter } from "./ollama.js";
 import { OpenAiAdapter } from "./openai.js";
 import { TgiAdapter } from "./tgi.js";
@@ -20,6 +23,8 @@ export {
   type EngineAdapter,
   type Env,
 } from "./adapter.js";
+export type { UpstreamRefusal } from "./dialect.js";
+export type { LocalReplicas, LocalRunner, LocalRunOptions } from "./local.js";
 export { forEachSample, type ParseOptions, parsePrometheusText, type Sample } from "./prometheus-text.js";
 
 const FACTORIES: Readonly<Record<EngineId, (opts: AdapterOptions) => EngineAdapter>> = {
@@ -27,6 +32,7 @@ const FACTORIES: Readonly<Record<EngineId, (opts: AdapterOptions) => EngineAdapt
   tgi: (o) => new TgiAdapter(o),
   ollama: (o) => new OllamaAdapter(o),
   triton: (o) => new TritonAdapter(o),
+  llamacpp: (o) => new LlamaCppAdapter(o),
   openai: (o) => new OpenAiAdapter(o),
 };
 
@@ -59,4 +65,31 @@ export function adapterForPool(pool: PoolInfo): EngineAdapter {
   const opts: Omit<AdapterOptions, "version"> = { pool: pool.name };
   if (pool.apiKeyEnv !== undefined) opts.apiKeyEnv = pool.apiKeyEnv;
   return getEngineAdapter(pool.engine, pool.engineVersion, opts);
+}
+
+/**
+ * Whether any engine reads this error answer as "the prompt does not fit the context" (the
+ * router does not know which engine answered; the wordings do not overlap).
+ */
+export function isEngineContextOverflow(status: number, body: unknown): boolean {
+  for (const id of ENGINE_IDS) if (getEngineAdapter(id).refusal(status, body) === "context-overflow") return true;
+  return false;
+}
+
+/** What `engine`'s error answer means to the gateway (see `EngineAdapter.refusal`). */
+export function engineRefusal(engine: EngineId, status: number, body: unknown): UpstreamRefusal | undefined {
+  return getEngineAdapter(engine).refusal(status, body);
+}
+
+/**
+ * Engines that run for real in `inferplane up` (the rest are simulated). Loaded lazily: only
+ * `up` needs the runners, and they spawn processes.
+ */
+const RUNNERS: Partial<Record<EngineId, () => Promise<LocalRunner>>> = {
+  llamacpp: async () => (await import("./llamacpp/runner.js")).llamacppRunner,
+};
+
+/** The local runner of `engine`, `undefined` for engines `up` simulates. */
+export async function localRunnerFor(engine: EngineId): Promise<LocalRunner | undefined> {
+  return RUNNERS[engine]?.();
 }

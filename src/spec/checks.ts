@@ -144,6 +144,9 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
   if ((scheme === "openai") !== (m.engine === "openai")) {
     out.push({ path: at("engine"), message: "openai:// sources go with engine `openai`, and only they" });
   }
+  if ((scheme === "file" || scheme === "pypi") && m.engine !== "llamacpp") {
+    out.push({ path: at("engine"), message: `${scheme}:// GGUF sources need engine \`llamacpp\`` });
+  }
   if (scheme === "ollama" && m.engine !== "ollama") {
     out.push({ path: at("engine"), message: "ollama:// sources need engine `ollama`" });
   }
