@@ -72,7 +72,8 @@ export function adapterForPool(pool: PoolInfo): EngineAdapter {
  * router does not know which engine answered; the wordings do not overlap).
  */
 export function isEngineContextOverflow(status: number, body: unknown): boolean {
-  for (const id of ENGINE_IDS) if (getEngineAdapter(id).refusal(status, body) === "context-overflow") return true;
+  for (const id of ENGINE_IDS)
+    if (getEngineAdapter(id).refusal(status, body) === "context-overflow") return true;
   return false;
 }
 

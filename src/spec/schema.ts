@@ -262,7 +262,10 @@ const Model = z
     engine: z.enum(ENGINES).default("vllm").describe("Serving engine."),
     engineVersion: z
       .string()
-      .regex(/^(v?\d+\.\d+(\.\d+)?([-.+][0-9A-Za-z.-]+)?|b\d+)$/, 'a version such as "0.11.0" (llama.cpp: a build such as "b11549")')
+      .regex(
+        /^(v?\d+\.\d+(\.\d+)?([-.+][0-9A-Za-z.-]+)?|b\d+)$/,
+        'a version such as "0.11.0" (llama.cpp: a build such as "b11549")',
+      )
       .optional()
       .describe("Engine version; decides metric names and flags. Defaults to the catalog's current version."),
     image: z.string().optional().describe("Container image override."),

@@ -3,7 +3,15 @@
 import { ENGINE_IDS, type EngineId } from "../../src/catalog/engines.js";
 import { getEngineAdapter } from "../../src/engines/index.js";
 import { runAdapterConformance } from "./conformance.js";
-import { LLAMACPP_BUSY, TGI_3, TRITON_TRTLLM, TRITON_TRTLLM_OLD, VLLM_0_8, VLLM_0_10, VLLM_0_12_DP2 } from "./fixtures.js";
+import {
+  LLAMACPP_BUSY,
+  TGI_3,
+  TRITON_TRTLLM,
+  TRITON_TRTLLM_OLD,
+  VLLM_0_8,
+  VLLM_0_10,
+  VLLM_0_12_DP2,
+} from "./fixtures.js";
 
 const CASES: Record<EngineId, { versions: (string | undefined)[]; metrics: boolean; text?: string }> = {
   vllm: { versions: [undefined, "0.8.5", "0.10.1", "0.12.0", "latest"], metrics: true, text: VLLM_0_12_DP2 },

@@ -37,7 +37,9 @@ let installed: Promise<void> | undefined;
 async function ensureInstalled(): Promise<void> {
   const res = await run("bash", [INSTALL_SCRIPT, "llamacpp"], { timeoutMs: 600_000 });
   if (res.code !== 0 || !existsSync(LLAMACPP_PYTHON))
-    throw new Error(`install.sh llamacpp failed (exit ${res.code}):\n${(res.stdout + res.stderr).slice(-2000)}`);
+    throw new Error(
+      `install.sh llamacpp failed (exit ${res.code}):\n${(res.stdout + res.stderr).slice(-2000)}`,
+    );
 }
 
 /** N real llama.cpp servers serving SmolLM2 under `alias` (default "smollm2"). */
@@ -46,7 +48,8 @@ export async function startLlamaCpp(opts: LlamaCppOptions = {}): Promise<LlamaCp
     installed ??= ensureInstalled();
     await installed;
   }
-  if (!existsSync(LLAMACPP_PYTHON)) throw new Error(`${LLAMACPP_PYTHON} missing (run: bash test/services/install.sh llamacpp)`);
+  if (!existsSync(LLAMACPP_PYTHON))
+    throw new Error(`${LLAMACPP_PYTHON} missing (run: bash test/services/install.sh llamacpp)`);
   const slots = opts.slots ?? 1;
   const config: LaunchConfig = {
     model: {

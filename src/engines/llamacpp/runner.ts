@@ -25,7 +25,11 @@ export interface ServerProcess {
 }
 
 /** Starts one llama.cpp server with `python` (a venv's); resolves once it listens. */
-export function startServer(python: string, config: LaunchConfig, readyTimeoutMs = READY_TIMEOUT_MS): Promise<ServerProcess> {
+export function startServer(
+  python: string,
+  config: LaunchConfig,
+  readyTimeoutMs = READY_TIMEOUT_MS,
+): Promise<ServerProcess> {
   const child = spawn(python, ["-c", LAUNCHER, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -43,7 +47,13 @@ export function startServer(python: string, config: LaunchConfig, readyTimeoutMs
       } else ok(handle(child, url as string, () => log));
     };
     const timer = setTimeout(
-      () => finish(new InferplaneError("local_engine_failed", `llama.cpp did not start in ${readyTimeoutMs / 1000} s:\n${tail(log)}`)),
+      () =>
+        finish(
+          new InferplaneError(
+            "local_engine_failed",
+            `llama.cpp did not start in ${readyTimeoutMs / 1000} s:\n${tail(log)}`,
+          ),
+        ),
       readyTimeoutMs,
     );
     child.stdout?.on("data", (b: Buffer) => {
@@ -56,7 +66,9 @@ export function startServer(python: string, config: LaunchConfig, readyTimeoutMs
     child.stderr?.on("data", (b: Buffer) => {
       log = (log + b.toString("utf8")).slice(-8000);
     });
-    child.once("error", (err) => finish(new InferplaneError("local_engine_failed", `llama.cpp: ${err.message}`)));
+    child.once("error", (err) =>
+      finish(new InferplaneError("local_engine_failed", `llama.cpp: ${err.message}`)),
+    );
     child.once("exit", (code, signal) =>
       finish(
         new InferplaneError(
