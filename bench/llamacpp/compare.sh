@@ -17,10 +17,21 @@ trap 'kill $SERVER 2>/dev/null; rm -rf "$OUT"' EXIT
 for _ in $(seq 1 120); do grep -q '^listening ' "$OUT/server.log" && break; sleep 0.5; done
 URL="$(sed -n 's/^listening //p' "$OUT/server.log")"
 echo "llama.cpp at $URL; $ROUNDS rounds of $N requests each, 64 words in, 32 tokens out"
+# Alternating rounds, so both clients see the same machine (a busy shared machine drifts).
 for r in $(seq 1 "$ROUNDS"); do
-  node "$ROOT/bin/inferplane.js" bench --url "$URL" -m smollm2 --concurrency 1 -n "$N" --warmup 2 \
+  node "$ROOT/bin/inferplane.js" bench --url "$URL" -m smollm2 --concurrency 1 -n "$N" --warmup 1 \
     --input-tokens 64 --output-tokens 32 --ignore-eos --seed "$r" --json "$OUT/bench.json" >/dev/null
-  node -e 'const j=require(process.argv[1]);const t=j.targets[0];const s=t.ttftMs;const i=t.itlMs;console.log(`round '"$r"' inferplane bench: TTFT p50 ${s.p50.toFixed(1)} ms, ITL p50 ${i.p50.toFixed(1)} ms`)' "$OUT/bench.json"
+  node -e 'const t=require(process.argv[1]).targets[0];console.log(JSON.stringify({client:"inferplane bench",ttftP50:t.ttftMs.p50,itlP50:t.itlMs.p50}))' "$OUT/bench.json" |
+    tee -a "$OUT/rounds.jsonl"
   "$PY" "$ROOT/bench/llamacpp/sse_client.py" "$URL" smollm2 "$N" 64 32 "$r" |
-    node -e 'let d="";process.stdin.on("data",(c)=>d+=c).on("end",()=>{const j=JSON.parse(d);console.log(`round '"$r"' python client:    TTFT p50 ${j.ttftP50.toFixed(1)} ms, ITL p50 ${j.itlP50.toFixed(1)} ms`)})'
+    node -e 'let d="";process.stdin.on("data",(c)=>d+=c).on("end",()=>console.log(JSON.stringify({client:"python",...JSON.parse(d)})))' |
+    tee -a "$OUT/rounds.jsonl"
 done
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const of = (c, k) => med(rows.filter((r) => r.client === c).map((r) => r[k]));
+for (const k of ["ttftP50", "itlP50"]) {
+  const a = of("inferplane bench", k), b = of("python", k);
+  console.log(`${k} (median of rounds): inferplane bench ${a.toFixed(1)} ms, python ${b.toFixed(1)} ms, difference ${((100 * (a - b)) / b).toFixed(1)}%`);
+}' "$OUT/rounds.jsonl"

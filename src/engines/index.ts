@@ -8,9 +8,11 @@ import type { PoolInfo } from "../gateway/types.js";
 import type { AdapterOptions, EngineAdapter } from "./adapter.js";
 import type { UpstreamRefusal } from "./dialect.js";
 import { LlamaCppAdapter } from "./llamacpp/adapter.js";
+import { llamacppContainer } from "./llamacpp/run.js";
 import type { LocalRunner } from "./local.js";
 import { OllamaAdapter } from "./ollama.js";
 import { OpenAiAdapter } from "./openai.js";
+import type { ContainerRunFn } from "./run.js";
 import { TgiAdapter } from "./tgi.js";
 import { TritonAdapter } from "./triton.js";
 import { VllmAdapter } from "./vllm.js";
@@ -26,6 +28,7 @@ export {
 export type { UpstreamRefusal } from "./dialect.js";
 export type { LocalReplicas, LocalRunner, LocalRunOptions } from "./local.js";
 export { forEachSample, type ParseOptions, parsePrometheusText, type Sample } from "./prometheus-text.js";
+export type { ContainerRun, ContainerRunFn, RunContext } from "./run.js";
 
 const FACTORIES: Readonly<Record<EngineId, (opts: AdapterOptions) => EngineAdapter>> = {
   vllm: (o) => new VllmAdapter(o),
@@ -93,4 +96,14 @@ const RUNNERS: Partial<Record<EngineId, () => Promise<LocalRunner>>> = {
 /** The local runner of `engine`, `undefined` for engines `up` simulates. */
 export async function localRunnerFor(engine: EngineId): Promise<LocalRunner | undefined> {
   return RUNNERS[engine]?.();
+}
+
+/** Engines that own their container facts (image, args, env, weight download) for render. */
+const CONTAINERS: Partial<Record<EngineId, ContainerRunFn>> = {
+  llamacpp: llamacppContainer,
+};
+
+/** How `engine` runs in a container, `undefined` where src/deploy still renders it itself. */
+export function containerRunFor(engine: EngineId): ContainerRunFn | undefined {
+  return CONTAINERS[engine];
 }

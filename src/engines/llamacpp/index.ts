@@ -8,5 +8,6 @@ export { LlamaCppAdapter, llamacppAdapter } from "./adapter.js";
 export { LLAMACPP_CONTEXT_ERROR_TYPE, LLAMACPP_NOT_SUPPORTED_TYPE, llamacppRefusal } from "./dialect.js";
 export { ensureVenv, stampOf, VENV_DIR, XLLAMACPP_REQUIREMENT } from "./install.js";
 export { DEFAULT_SLOTS, LAUNCHER, type LaunchConfig, launchConfig, threadsOf } from "./launch.js";
+export { llamacppContainer, llamacppImage } from "./run.js";
 export { llamacppRunner, type ServerProcess, startServer } from "./runner.js";
 export { type GgufSource, ggufSource, sourceRequirement } from "./source.js";
