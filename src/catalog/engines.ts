@@ -30,12 +30,12 @@ export interface ParsedVersion {
 }
 
 /**
- * Parse versions such as `0.8.0`, `v0.11.2`, `0.9.0rc1`, `0.10.0-rc.2`, `0.8.5.post1`, `25.02`,
+ * Parse versions such as `0.8.0`, `v0.11.2`, `b11549` (a llama.cpp build), `0.9.0rc1`, `0.10.0-rc.2`, `0.8.5.post1`, `25.02`,
  * `3.3.5+cu124` (build metadata ignored). `null` for anything else (`latest`, `main`).
  */
 export function parseVersion(version: string): ParsedVersion | null {
   const m =
-    /^v?(\d+(?:\.\d+)*)(?:[-.]?(post)\.?(\d+)|[-.]?((?:rc|dev|alpha|beta|a|b|pre)[.-]?\d*))?(?:\+[0-9A-Za-z.-]+)?$/i.exec(
+    /^[vb]?(\d+(?:\.\d+)*)(?:[-.]?(post)\.?(\d+)|[-.]?((?:rc|dev|alpha|beta|a|b|pre)[.-]?\d*))?(?:\+[0-9A-Za-z.-]+)?$/i.exec(
       version.trim(),
     );
   if (m === null || m[1] === undefined) return null;

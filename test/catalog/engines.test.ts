@@ -60,8 +60,8 @@ describe("catalog: version comparison", () => {
 });
 
 describe("catalog: engines", () => {
-  it("covers the five engines", () => {
-    assert.deepEqual([...ENGINE_IDS], ["vllm", "tgi", "ollama", "triton", "openai"]);
+  it("covers the six engines", () => {
+    assert.deepEqual([...ENGINE_IDS], ["vllm", "tgi", "ollama", "triton", "llamacpp", "openai"]);
     assert.deepEqual(
       listEngines().map((e) => e.id),
       [...ENGINE_IDS],
