@@ -184,6 +184,12 @@ export const ERRORS = {
     exit: 1,
     doc: "The upstream failed in the middle of a stream; sent as a final SSE `error` event, never as a silent end.",
   },
+  local_engine_failed: {
+    status: 500,
+    type: "server_error",
+    exit: 1,
+    doc: "A real engine `inferplane up` runs on this machine (llama.cpp) could not be installed or started; the message names the step and ends with its output.",
+  },
   shutting_down: {
     status: 503,
     type: "server_error",

@@ -7,7 +7,8 @@
  * histograms are listed by base name (readers add `_bucket`, `_sum`, `_count`).
  */
 
-export const ENGINE_IDS = ["vllm", "tgi", "ollama", "triton", "openai", "embedded"] as const;
+/** The one engine list: the spec's `engine` enum, the adapters and the docs all come from it. */
+export const ENGINE_IDS = ["vllm", "tgi", "ollama", "triton", "llamacpp", "openai", "embedded"] as const;
 
 export type EngineId = (typeof ENGINE_IDS)[number];
 
@@ -29,12 +30,12 @@ export interface ParsedVersion {
 }
 
 /**
- * Parse versions such as `0.8.0`, `v0.11.2`, `0.9.0rc1`, `0.10.0-rc.2`, `0.8.5.post1`, `25.02`,
+ * Parse versions such as `0.8.0`, `v0.11.2`, `b11549` (a llama.cpp build), `0.9.0rc1`, `0.10.0-rc.2`, `0.8.5.post1`, `25.02`,
  * `3.3.5+cu124` (build metadata ignored). `null` for anything else (`latest`, `main`).
  */
 export function parseVersion(version: string): ParsedVersion | null {
   const m =
-    /^v?(\d+(?:\.\d+)*)(?:[-.]?(post)\.?(\d+)|[-.]?((?:rc|dev|alpha|beta|a|b|pre)[.-]?\d*))?(?:\+[0-9A-Za-z.-]+)?$/i.exec(
+    /^[vb]?(\d+(?:\.\d+)*)(?:[-.]?(post)\.?(\d+)|[-.]?((?:rc|dev|alpha|beta|a|b|pre)[.-]?\d*))?(?:\+[0-9A-Za-z.-]+)?$/i.exec(
       version.trim(),
     );
   if (m === null || m[1] === undefined) return null;
@@ -248,6 +249,35 @@ const ENGINES: Readonly<Record<EngineId, EngineFacts>> = {
     image: { repository: "nvcr.io/nvidia/tritonserver", tagTemplate: "{version}-trtllm-python-py3" },
     source:
       "Triton docs (HTTP/GRPC protocol, metrics.md, generate extension); NGC nvcr.io/nvidia/tritonserver",
+  },
+  llamacpp: {
+    id: "llamacpp",
+    displayName: "llama.cpp server",
+    // llama.cpp tags every master build `b<N>`; the official server images are tagged
+    // `server-b<N>` (CPU) and `server-cuda-b<N>` (CUDA). b11549 is the build the pinned
+    // xllamacpp 2026.10.11549 wheel (YYYY.MM.<build>) carries, the one verified here.
+    defaultVersion: "b11549",
+    defaultPort: 8080, // `llama-server --port` default
+    metricsPort: null,
+    healthPath: "/health", // 503 {"error":{"message":"Loading model"}} until the model is loaded
+    readinessPath: "/health",
+    metricsPath: "/metrics", // only with `--metrics`
+    openaiCompatible: true,
+    endpoints: [
+      { kind: "chatCompletions", path: "/v1/chat/completions" },
+      { kind: "completions", path: "/v1/completions" },
+      {
+        kind: "embeddings",
+        path: "/v1/embeddings",
+        note: "only with `--embeddings`; otherwise 501 not_supported_error",
+      },
+      { kind: "rerank", path: "/v1/rerank", note: "only with `--reranking`; otherwise 501" },
+      { kind: "models", path: "/v1/models" },
+      { kind: "tokenize", path: "/tokenize" },
+    ],
+    image: { repository: "ghcr.io/ggml-org/llama.cpp", tagTemplate: "server-{version}" },
+    source:
+      "llama.cpp tools/server/README.md; ghcr.io/ggml-org/llama.cpp (server-b<N>, server-cuda-b<N>); paths, health and 501s checked against xllamacpp 2026.10.11549 here",
   },
   openai: {
     id: "openai",
@@ -659,11 +689,36 @@ const TRITON_METRICS: readonly MetricFact[] = [
   },
 ];
 
+/**
+ * llama.cpp server with `--metrics` (tools/server/server.cpp `handle_metrics`; names read from
+ * xllamacpp 2026.10.11549's /metrics here). Prefix `llamacpp:`; counters carry `_total`. No
+ * KV-cache usage gauge: the load-aware balancer weighs running and waiting only.
+ */
+const LLAMACPP_METRICS: readonly MetricFact[] = [
+  {
+    key: "running",
+    name: "llamacpp:requests_processing",
+    type: "gauge",
+    unit: "requests",
+    note: "requests in a slot",
+  },
+  {
+    key: "waiting",
+    name: "llamacpp:requests_deferred",
+    type: "gauge",
+    unit: "requests",
+    note: "requests waiting for a free slot",
+  },
+  { key: "promptTokens", name: "llamacpp:prompt_tokens_total", type: "counter", unit: "tokens" },
+  { key: "generationTokens", name: "llamacpp:tokens_predicted_total", type: "counter", unit: "tokens" },
+];
+
 const METRICS: Readonly<Record<EngineId, readonly MetricFact[]>> = {
   vllm: VLLM_METRICS,
   tgi: TGI_METRICS,
   ollama: [], // no /metrics (ollama/ollama#3144)
   triton: TRITON_METRICS,
+  llamacpp: LLAMACPP_METRICS,
   openai: [], // external provider: no scrape target
   // src/engines/embedded/metrics.ts (EMBEDDING_METRICS): texts, not requests, are the unit of work.
   embedded: [

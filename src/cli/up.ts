@@ -1,3 +1,6 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { type LocalReplicas, localRunnerFor } from "../engines/index.js";
 import { InferplaneError } from "../errors.js";
 import { manageLifecycle } from "../gateway/lifecycle.js";
 import { startGateway } from "../gateway/server.js";
@@ -20,9 +23,15 @@ function log(level: string, msg: string, fields: Record<string, unknown> = {}) {
   process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
 }
 
+/** Where engines that run for real keep their installs: `INFERPLANE_CACHE`, else ~/.cache/inferplane. */
+export function localCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.INFERPLANE_CACHE ?? join(homedir(), ".cache", "inferplane");
+}
+
 /**
- * The local stack, like the guide's `docker compose up`: simulated replicas for every model
- * without endpoints, the gateway in front, until SIGINT/SIGTERM.
+ * The local stack, like the guide's `docker compose up`: for every model without endpoints, real
+ * replicas where its engine runs here (llama.cpp with real weights) and simulated ones otherwise,
+ * the gateway in front, until SIGINT/SIGTERM.
  */
 export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
   const file = resolveSpecFile(opts.config);
@@ -33,10 +42,24 @@ export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
   }
   const speed = opts.speed === undefined ? 1 : Number(opts.speed);
   const fleets: { model: string; fleet: SimFleetHandle; engine: string; gpu: string }[] = [];
+  const reals: { model: string; engine: string; replicas: LocalReplicas }[] = [];
   const endpoints: Record<string, string[]> = {};
+  const stopAll = () =>
+    Promise.all([...fleets.map((f) => f.fleet.stop()), ...reals.map((r) => r.replicas.close())]);
   try {
     for (const m of platform.models) {
-      if (m.endpoints.length > 0) continue;
+      if (m.endpoints.length > 0 || m.discovery !== undefined) continue;
+      const runner = await localRunnerFor(m.engine);
+      if (runner !== undefined) {
+        const replicas = await runner.start(m, {
+          replicas: m.autoscaling?.enabled ? Math.max(1, m.autoscaling.minReplicas) : Math.max(1, m.replicas),
+          cacheDir: localCacheDir(),
+          progress: (msg) => log("info", msg, { model: m.name }),
+        });
+        reals.push({ model: m.name, engine: m.engine, replicas });
+        endpoints[m.name] = replicas.urls;
+        continue;
+      }
       const plan = simPlanFor(platform, m);
       const fleet = await startSimFleet({
         engine: plan.engine,
@@ -75,23 +98,39 @@ export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
       endpoints,
       log,
     });
-    const route = platform.routes.find((r) =>
-      r.targets.some((t) => platform.models.find((m) => m.name === t.model && (m.kind ?? "chat") === "chat")),
-    );
+    const isChat = (name: string, real: boolean) =>
+      platform.models.some(
+        (m) =>
+          m.name === name && (m.kind ?? "chat") === "chat" && (!real || reals.some((r) => r.model === name)),
+      );
+    // A route served by real weights first: its answer is real text.
+    const route =
+      platform.routes.find((r) => r.targets.every((t) => isChat(t.model, true))) ??
+      platform.routes.find((r) => r.targets.some((t) => isChat(t.model, false)));
     const sample = route
-      ? `curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${route.name}","messages":[{"role":"user","content":"Hello!"}]}'`
+      ? `curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${route.name}","messages":[{"role":"user","content":"Hello! Who are you?"}],"max_tokens":48}'`
       : `curl ${gw.url}/v1/models`;
     if (opts.json) {
       io.out(
         JSON.stringify(
           {
             gateway: gw.url,
-            replicas: fleets.map((f) => ({
-              model: f.model,
-              engine: f.engine,
-              gpu: f.gpu,
-              urls: f.fleet.urls,
-            })),
+            replicas: [
+              ...reals.map((r) => ({
+                model: r.model,
+                engine: r.engine,
+                real: true,
+                describe: r.replicas.describe,
+                urls: r.replicas.urls,
+              })),
+              ...fleets.map((f) => ({
+                model: f.model,
+                engine: f.engine,
+                real: false,
+                gpu: f.gpu,
+                urls: f.fleet.urls,
+              })),
+            ],
             sample,
           },
           null,
@@ -101,6 +140,9 @@ export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
     } else {
       const rows = [
         ["gateway", "inferplane", "", gw.url],
+        ...reals.flatMap((r) =>
+          r.replicas.urls.map((u, i) => [`${r.model}[${i}]`, `${r.engine} (real)`, "CPU", u]),
+        ),
         ...fleets.flatMap((f) =>
           f.fleet.urls.map((u, i) => [`${f.model}[${i}]`, `${f.engine} (simulated)`, f.gpu, u]),
         ),
@@ -108,8 +150,13 @@ export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
           .filter((m) => m.endpoints.length > 0)
           .flatMap((m) => m.endpoints.map((u, i) => [`${m.name}[${i}]`, m.engine, "", u])),
       ];
+      const realLines = reals.map((r) => `  ${r.model}: ${r.replicas.describe}`).join("\n");
       io.out(
-        `${renderTable(["SERVICE", "KIND", "GPU", "URL"], rows)}\n\nRoutes: ${platform.routes.map((r) => r.name).join(", ")}\nTry:\n  ${sample}\n`,
+        `${renderTable(["SERVICE", "KIND", "GPU", "URL"], rows)}\n\n${
+          reals.length > 0
+            ? `Real engines (real weights):\n${realLines}\nEvery other replica is simulated.\n\n`
+            : "Every replica is simulated.\n\n"
+        }Routes: ${platform.routes.map((r) => r.name).join(", ")}\nTry:\n  ${sample}\n`,
       );
     }
     return await new Promise<number>((resolve) => {
@@ -118,12 +165,12 @@ export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
         ...(opts.env ? { env: opts.env } : {}),
         log,
         onExit: (code) => {
-          void Promise.all(fleets.map((f) => f.fleet.stop())).then(() => resolve(code));
+          void stopAll().then(() => resolve(code));
         },
       });
     });
   } catch (err) {
-    await Promise.all(fleets.map((f) => f.fleet.stop()));
+    await stopAll();
     throw err;
   }
 }

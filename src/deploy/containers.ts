@@ -5,6 +5,7 @@
  * Prometheus and Grafana, with engines as `inferplane sim` replicas (profile `cpu`) or real
  * vLLM (profile `gpu`) behind the same network alias.
  */
+import { containerRunFor } from "../engines/index.js";
 import { catalogModelOf, servedModelName } from "../spec/checks.js";
 import type { Platform } from "../spec/schema.js";
 import { parseYamlSource } from "../spec/source.js";
@@ -148,6 +149,34 @@ export function compose(p: Platform): string {
     const alias = `engine-${m.name}`;
     const cat = catalogModelOf(m);
     const port = enginePort(m);
+    // Engines that own their run facts and run on CPU (llama.cpp) run for real here, not simulated.
+    const own = containerRunFor(m.engine)?.(m, {
+      cacheMount: "/models",
+      port,
+      gpu: false,
+      servedName: servedModelName(m),
+    });
+    if (own) {
+      const weights = own.initContainers as { image: string; command: string[] }[];
+      weights.forEach((w, i) => {
+        services[`weights-${m.name}${i > 0 ? `-${i}` : ""}`] = {
+          image: w.image,
+          command: w.command,
+          volumes: ["model-cache:/models"],
+        };
+      });
+      services[alias] = {
+        image: own.image,
+        command: own.args,
+        ...(own.env.length > 0 ? { environment: own.env.map((e) => `${e.name}=${e.value}`) } : {}),
+        volumes: ["model-cache:/models"],
+        ...(weights.length > 0
+          ? { depends_on: { [`weights-${m.name}`]: { condition: "service_completed_successfully" } } }
+          : {}),
+        networks: { default: { aliases: [alias] } },
+      };
+      continue;
+    }
     services[`sim-${m.name}`] = {
       image: "ghcr.io/inferplane/inferplane:dev",
       profiles: ["cpu"],

@@ -5,6 +5,7 @@
  */
 import { compareVersions, engineInfo } from "../catalog/engines.js";
 import { resolveWeightFormat, type WeightFormat, weightBytes } from "../catalog/kv.js";
+import { containerRunFor } from "../engines/index.js";
 import { catalogModelOf, modelKind, servedModelName } from "../spec/checks.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 import { componentLabels, engineName, secretName, selectorLabels } from "./names.js";
@@ -305,14 +306,21 @@ export function engineObjects(p: Platform, m: ModelSpec, place: ModelPlacement):
   if (info.metricsPort !== port)
     ports.push({ name: "metrics", containerPort: info.metricsPort, protocol: "TCP" });
   const gpuLimits = place.gpu ? { [place.gpu.resource]: String(place.gpu.count) } : {};
-  const { command, args } = engineArgs(m, place);
+  // Engines that own their run facts (src/engines/<engine>/run.ts) answer for image, args and weights.
+  const own = containerRunFor(m.engine)?.(m, {
+    cacheMount: CACHE_MOUNT,
+    port,
+    gpu: place.gpu !== null,
+    servedName: servedModelName(m),
+  });
+  const { command, args } = own ? { command: undefined, args: own.args } : engineArgs(m, place);
   const container: Record<string, unknown> = {
     name: "engine",
-    image,
+    image: own?.image ?? image,
     ...(command ? { command } : {}),
     ...(args.length > 0 ? { args } : {}),
     ports,
-    env: engineEnv(m),
+    env: own?.env ?? engineEnv(m),
     resources: {
       requests: { cpu: m.resources.cpu, memory: m.resources.memory, ...gpuLimits },
       limits: { memory: m.resources.memory, ...gpuLimits },
@@ -359,7 +367,7 @@ export function engineObjects(p: Platform, m: ModelSpec, place: ModelPlacement):
               ],
             },
           },
-          initContainers: initContainers(p, m, image),
+          initContainers: own?.initContainers ?? initContainers(p, m, image),
           containers: [container],
           volumes: [volume, { name: "shm", emptyDir: { medium: "Memory", sizeLimit: m.shmSize } }],
         },

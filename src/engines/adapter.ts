@@ -19,6 +19,7 @@ import {
 } from "../catalog/engines.js";
 import { InferplaneError } from "../errors.js";
 import type { EndpointLoad } from "../gateway/types.js";
+import { isNotImplementedStatus, type UpstreamRefusal } from "./dialect.js";
 import { forEachSample, type Sample } from "./prometheus-text.js";
 
 /** What the gateway forwards: the OpenAI-style operations. */
@@ -59,6 +60,13 @@ export interface EngineAdapter {
    * when it is not set. Cheap enough to call per request (one environment read, cached object).
    */
   requestHeaders(env: Env): Readonly<Record<string, string>>;
+  /**
+   * What an error answer of this engine means to the gateway: `context-overflow` (the prompt does
+   * not fit; the route's `contextFallback` may take it), `not-supported` (no replica of this
+   * engine would serve it: not retried, not an endpoint failure), else `undefined`. `body` is the
+   * parsed JSON error, or its raw text.
+   */
+  refusal(status: number, body: unknown): UpstreamRefusal | undefined;
 }
 
 export interface AdapterOptions {
@@ -228,6 +236,11 @@ export class CatalogAdapter implements EngineAdapter {
     // Several label sets (data-parallel engines, one cache each): the mean is the fraction of
     // all blocks in use when the caches are the same size.
     return toFraction(sum(hit.values) / hit.values.length, signal.unit);
+  }
+
+  /** 501 is "not implemented" on every engine; context wording is engine-specific (override). */
+  refusal(status: number, _body: unknown): UpstreamRefusal | undefined {
+    return isNotImplementedStatus(status) ? "not-supported" : undefined;
   }
 
   requestHeaders(env: Env): Readonly<Record<string, string>> {

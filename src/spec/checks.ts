@@ -6,6 +6,7 @@
 import { findGpu, type GpuSpec } from "../catalog/gpus.js";
 import { isLegalMigLayout, normalizeProfileName } from "../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModel, findModelByRepo } from "../catalog/models.js";
+import { sourceProblem } from "../engines/index.js";
 import type { GpuPool, ModelSpec, Platform } from "./schema.js";
 
 export interface CheckProblem {
@@ -144,6 +145,8 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
   if ((scheme === "openai") !== (m.engine === "openai")) {
     out.push({ path: at("engine"), message: "openai:// sources go with engine `openai`, and only they" });
   }
+  const sourceIssue = sourceProblem(m.engine, m.source);
+  if (sourceIssue !== undefined) out.push({ path: at("source"), message: sourceIssue });
   if (scheme === "ollama" && m.engine !== "ollama") {
     out.push({ path: at("engine"), message: "ollama:// sources need engine `ollama`" });
   }

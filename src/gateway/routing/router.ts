@@ -4,6 +4,7 @@
  * Everything is precomputed from the spec at construction; a request costs a Map lookup, a
  * random draw (or, for sticky routes, one hash per weighted target) and no allocation.
  */
+import { isEngineContextOverflow } from "../../engines/index.js";
 import type { Platform, RouteSpec } from "../../spec/schema.js";
 import { hash32, unitInterval } from "./hash.js";
 
@@ -221,6 +222,7 @@ const CONTEXT_LENGTH_TEXT = /maximum context length|maximum model length|context
  */
 export function isContextLengthError(status: number, body: unknown): boolean {
   if (!CONTEXT_LENGTH_STATUSES.has(status)) return false;
+  if (isEngineContextOverflow(status, body)) return true; // each engine's own wording (src/engines)
   if (typeof body === "string") return CONTEXT_LENGTH_TEXT.test(body);
   if (typeof body !== "object" || body === null) return false;
   const b = body as Record<string, unknown>;

@@ -17,7 +17,8 @@
  *
  * Fail open: when any candidate has no sample or one older than `staleMs`, scores would
  * compare old and new numbers, so the pick degrades to least-request (`stale-metrics`).
- * Engines that export no KV usage (TGI) drop that term for the whole pick.
+ * Engines that export no KV usage (TGI, llama.cpp) drop that term for the whole pick, and its
+ * weight goes to the running batch instead (a busy llama.cpp slot shows as running 1, waiting 0).
  */
 import type { Balancer, EndpointLoad, EndpointState, Pick, PickContext } from "../../types.js";
 import { PREFILL_WEIGHT, twoChoices } from "./least-request.js";
@@ -88,7 +89,9 @@ export class LoadAwareBalancer implements Balancer {
       if (qSpan > 0) score += this.#wq * (1 - (queueOf(c, load) - qMin) / qSpan);
       else score += this.#wq;
       if (kv) score += this.#wkv * (1 - clamp01(load.kvUsage as number));
-      if (this.#wr !== 0) score += this.#wr * (rSpan > 0 ? 1 - (load.running - rMin) / rSpan : 1);
+      // Without a KV gauge (TGI, llama.cpp) the running batch is the occupancy signal that exists.
+      const wr = kv ? this.#wr : this.#wr || this.#wkv;
+      if (wr !== 0) score += wr * (rSpan > 0 ? 1 - (load.running - rMin) / rSpan : 1);
       if (score > bestScore + EPS || (score > bestScore - EPS && c.inFlight < best.inFlight)) {
         best = c;
         bestScore = score;

@@ -1,0 +1,103 @@
+// One conformance suite over live servers: every engine's simulator flavour, and the REAL llama.cpp
+// server. Whatever the engine, what the gateway relies on must hold against the server itself:
+// its adapter's health path answers, its chat (or completions) path serves, its metrics read as
+// load through the adapter, and its own "prompt too long" answer is recognised for contextFallback.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import type { EngineId } from "../../src/catalog/engines.js";
+import { type EngineAdapter, getEngineAdapter } from "../../src/engines/index.js";
+import { isContextLengthError } from "../../src/gateway/routing/router.js";
+import { SIM_ENGINES } from "../../src/sim/flavours.js";
+import { startSimFleet } from "../../src/sim/server.js";
+import { type LlamaCppService, startLlamaCpp } from "../services/llamacpp.js";
+
+interface LiveServer {
+  url: string;
+  model: string;
+  /** Context of one request, tokens. */
+  maxLen: number;
+  stop(): Promise<void>;
+}
+
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+function liveConformance(engine: EngineId, start: () => Promise<LiveServer | undefined>): void {
+  describe(`live engine conformance: ${engine}`, () => {
+    const adapter: EngineAdapter = getEngineAdapter(engine);
+    let server: LiveServer | undefined;
+    after(() => server?.stop());
+
+    it("health, a generation, load from its metrics, its context overflow recognised", async (t) => {
+      server = await start();
+      if (!server) return t.skip("server unavailable");
+      const { url, model } = server;
+      const health = await fetch(url + adapter.healthPath);
+      assert.equal(health.status, 200, `${adapter.healthPath}: ${await health.text()}`);
+
+      const chat = adapter.apiPath("chat");
+      const op = chat ?? adapter.apiPath("completions");
+      assert.ok(op, "serves chat or completions");
+      const ask = (content: string) =>
+        chat
+          ? { model, messages: [{ role: "user", content }], max_tokens: 4 }
+          : { model, prompt: content, max_tokens: 4 };
+      const ok = await post(url + op, ask("Hello there"));
+      const body = (await ok.json()) as { choices?: unknown[] };
+      assert.equal(ok.status, 200, JSON.stringify(body));
+      assert.ok((body.choices ?? []).length > 0);
+
+      const metrics = adapter.metricsUrl(url);
+      if (metrics !== undefined) {
+        const text = await (await fetch(metrics)).text();
+        const load = adapter.parseLoad(text, 42);
+        assert.ok(load, `the adapter reads load from ${metrics}`);
+        assert.ok(load.running >= 0 && load.waiting >= 0 && load.at === 42);
+      }
+
+      const long = Array.from({ length: Math.ceil(server.maxLen / 2) + 50 }, (_, i) => `w${i}`).join(" ");
+      const refused = await post(url + op, ask(long));
+      const text = await refused.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // raw text is what the router gets too
+      }
+      assert.ok(refused.status >= 400 && refused.status < 500, `${refused.status} ${text.slice(0, 200)}`);
+      assert.equal(isContextLengthError(refused.status, parsed), true, `recognised: ${text.slice(0, 300)}`);
+    });
+  });
+}
+
+for (const engine of SIM_ENGINES) {
+  liveConformance(engine, async () => {
+    const fleet = await startSimFleet({
+      engine,
+      model: "qwen2.5-7b",
+      gpu: "L4",
+      maxModelLen: 512,
+      replicas: 1,
+      host: "127.0.0.1",
+      port: 0,
+      constantLatency: { ttftMs: 1, itlMs: 1 },
+    });
+    return {
+      url: fleet.urls[0] as string,
+      model: fleet.replicas[0]?.servedModelName ?? "",
+      maxLen: 512,
+      stop: () => fleet.stop(),
+    };
+  });
+}
+
+liveConformance("llamacpp", async () => {
+  let svc: LlamaCppService;
+  try {
+    svc = await startLlamaCpp({ ctx: 512, slots: 1 });
+  } catch (err) {
+    if (process.env.CI === "true") throw err;
+    return undefined;
+  }
+  return { url: svc.urls[0] as string, model: "smollm2", maxLen: 512, stop: () => svc.stop() };
+});
