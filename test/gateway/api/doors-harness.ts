@@ -442,7 +442,9 @@ export const messagesChecks: DoorCheck[] = [
         anthropic(baseURL).messages.create({
           model,
           max_tokens: 8,
-          messages: [{ role: "assistant", content: [{ type: "tool_result", tool_use_id: "x", content: "y" }] }],
+          messages: [
+            { role: "assistant", content: [{ type: "tool_result", tool_use_id: "x", content: "y" }] },
+          ],
         }),
         (e: unknown) => e instanceof Anthropic.BadRequestError,
       );
