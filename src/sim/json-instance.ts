@@ -215,7 +215,10 @@ class Generator {
       return Number((k * step).toPrecision(12));
     }
     const x = (lo as number) + this.rand() * ((hi as number) - (lo as number));
-    return integer ? Math.round(x) : Math.round(x * 100) / 100;
+    if (integer) return Math.round(x);
+    // Two decimals read better, unless rounding steps over a bound.
+    const short = Math.round(x * 100) / 100;
+    return short >= (lo as number) && short <= (hi as number) ? short : x;
   }
 }
 
