@@ -1141,8 +1141,9 @@ class Replica implements SimServerHandle {
       }
     }
     const n = b.n;
-    if (!openai && n !== undefined && n !== null && n !== 1)
-      return badRequest("The simulator supports n = 1 only on this route.", "n");
+    // vLLM samples n choices; TGI, Ollama and Triton's OpenAI routes and native APIs do not.
+    if ((!openai || this.flavour.engine !== "vllm") && n !== undefined && n !== null && n !== 1)
+      return badRequest(`n > 1 is not supported by ${this.flavour.engine} on this route.`, "n");
     const stopRaw =
       kind === "tgi" || kind === "tgi-stream" ? p.stop : kind.startsWith("triton") ? b.stop_words : p.stop;
     const stops =

@@ -42,3 +42,10 @@ export const chunk = {
     },
   }),
 };
+
+/** Frame `i`, failing the test when there is none. */
+export function nth(frames: readonly Frame[], i: number): Frame {
+  const f = frames[i];
+  if (f === undefined) throw new Error(`no frame #${i} (of ${frames.length})`);
+  return f;
+}

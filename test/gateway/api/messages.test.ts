@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InferplaneError } from "../../../src/errors.js";
 import { anthropicError, messagesDoor } from "../../../src/gateway/api/messages.js";
-import { chunk, parseFrames } from "./frames.js";
+import { chunk, nth, parseFrames } from "./frames.js";
 
 type Json = Record<string, unknown>;
 
@@ -261,17 +261,17 @@ describe("messages door: streams", () => {
       ],
     );
     for (const e of events) assert.equal(e.data.type, e.event);
-    assert.deepEqual(events[5]?.data.content_block, {
+    assert.deepEqual(nth(events, 5).data.content_block, {
       type: "tool_use",
       id: "toolu_call_1",
       name: "f",
       input: {},
     });
-    assert.deepEqual(events[6]?.data.delta, { type: "input_json_delta", partial_json: '{"a"' });
-    assert.deepEqual(events[2]?.data.delta, { type: "text_delta", text: "Let me" });
-    assert.deepEqual(events[9]?.data.delta, { stop_reason: "tool_use", stop_sequence: null });
-    assert.equal((events[9]?.data.usage as Json).output_tokens, 6);
-    assert.equal((events[9]?.data.usage as Json).input_tokens, 9);
+    assert.deepEqual(nth(events, 6).data.delta, { type: "input_json_delta", partial_json: '{"a"' });
+    assert.deepEqual(nth(events, 2).data.delta, { type: "text_delta", text: "Let me" });
+    assert.deepEqual(nth(events, 9).data.delta, { stop_reason: "tool_use", stop_sequence: null });
+    assert.equal((nth(events, 9).data.usage as Json).output_tokens, 6);
+    assert.equal((nth(events, 9).data.usage as Json).input_tokens, 9);
   });
 
   it("a failure mid-stream is an Anthropic error event", () => {

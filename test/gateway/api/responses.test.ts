@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InferplaneError } from "../../../src/errors.js";
 import { ResponseStore, responsesDoor, retrieveResponse } from "../../../src/gateway/api/responses.js";
-import { chunk, parseFrames } from "./frames.js";
+import { chunk, nth, parseFrames } from "./frames.js";
 
 type Json = Record<string, unknown>;
 
@@ -259,11 +259,12 @@ describe("responses door: streams", () => {
       assert.equal(e.data.type, e.event);
       assert.equal(e.data.sequence_number, i);
     });
-    assert.equal(events[6]?.data.text, "Hello");
-    const final = events[9]?.data.response as Json;
+    assert.equal(nth(events, 6).data.text, "Hello");
+    const final = nth(events, 9).data.response as Json;
     assert.equal(final.status, "completed");
     assert.deepEqual((final.usage as Json).output_tokens, 2);
-    assert.equal(((final.output as Json[])[0]?.content as Json[])[0]?.text, "Hello");
+    const [message] = final.output as { content: { text: string }[] }[];
+    assert.equal(message?.content[0]?.text, "Hello");
   });
 
   it("tool calls: a function_call item per call, argument deltas, done with the whole arguments", () => {
@@ -295,8 +296,8 @@ describe("responses door: streams", () => {
         "response.completed",
       ],
     );
-    assert.equal(events[7]?.data.arguments, '{"x":1}');
-    const output = (events[11]?.data.response as Json).output as Json[];
+    assert.equal(nth(events, 7).data.arguments, '{"x":1}');
+    const output = (nth(events, 11).data.response as Json).output as Json[];
     assert.deepEqual(
       output.map((o) => [o.call_id, o.arguments, o.status]),
       [
