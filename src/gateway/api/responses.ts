@@ -505,6 +505,7 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
         history = prev.messages;
       }
       history = [...history, ...inputMessages(b.input)];
+      if (history.length === 0) throw bad("input", "`input` must hold at least one message or item.");
       if (b.instructions !== undefined && b.instructions !== null && typeof b.instructions !== "string")
         throw bad("instructions", "`instructions` must be a string.");
       const messages =

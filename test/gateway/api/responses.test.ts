@@ -114,6 +114,7 @@ describe("responses door: request translation", () => {
     refuses({ input: "x" }, "model");
     refuses({ model: "m" }, "input");
     refuses({ model: "m", input: 3 }, "input");
+    refuses({ model: "m", input: [] }, "input");
     refuses({ model: "m", input: [{ role: "robot", content: "x" }] }, "input[0].role");
     refuses(
       { model: "m", input: [{ role: "user", content: [{ type: "input_file", file_id: "f" }] }] },
