@@ -115,6 +115,21 @@ describe("sim: tools, structured output, n, logprobs", () => {
     assert.equal(finish, "stop");
   });
 
+  it("the SDK's chat.completions.stream helper assembles parallel tool calls of n choices", async () => {
+    const final = await client.chat.completions
+      .stream({ model, messages: user, tools, tool_choice: "required", n: 2, seed: 11 })
+      .finalChatCompletion();
+    assert.equal(final.choices.length, 2);
+    for (const choice of final.choices) {
+      const calls = choice.message.tool_calls ?? [];
+      assert.equal(calls.length, 2);
+      for (const c of calls) {
+        assert.ok(c.type === "function");
+        assertValid(schemaOf[c.function.name] as object, JSON.parse(c.function.arguments));
+      }
+    }
+  });
+
   it("auto calls a tool, then answers in text once the tool result is in", async () => {
     const first = await client.chat.completions.create({
       model,

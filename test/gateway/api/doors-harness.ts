@@ -284,6 +284,25 @@ export const responsesChecks: DoorCheck[] = [
     },
   },
   {
+    name: "responses.stream helper: a strict function tool's arguments parse, and a cut reply is incomplete",
+    async run(baseURL, model) {
+      const tools: OpenAI.Responses.Tool[] = [
+        { type: "function", name: "get_weather", parameters: WEATHER_SCHEMA, strict: true },
+      ];
+      const final = await openai(baseURL)
+        .responses.stream({ model, input: "Weather?", tools, tool_choice: "required" })
+        .finalResponse();
+      const call = final.output.find((o) => o.type === "function_call");
+      assert.ok(call !== undefined && call.type === "function_call");
+      assertValid(WEATHER_SCHEMA, (call as { parsed_arguments?: unknown }).parsed_arguments);
+      const cut = await openai(baseURL)
+        .responses.stream({ model, input: "Talk.", max_output_tokens: 3 })
+        .finalResponse();
+      assert.ok(cut.output_text.length > 0);
+      if (cut.usage?.output_tokens === 3) assert.equal(cut.status, "incomplete");
+    },
+  },
+  {
     name: "responses.create with text.format json_schema: output_text validates",
     async run(baseURL, model) {
       const r = await openai(baseURL).responses.create({
