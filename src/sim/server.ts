@@ -1173,7 +1173,8 @@ class Replica implements SimServerHandle {
       stops,
       seed,
       stream,
-      includeUsage: so !== null && typeof so === "object" && so.include_usage === true,
+      // vLLM's StreamOptions.include_usage defaults to true once stream_options is given.
+      includeUsage: so !== null && typeof so === "object" && so.include_usage !== false,
       details: p.details === true,
       rich: openai ? richSpec(b, kind === "chat") : null,
     };

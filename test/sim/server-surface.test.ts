@@ -296,18 +296,31 @@ describe("sim: tools, structured output, n, logprobs", () => {
     assert.equal(Object.keys(lp?.top_logprobs?.[0] ?? {}).length, 2);
   });
 
-  it("continuous_usage_stats: every chunk carries the usage so far", async () => {
-    const stream = await client.chat.completions.create({
+  it("continuous_usage_stats: every chunk carries the usage so far (include_usage on by default, as vLLM)", async () => {
+    for (const options of [
+      { include_usage: true, continuous_usage_stats: true },
+      { continuous_usage_stats: true },
+    ]) {
+      const stream = await client.chat.completions.create({
+        model,
+        messages: user,
+        max_tokens: 4,
+        stream: true,
+        ignore_eos: true,
+        stream_options: options,
+      } as OpenAI.ChatCompletionCreateParamsStreaming);
+      const counts: number[] = [];
+      for await (const chunk of stream) counts.push(chunk.usage?.completion_tokens ?? -1);
+      assert.deepEqual(counts, [0, 1, 2, 3, 4, 4], JSON.stringify(options));
+    }
+    const off = await client.chat.completions.create({
       model,
       messages: user,
-      max_tokens: 4,
+      max_tokens: 2,
       stream: true,
-      ignore_eos: true,
-      stream_options: { include_usage: true, continuous_usage_stats: true },
+      stream_options: { include_usage: false, continuous_usage_stats: true },
     } as OpenAI.ChatCompletionCreateParamsStreaming);
-    const counts: number[] = [];
-    for await (const chunk of stream) counts.push(chunk.usage?.completion_tokens ?? -1);
-    assert.deepEqual(counts, [0, 1, 2, 3, 4, 4]);
+    for await (const chunk of off) assert.equal(chunk.usage ?? undefined, undefined);
   });
 
   it("seed: the same text for the same seed, another for another", async () => {
