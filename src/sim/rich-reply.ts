@@ -322,6 +322,13 @@ export class RichReply {
     this.ctx.res.destroy();
   }
 
+  /** The engine refused a choice: the reply is an error, nothing here is recorded or written. */
+  detach(): void {
+    this.closed = true;
+    for (const c of this.choices) c.done = true;
+    this.ctx.res.off("close", this.onClose);
+  }
+
   private readonly onClose = (): void => {
     if (this.closed && this.choices.every((c) => c.done)) return;
     this.closed = true;

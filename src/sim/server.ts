@@ -1253,6 +1253,7 @@ class Replica implements SimServerHandle {
           );
         });
       } catch (err) {
+        rich.detach();
         for (const job of jobs) life.rt.abort(job.id);
         const e =
           err instanceof RequestRejected
