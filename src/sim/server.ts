@@ -21,6 +21,7 @@ import type { GpuSpec } from "../catalog/gpus.js";
 import { WEIGHT_FORMATS, type WeightFormat } from "../catalog/kv.js";
 import { findModel, findModelByRepo, MODEL_IDS, type ModelSpec } from "../catalog/models.js";
 import { InferplaneError, isInferplaneError } from "../errors.js";
+import { validateParams } from "../gateway/api/params.js";
 import { processRegistry } from "../telemetry/process-metrics.js";
 import { type ConstantLatency, ConstantLatencyEngine } from "./constant-latency.js";
 import {
@@ -37,7 +38,9 @@ import { type EngineConfig, engineConfig } from "./model/config.js";
 import { EngineCore, RequestRejected } from "./model/engine.js";
 import { rng, sampleLength } from "./model/workload.js";
 import { RealtimeEngine, type RequestListener } from "./realtime.js";
+import { RichReply } from "./rich-reply.js";
 import { admissionQueue, connectionQueue } from "./slices.js";
+import { type ChoiceContent, choiceContent, type RichSpec, richSpec } from "./structured.js";
 import {
   applyStop,
   type ChatMessageLike,
@@ -1013,6 +1016,10 @@ class Replica implements SimServerHandle {
     reply.hijack();
     const res = reply.raw;
     if (fault.kind === "hang") return; // never answered; the socket dies with the client or the server
+    if (parsed.rich !== null) {
+      this.admitRich(life, res, dialect, parsed, parsed.rich, job, fault);
+      return;
+    }
     const wire = this.wire(kind, parsed, job);
     const begin = () => {
       if (res.destroyed || this.life !== life) return;
@@ -1124,9 +1131,19 @@ class Replica implements SimServerHandle {
         maxTokens = maxRaw;
       }
     } else if (kind === "tgi" || kind === "tgi-stream") maxTokens = 100; // TGI's documented default
+    const openai = kind === "chat" || kind === "completion";
+    if (openai) {
+      try {
+        validateParams(kind === "chat" ? "chat" : "completions", b);
+      } catch (err) {
+        if (isInferplaneError(err)) return badRequest(err.message, err.param);
+        throw err;
+      }
+    }
     const n = b.n;
-    if (n !== undefined && n !== null && n !== 1)
-      return badRequest("The simulator supports n = 1 only.", "n");
+    // vLLM samples n choices; TGI, Ollama and Triton's OpenAI routes and native APIs do not.
+    if ((!openai || this.flavour.engine !== "vllm") && n !== undefined && n !== null && n !== 1)
+      return badRequest(`n > 1 is not supported by ${this.flavour.engine} on this route.`, "n");
     const stopRaw =
       kind === "tgi" || kind === "tgi-stream" ? p.stop : kind.startsWith("triton") ? b.stop_words : p.stop;
     const stops =
@@ -1156,9 +1173,102 @@ class Replica implements SimServerHandle {
       stops,
       seed,
       stream,
-      includeUsage: so !== null && typeof so === "object" && so.include_usage === true,
+      // vLLM's StreamOptions.include_usage defaults to true once stream_options is given.
+      includeUsage: so !== null && typeof so === "object" && so.include_usage !== false,
       details: p.details === true,
+      rich: openai ? richSpec(b, kind === "chat") : null,
     };
+  }
+
+  /**
+   * A reply of n choices, tool calls, JSON output, logprobs or continuous usage: one engine job
+   * per choice (src/sim/rich-reply.ts), each choice's content from src/sim/structured.ts.
+   */
+  private admitRich(
+    life: Life,
+    res: ServerResponse,
+    dialect: Dialect,
+    p: ParsedGeneration,
+    spec: RichSpec,
+    first: Job,
+    fault: FaultAction,
+  ): void {
+    const jobs: Job[] = [];
+    const contents: ChoiceContent[] = [];
+    const limit = p.maxTokens ?? this.config.maxModelLen - p.promptIds.length;
+    for (let i = 0; i < spec.n; i++) {
+      let job = first;
+      if (i > 0) {
+        const planned = this.plan({ ...p, seed: p.seed !== undefined ? p.seed + i : undefined }, fault);
+        if ("status" in planned) throw new Error(planned.message);
+        job = { ...planned, id: `${first.id}-${i}` };
+      }
+      const content = choiceContent(spec.output, job.textSeed, i);
+      if (content.pieces !== null && content.pieces.length > 0) {
+        // Guided decoding: the reply is the structured text, cut only by max_tokens.
+        const outputTokens = Math.min(content.pieces.length, limit);
+        job = {
+          ...job,
+          outputTokens,
+          texts: content.pieces.slice(0, outputTokens),
+          finishReason: content.pieces.length <= limit ? "stop" : "length",
+          stopReason: "null",
+          cutAt: fault.kind === "cut" ? Math.floor((outputTokens - 1) / 2) : -1,
+        };
+      }
+      jobs.push(job);
+      contents.push(content);
+    }
+    const begin = () => {
+      if (res.destroyed || this.life !== life) return;
+      const rich = new RichReply(
+        {
+          metrics: life.metrics,
+          abort: (id) => life.rt.abort(id),
+          now: () => life.rt.now(),
+          res,
+          jsonHeaders: life.jsonHeaders,
+          sseHeaders: life.sseHeaders,
+          model: this.servedModelName,
+          created: this.created(),
+          id: `${spec.chat ? "chatcmpl" : "cmpl"}-${first.id}`,
+          stream: p.stream,
+          includeUsage: p.includeUsage,
+          spec,
+        },
+        jobs,
+        contents,
+        life.rt.now(),
+      );
+      try {
+        jobs.forEach((job, i) => {
+          life.rt.submit(
+            {
+              id: job.id,
+              promptTokens: job.promptIds.length,
+              maxTokens: job.outputTokens,
+              tokenIds: job.promptIds,
+            },
+            rich.listener(i),
+          );
+        });
+      } catch (err) {
+        rich.detach();
+        for (const job of jobs) life.rt.abort(job.id);
+        const e =
+          err instanceof RequestRejected
+            ? badRequest(err.message, null, "context_length_exceeded")
+            : { status: 500, type: "server_error", code: "internal_error", message: String(err) };
+        res.writeHead(e.status, life.jsonHeaders);
+        res.end(JSON.stringify(errorBody(dialect, e)));
+        return;
+      }
+      if (p.stream) rich.startStream();
+    };
+    if (fault.kind === "slow") {
+      const t = setTimeout(begin, fault.ms);
+      res.once("close", () => clearTimeout(t));
+    } else begin();
   }
 
   /** Decides the reply: its length, finish reason, text seed, stop cut and fault cut. */
@@ -1414,14 +1524,22 @@ class Replica implements SimServerHandle {
       });
     const input = b.input;
     let texts: string[];
+    // Token-id inputs are already tokens: they count one each (their text only seeds the vector).
+    let idCounts: number[] | null = null;
     if (typeof input === "string") texts = [input];
     else if (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === "string"))
       texts = input as string[];
-    else if (Array.isArray(input) && input.length > 0 && input.every((x) => Number.isInteger(x)))
+    else if (Array.isArray(input) && input.length > 0 && input.every((x) => Number.isInteger(x))) {
       texts = [(input as number[]).join(" ")];
-    else if (Array.isArray(input) && input.length > 0 && input.every((x) => Array.isArray(x)))
-      texts = (input as unknown[][]).map((x) => x.join(" "));
-    else
+      idCounts = [input.length];
+    } else if (
+      Array.isArray(input) &&
+      input.length > 0 &&
+      input.every((x) => Array.isArray(x) && x.length > 0 && x.every((y) => Number.isInteger(y)))
+    ) {
+      texts = (input as number[][]).map((x) => x.join(" "));
+      idCounts = (input as number[][]).map((x) => x.length);
+    } else
       return sendError(
         reply,
         dialect,
@@ -1439,8 +1557,8 @@ class Replica implements SimServerHandle {
         badRequest('`encoding_format` must be "float" or "base64".', "encoding_format"),
       );
     let tokens = 0;
-    const vectors = texts.map((t) => {
-      tokens += encodeText(t).length;
+    const vectors = texts.map((t, i) => {
+      tokens += idCounts !== null ? (idCounts[i] as number) : encodeText(t).length;
       return embedText(t, dims);
     });
     reply.header("x-sim-simulated", "true");
@@ -1595,6 +1713,8 @@ interface ParsedGeneration {
   stream: boolean;
   includeUsage: boolean;
   details: boolean;
+  /** n choices, logprobs, tools, JSON output or continuous usage (OpenAI routes): the RichReply path. */
+  rich: RichSpec | null;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

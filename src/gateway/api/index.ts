@@ -3,5 +3,12 @@
  * Messages), each translating to the one dispatch. The server registers every door listed here.
  */
 import type { FrontDoor } from "./door.js";
+import { messagesDoor } from "./messages.js";
+import { responsesDoor } from "./responses.js";
 
-export const doors: FrontDoor[] = [];
+/** The Responses door; its store answers `previous_response_id` and `GET /v1/responses/{id}` (retrieveResponse). */
+export const responses = responsesDoor();
+
+export const doors: FrontDoor[] = [responses, messagesDoor()];
+
+export { retrieveResponse } from "./responses.js";
