@@ -30,6 +30,7 @@ import { jsonPatch } from "./diff.js";
 import { engineObjects, isAutoscaled, isDeployed } from "./engines.js";
 import { gatewayAutoscaled, gatewayObjects } from "./gateway.js";
 import { gpuObjects, nodeLabelsFile, usesGpus } from "./gpu.js";
+import { gpuObservabilityObjects } from "./gpu-observability.js";
 import { dashboardConfigMaps, dashboards, otelCollectorObjects, prometheusRule } from "./monitoring.js";
 import { configMapName, engineName, GATEWAY_NAME, GPU_OPERATOR_NAMESPACE, MANAGED_BY } from "./names.js";
 import { gpuConfig, placeModels, SPOT_TOLERATIONS } from "./placement.js";
@@ -291,7 +292,7 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     for (const e of envs)
       if (gpuCount(e.platform) > gpuCount(widest.platform)) widest = { platform: e.platform, plan: e.plan };
     const cfg = gpuConfig(widest.platform, widest.plan);
-    const objs = gpuObjects(widest.platform, cfg);
+    const objs = [...gpuObjects(widest.platform, cfg), ...gpuObservabilityObjects(widest.platform)];
     const dir = "cluster/gpu-operator";
     const names = writeObjects(dir, objs, files);
     track(dir, objs);
