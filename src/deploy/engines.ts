@@ -9,8 +9,8 @@ import { catalogModelOf, modelKind, servedModelName } from "../spec/checks.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 import { componentLabels, engineName, secretName, selectorLabels } from "./names.js";
 import type { ModelPlacement } from "./placement.js";
-import type { K8sObject, PlacedObject } from "./types.js";
 import { speculativeArgs } from "./speculative.js";
+import type { K8sObject, PlacedObject } from "./types.js";
 
 /** Where the model cache is mounted in every engine container. */
 const CACHE_MOUNT = "/models";

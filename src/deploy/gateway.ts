@@ -7,6 +7,7 @@
 import { engineInfo } from "../catalog/engines.js";
 import type { Platform } from "../spec/schema.js";
 import { enginePort, isDeployed } from "./engines.js";
+import { certManagerObjects, ingressAnnotations, ingressSpec } from "./ingress.js";
 import {
   componentLabels,
   configMapName,
@@ -17,7 +18,6 @@ import {
   selectorLabels,
 } from "./names.js";
 import { gatewayNeedsRedis } from "./runtime-config.js";
-import { certManagerObjects, ingressAnnotations, ingressSpec } from "./ingress.js";
 import { inClusterStores } from "./stores.js";
 import type { K8sObject, PlacedObject } from "./types.js";
 

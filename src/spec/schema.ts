@@ -596,11 +596,7 @@ const Gateway = z
               .min(1)
               .optional()
               .describe("Secret holding the certificate (default with `issuer`: `<gateway>-tls`)."),
-            issuer: z
-              .string()
-              .min(1)
-              .optional()
-              .describe("cert-manager issuer that signs the certificate."),
+            issuer: z.string().min(1).optional().describe("cert-manager issuer that signs the certificate."),
             issuerKind: z
               .enum(["ClusterIssuer", "Issuer"])
               .default("ClusterIssuer")
@@ -620,7 +616,9 @@ const Gateway = z
                   .describe("ACME directory (default: Let's Encrypt production)."),
               })
               .optional()
-              .describe("Also render `issuer` as a namespaced ACME Issuer solving HTTP-01 through the Ingress class."),
+              .describe(
+                "Also render `issuer` as a namespaced ACME Issuer solving HTTP-01 through the Ingress class.",
+              ),
           })
           .optional()
           .describe("Terminate TLS at the Ingress: an existing Secret, or one cert-manager issues."),
@@ -857,7 +855,9 @@ const Observability = z
           .gt(0)
           .max(1)
           .default(0.8)
-          .describe("Running sequences per replica, as a fraction (0–1) of the model's `maxNumSeqs`, that alert."),
+          .describe(
+            "Running sequences per replica, as a fraction (0–1) of the model's `maxNumSeqs`, that alert.",
+          ),
         minGenerationTokensPerSecond: z
           .number()
           .positive()
@@ -935,7 +935,9 @@ const Gitops = z
               .string()
               .regex(/^[-._a-zA-Z0-9]+$/, "a Secret key name")
               .default("slack-token")
-              .describe("Key of the bot token in the `argocd-notifications-secret` Secret (never the token)."),
+              .describe(
+                "Key of the bot token in the `argocd-notifications-secret` Secret (never the token).",
+              ),
           })
           .describe("Slack service."),
         triggers: z
@@ -970,7 +972,9 @@ export const PlatformShape = z
               .array(z.enum(["gateway"]))
               .min(1)
               .default(["gateway"])
-              .describe("CPU workloads given a VerticalPodAutoscaler (the gateway also serves RAG); never GPU engines."),
+              .describe(
+                "CPU workloads given a VerticalPodAutoscaler (the gateway also serves RAG); never GPU engines.",
+              ),
             updateMode: z
               .enum(["Off", "Initial", "Recreate", "InPlaceOrRecreate"])
               .default("Initial")
