@@ -80,7 +80,8 @@ function checkSpeculative(m: ModelSpec, i: number, out: CheckProblem[]): void {
     });
   if ((s.method === "ngram" || s.method === "mtp") && s.draftModel !== undefined)
     out.push({ path: [...at, "draftModel"], message: `method ${s.method} takes no draft model` });
-  if (s.draftModel !== undefined && !draftCatalogModel(s.draftModel))
+  // A plain draft model is sized from the catalog; EAGLE/Medusa heads are small and not catalogued.
+  if (s.draftModel !== undefined && s.method === undefined && !draftCatalogModel(s.draftModel))
     out.push({
       path: [...at, "draftModel"],
       message: `draft model "${s.draftModel}" is not in the catalog, so the plan cannot count its memory`,
