@@ -37,6 +37,7 @@ import { gpuConfig, placeModels, SPOT_TOLERATIONS } from "./placement.js";
 import { runtimeConfig } from "./runtime-config.js";
 import { inClusterStores, storeObjects } from "./stores.js";
 import type { K8sObject, PlacedObject, RenderedFile } from "./types.js";
+import { vpaObjects } from "./vpa.js";
 import { toYaml, toYamlDocuments } from "./yaml.js";
 
 export interface RenderOptions {
@@ -93,6 +94,7 @@ function appObjects(p: Platform, plan: Plan | null, version: string): PlacedObje
     out.push(...engineObjects(p, m, place), ...autoscalingObjects(p, m));
   }
   out.push(...gatewayObjects(p, version));
+  out.push(...vpaObjects(p));
   const adapterRules = prometheusAdapterRules(p.models.filter(isDeployed));
   if (adapterRules.length > 0) {
     out.push({
