@@ -33,6 +33,7 @@ import { gpuObjects, nodeLabelsFile, usesGpus } from "./gpu.js";
 import { gpuObservabilityObjects } from "./gpu-observability.js";
 import { dashboardConfigMaps, dashboards, otelCollectorObjects, prometheusRule } from "./monitoring.js";
 import { configMapName, engineName, GATEWAY_NAME, GPU_OPERATOR_NAMESPACE, MANAGED_BY } from "./names.js";
+import { notificationObjects } from "./notifications.js";
 import { gpuConfig, placeModels, SPOT_TOLERATIONS } from "./placement.js";
 import { runtimeConfig } from "./runtime-config.js";
 import { inClusterStores, storeObjects } from "./stores.js";
@@ -404,6 +405,7 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
       });
     }
     for (const t of targets) apps.push({ file: `${t.name}.yaml`, object: application(base, g, t) });
+    apps.push(...notificationObjects(g));
     writeObjects("argocd/apps", apps, files);
     track("argocd/apps", apps);
     const root = [{ file: "app-of-apps.yaml", object: appOfApps(base, g) }];

@@ -99,8 +99,20 @@ function checkVpa(p: Platform, out: CheckProblem[]): void {
     });
 }
 
+function checkNotifications(p: Platform, out: CheckProblem[]): void {
+  const key = p.gitops?.notifications?.slack.tokenKey;
+  // Slack tokens start xoxb-/xoxp-/xoxa-/xoxr-/xoxs- (api.slack.com/authentication/token-types).
+  if (key !== undefined && /^xox[abprs]-/.test(key))
+    out.push({
+      path: ["gitops", "notifications", "slack", "tokenKey"],
+      message:
+        "this looks like a Slack token, not a key name: put the token in the argocd-notifications-secret Secret and name its key here (value not shown)",
+    });
+}
+
 export function deployCrossCheck(p: Platform): CheckProblem[] {
   const out: CheckProblem[] = [];
+  checkNotifications(p, out);
   checkIngress(p, out);
   p.models.forEach((m, i) => {
     checkSpeculative(m, i, out);
