@@ -161,7 +161,10 @@ function check(v: unknown, shape: Shape, path: string, out: ValidationProblem[])
       out.push({ path, message: `must be one of ${shape.enum.join(", ")}` });
   } else if ("array" in shape) {
     if (!Array.isArray(v)) out.push({ path, message: "must be an array" });
-    else v.forEach((x, i) => check(x, shape.array, `${path}/${i}`, out));
+    else
+      v.forEach((x, i) => {
+        check(x, shape.array, `${path}/${i}`, out);
+      });
   } else {
     if (!isPlain(v)) {
       out.push({ path, message: "must be an object" });
