@@ -34,6 +34,7 @@ import { gpuObservabilityObjects } from "./gpu-observability.js";
 import { dashboardConfigMaps, dashboards, otelCollectorObjects, prometheusRule } from "./monitoring.js";
 import { configMapName, engineName, GATEWAY_NAME, GPU_OPERATOR_NAMESPACE, MANAGED_BY } from "./names.js";
 import { notificationObjects } from "./notifications.js";
+import { observabilityStackObjects, STACK_DIR, STACK_NAMESPACE } from "./observability-stack.js";
 import { gpuConfig, placeModels, SPOT_TOLERATIONS } from "./placement.js";
 import { runtimeConfig } from "./runtime-config.js";
 import { inClusterStores, storeObjects } from "./stores.js";
@@ -308,6 +309,17 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     });
   }
 
+  // ---- cluster: observability stack (observability.stack: bring)
+  const stack = observabilityStackObjects(base);
+  if (stack.length > 0) {
+    const names = writeObjects(STACK_DIR, stack, files);
+    track(STACK_DIR, stack);
+    files.push({
+      path: `${STACK_DIR}/kustomization.yaml`,
+      content: HEADER + toYaml({ ...KUSTOMIZE, resources: names }),
+    });
+  }
+
   // ---- services in their own namespaces (stores, OTel collector), across every environment
   const services = new Map<string, Map<string, K8sObject>>();
   for (const p of [base, ...envs.map((e) => e.platform)]) {
@@ -385,6 +397,9 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
               autoscaled: [],
             },
           ]
+        : []),
+      ...(stack.length > 0
+        ? [{ name: "observability", dir: STACK_DIR, namespace: STACK_NAMESPACE, autoscaled: [] }]
         : []),
       ...serviceNamespaces.map((ns) => ({
         name: `services-${ns}`,
