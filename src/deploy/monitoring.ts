@@ -397,6 +397,39 @@ export interface Panel {
 // Grafana variable syntax, not a template literal.
 const DS = { type: "prometheus", uid: "$" + "{datasource}" };
 
+// Each panel type's options with the defaults Grafana's panel schemas require (as published in
+// the Grafana Foundation SDK: timeseries, gauge and stat panelcfg), so a strict decoder accepts
+// the dashboard as it is, not only after Grafana's import fills them in.
+const REDUCE = { calcs: ["lastNotNull"], fields: "", values: false };
+function panelOptions(type: Panel["type"]): Record<string, unknown> {
+  if (type === "timeseries")
+    return {
+      legend: { showLegend: true, displayMode: "list", placement: "bottom", calcs: [] },
+      tooltip: { mode: "multi", sort: "none" },
+    };
+  if (type === "gauge")
+    return {
+      reduceOptions: REDUCE,
+      orientation: "auto",
+      showThresholdLabels: false,
+      showThresholdMarkers: true,
+      sizing: "auto",
+      minVizWidth: 75,
+      minVizHeight: 75,
+    };
+  return {
+    reduceOptions: REDUCE,
+    orientation: "auto",
+    graphMode: "area",
+    colorMode: "value",
+    justifyMode: "auto",
+    textMode: "auto",
+    wideLayout: true,
+    showPercentChange: false,
+    percentChangeColorMode: "standard",
+  };
+}
+
 export function dashboard(uid: string, title: string, panels: Panel[]): Record<string, unknown> {
   return {
     uid,
@@ -408,6 +441,7 @@ export function dashboard(uid: string, title: string, panels: Panel[]): Record<s
     editable: true,
     refresh: "30s",
     time: { from: "now-6h", to: "now" },
+    annotations: { list: [] },
     templating: {
       list: [
         { name: "datasource", label: "Data source", type: "datasource", query: "prometheus", hide: 0 },
@@ -433,7 +467,7 @@ export function dashboard(uid: string, title: string, panels: Panel[]): Record<s
         defaults: { unit: p.unit, ...(p.max !== undefined ? { min: 0, max: p.max } : {}) },
         overrides: [],
       },
-      options: {},
+      options: panelOptions(p.type),
       targets: p.exprs.map((e, j) => ({
         refId: String.fromCharCode(65 + j),
         datasource: DS,

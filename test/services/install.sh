@@ -20,7 +20,10 @@ if [ "$(id -u)" -eq 0 ]; then ES_DIR="/opt/inferplane/elasticsearch"; else ES_DI
 # OTLP receiver for the tracing tests: an OpenTelemetry collector made with the collector builder,
 # otlp receiver + file exporter, every module on one release (fileexporter is served up to v0.161.0 here).
 OTELCOL_VERSION="v0.161.0"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk)
+# Dashboard checker on the types Grafana publishes in its Foundation SDK (Apache-2.0; Grafana itself
+# is AGPL and not installable here): test/services/grafana-dashboard-check, pinned in its go.mod.
+GRAFANA_SDK_VERSION="v0.0.22"
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk grafana-dashboard-check)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -41,6 +44,7 @@ present() {
     chromium) have chromium ;;
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
     kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
+    grafana-dashboard-check) [ -x "$BIN/grafana-dashboard-check" ] && [ "$(cat "$BIN/.grafana-dashboard-check.version" 2>/dev/null)" = "$GRAFANA_SDK_VERSION" ] ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
   esac
@@ -128,6 +132,15 @@ EOF
   (cd "$dir" && ./builder --config manifest.yaml) || return 1
   cp "$dir/build/otelcol-inferplane" "$BIN/otelcol-inferplane" || return 1
   echo "$OTELCOL_VERSION" >"$BIN/.otelcol-inferplane.version"
+}
+
+install_grafana-dashboard-check() {
+  local go
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [ -x "$go" ] || { log "go toolchain not found (needed for grafana-dashboard-check)"; return 1; }
+  mkdir -p "$BIN" || return 1
+  (cd "$ROOT/test/services/grafana-dashboard-check" && "$go" build -o "$BIN/grafana-dashboard-check" .) || return 1
+  echo "$GRAFANA_SDK_VERSION" >"$BIN/.grafana-dashboard-check.version"
 }
 
 install_llm-d-inference-sim() {
