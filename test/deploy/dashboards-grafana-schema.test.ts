@@ -31,7 +31,7 @@ function renderedDashboards(): Map<string, string> {
   ];
   for (const { file, object } of placed) {
     if (object.kind !== "ConfigMap" || object.metadata.labels?.grafana_dashboard !== "1") continue;
-    for (const [key, json] of Object.entries((object as { data: Record<string, string> }).data))
+    for (const [key, json] of Object.entries(object.data as Record<string, string>))
       out.set(`${file.replaceAll("/", "_")}_${key}`, json);
   }
   for (const f of r.files)
