@@ -878,7 +878,7 @@ const Observability = z
         enabled: z
           .boolean()
           .default(true)
-          .describe("With GPUs: DCGM exporter in the GPU Operator, a GPU dashboard and GPU alerts."),
+          .describe("With GPUs: a GPU dashboard and GPU alerts on the DCGM exporter the GPU Operator runs."),
         temperature: z.number().positive().default(85).describe("GPU temperature (°C) that alerts."),
         memoryUsage: z
           .number()
