@@ -5,6 +5,7 @@
  */
 import type { Platform } from "../spec/schema.js";
 import { GPU_OPERATOR_NAMESPACE } from "./names.js";
+import { notificationAnnotations } from "./notifications.js";
 import type { K8sObject } from "./types.js";
 
 export interface AppTarget {
@@ -57,6 +58,7 @@ export function application(p: Platform, g: Gitops, t: AppTarget): K8sObject {
     metadata: {
       name: `${p.metadata.name}-${t.name}`,
       namespace: g.argocdNamespace,
+      ...(g.notifications ? { annotations: notificationAnnotations(g) } : {}),
       finalizers: ["resources-finalizer.argocd.argoproj.io"],
     } as K8sObject["metadata"],
     spec,

@@ -10,6 +10,7 @@ import { catalogModelOf, modelKind, servedModelName } from "../spec/checks.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 import { componentLabels, engineName, secretName, selectorLabels } from "./names.js";
 import type { ModelPlacement } from "./placement.js";
+import { speculativeArgs } from "./speculative.js";
 import type { K8sObject, PlacedObject } from "./types.js";
 
 /** Where the model cache is mounted in every engine container. */
@@ -122,7 +123,7 @@ function vllmArgs(m: ModelSpec, place: ModelPlacement): string[] {
   } else {
     args.push("--task", kind === "embedding" ? "embed" : "score");
   }
-  return [...args, ...m.extraArgs];
+  return [...args, ...speculativeArgs(m), ...m.extraArgs];
 }
 
 function tgiArgs(m: ModelSpec, place: ModelPlacement): string[] {
@@ -139,7 +140,7 @@ function tgiArgs(m: ModelSpec, place: ModelPlacement): string[] {
   const q = m.quantization;
   if (q !== undefined && q !== "none") args.push("--quantize", q.startsWith("gptq") ? "gptq" : q);
   args.push("--cuda-memory-fraction", String(place.gpuMemoryUtilization));
-  return [...args, ...m.extraArgs];
+  return [...args, ...speculativeArgs(m), ...m.extraArgs];
 }
 
 function tritonArgs(m: ModelSpec): string[] {

@@ -7,6 +7,7 @@
 import { engineInfo } from "../catalog/engines.js";
 import type { Platform } from "../spec/schema.js";
 import { enginePort, isDeployed } from "./engines.js";
+import { certManagerObjects, ingressAnnotations, ingressSpec } from "./ingress.js";
 import {
   componentLabels,
   configMapName,
@@ -166,25 +167,18 @@ export function gatewayObjects(p: Platform, version: string): PlacedObject[] {
         "nginx.ingress.kubernetes.io/proxy-read-timeout": timeout,
         "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout,
         "nginx.ingress.kubernetes.io/proxy-body-size": `${Math.ceil(g.maxRequestBytes / (1024 * 1024))}m`,
+        ...ingressAnnotations(p),
       },
     },
-    spec: {
-      ingressClassName: "nginx",
-      rules: [
-        {
-          http: {
-            paths: [
-              { path: "/", pathType: "Prefix", backend: { service: { name, port: { name: "http" } } } },
-            ],
-          },
-        },
-      ],
-    },
+    spec: ingressSpec(p, name, [
+      { path: "/", pathType: "Prefix", backend: { service: { name, port: { name: "http" } } } },
+    ]),
   };
   const out: PlacedObject[] = [
     { file: "gateway/deployment.yaml", object: deployment },
     { file: "gateway/service.yaml", object: service },
     { file: "gateway/ingress.yaml", object: ingress },
+    ...certManagerObjects(p, name, labels),
     {
       file: "gateway/pdb.yaml",
       object: {

@@ -5,6 +5,7 @@
  * Grafana sidecar; and the OpenTelemetry collector (the guide's pipelines, corrected).
  */
 import type { ModelSpec, Platform } from "../spec/schema.js";
+import { milvusAlertDefs, servingAlertDefs } from "./alerts-serving.js";
 import { isDeployed } from "./engines.js";
 import { engineName, GATEWAY_NAME, MONITORING_NAMESPACE } from "./names.js";
 import { engineSeriesNames, selector } from "./promql.js";
@@ -18,6 +19,8 @@ export interface AlertTest {
   evalTime: string;
   /** Labels of the one alert the series must fire (alertname and severity excluded). */
   labels: Record<string, string>;
+  /** Series on which the alert must stay silent (same interval). */
+  quiet?: { series: { series: string; values: string }[]; evalTime: string }[];
 }
 
 export interface AlertDef {
@@ -147,6 +150,7 @@ export function alertDefs(p: Platform): AlertDef[] {
         },
       });
     }
+    out.push(...servingAlertDefs(p, models));
     out.push({
       group: "inferplane-engines",
       alert: "InferplaneEngineDown",
@@ -290,6 +294,7 @@ export function alertDefs(p: Platform): AlertDef[] {
         labels: { namespace: ns, stage: "search" },
       },
     });
+    out.push(...milvusAlertDefs(p));
     const stores = inClusterStores(p);
     for (const storeNs of [...new Set(stores.map((s) => s.namespace))]) {
       const apps = stores.filter((s) => s.namespace === storeNs).map((s) => s.app);
@@ -335,7 +340,7 @@ export function ruleGroups(defs: readonly AlertDef[]): unknown[] {
 /** A promtool unit-test file: one test per alert, expecting exactly that alert with these labels. */
 export function promtoolTests(defs: readonly AlertDef[], ruleFile: string): string {
   const expand = (text: string, labels: Record<string, string>) =>
-    text.replace(/\{\{ \$labels\.([a-z_]+) \}\}/g, (_, k: string) => labels[k] ?? "");
+    text.replace(/\{\{ \$labels\.([A-Za-z_]+) \}\}/g, (_, k: string) => labels[k] ?? "");
   const tests = defs.map((d) => ({
     interval: "1m",
     input_series: d.test.series,
@@ -355,6 +360,18 @@ export function promtoolTests(defs: readonly AlertDef[], ruleFile: string): stri
   return toYaml({ rule_files: [ruleFile], evaluation_interval: "1m", tests });
 }
 
+/** A promtool unit-test file of the silent cases: each alert's quiet series must fire nothing. */
+export function promtoolQuietTests(defs: readonly AlertDef[], ruleFile: string): string {
+  const tests = defs.flatMap((d) =>
+    (d.test.quiet ?? []).map((q) => ({
+      interval: "1m",
+      input_series: q.series,
+      alert_rule_test: [{ eval_time: q.evalTime, alertname: d.alert, exp_alerts: [] }],
+    })),
+  );
+  return toYaml({ rule_files: [ruleFile], evaluation_interval: "1m", tests });
+}
+
 export function prometheusRule(p: Platform): K8sObject {
   return {
     apiVersion: "monitoring.coreos.com/v1",
@@ -369,7 +386,7 @@ export function prometheusRule(p: Platform): K8sObject {
 
 // ------------------------------------------------------------------ dashboards
 
-interface Panel {
+export interface Panel {
   title: string;
   type: "timeseries" | "gauge" | "stat";
   unit: string;
@@ -380,7 +397,40 @@ interface Panel {
 // Grafana variable syntax, not a template literal.
 const DS = { type: "prometheus", uid: "$" + "{datasource}" };
 
-function dashboard(uid: string, title: string, panels: Panel[]): Record<string, unknown> {
+// Each panel type's options with the defaults Grafana's panel schemas require (as published in
+// the Grafana Foundation SDK: timeseries, gauge and stat panelcfg), so a strict decoder accepts
+// the dashboard as it is, not only after Grafana's import fills them in.
+const REDUCE = { calcs: ["lastNotNull"], fields: "", values: false };
+function panelOptions(type: Panel["type"]): Record<string, unknown> {
+  if (type === "timeseries")
+    return {
+      legend: { showLegend: true, displayMode: "list", placement: "bottom", calcs: [] },
+      tooltip: { mode: "multi", sort: "none" },
+    };
+  if (type === "gauge")
+    return {
+      reduceOptions: REDUCE,
+      orientation: "auto",
+      showThresholdLabels: false,
+      showThresholdMarkers: true,
+      sizing: "auto",
+      minVizWidth: 75,
+      minVizHeight: 75,
+    };
+  return {
+    reduceOptions: REDUCE,
+    orientation: "auto",
+    graphMode: "area",
+    colorMode: "value",
+    justifyMode: "auto",
+    textMode: "auto",
+    wideLayout: true,
+    showPercentChange: false,
+    percentChangeColorMode: "standard",
+  };
+}
+
+export function dashboard(uid: string, title: string, panels: Panel[]): Record<string, unknown> {
   return {
     uid,
     title,
@@ -391,6 +441,7 @@ function dashboard(uid: string, title: string, panels: Panel[]): Record<string, 
     editable: true,
     refresh: "30s",
     time: { from: "now-6h", to: "now" },
+    annotations: { list: [] },
     templating: {
       list: [
         { name: "datasource", label: "Data source", type: "datasource", query: "prometheus", hide: 0 },
@@ -416,7 +467,7 @@ function dashboard(uid: string, title: string, panels: Panel[]): Record<string, 
         defaults: { unit: p.unit, ...(p.max !== undefined ? { min: 0, max: p.max } : {}) },
         overrides: [],
       },
-      options: {},
+      options: panelOptions(p.type),
       targets: p.exprs.map((e, j) => ({
         refId: String.fromCharCode(65 + j),
         datasource: DS,

@@ -30,12 +30,16 @@ import { jsonPatch } from "./diff.js";
 import { engineObjects, isAutoscaled, isDeployed } from "./engines.js";
 import { gatewayAutoscaled, gatewayObjects } from "./gateway.js";
 import { gpuObjects, nodeLabelsFile, usesGpus } from "./gpu.js";
+import { gpuObservabilityObjects } from "./gpu-observability.js";
 import { dashboardConfigMaps, dashboards, otelCollectorObjects, prometheusRule } from "./monitoring.js";
 import { configMapName, engineName, GATEWAY_NAME, GPU_OPERATOR_NAMESPACE, MANAGED_BY } from "./names.js";
+import { notificationObjects } from "./notifications.js";
+import { observabilityStackObjects, STACK_DIR, STACK_NAMESPACE } from "./observability-stack.js";
 import { gpuConfig, placeModels, SPOT_TOLERATIONS } from "./placement.js";
 import { runtimeConfig } from "./runtime-config.js";
 import { inClusterStores, storeObjects } from "./stores.js";
 import type { K8sObject, PlacedObject, RenderedFile } from "./types.js";
+import { vpaObjects } from "./vpa.js";
 import { toYaml, toYamlDocuments } from "./yaml.js";
 
 export interface RenderOptions {
@@ -92,6 +96,7 @@ function appObjects(p: Platform, plan: Plan | null, version: string): PlacedObje
     out.push(...engineObjects(p, m, place), ...autoscalingObjects(p, m));
   }
   out.push(...gatewayObjects(p, version));
+  out.push(...vpaObjects(p));
   const adapterRules = prometheusAdapterRules(p.models.filter(isDeployed));
   if (adapterRules.length > 0) {
     out.push({
@@ -291,7 +296,7 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     for (const e of envs)
       if (gpuCount(e.platform) > gpuCount(widest.platform)) widest = { platform: e.platform, plan: e.plan };
     const cfg = gpuConfig(widest.platform, widest.plan);
-    const objs = gpuObjects(widest.platform, cfg);
+    const objs = [...gpuObjects(widest.platform, cfg), ...gpuObservabilityObjects(widest.platform)];
     const dir = "cluster/gpu-operator";
     const names = writeObjects(dir, objs, files);
     track(dir, objs);
@@ -301,6 +306,17 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     files.push({
       path: `${dir}/kustomization.yaml`,
       content: HEADER + toYaml({ ...KUSTOMIZE, namespace: GPU_OPERATOR_NAMESPACE, resources: names }),
+    });
+  }
+
+  // ---- cluster: observability stack (observability.stack: bring)
+  const stack = observabilityStackObjects(base);
+  if (stack.length > 0) {
+    const names = writeObjects(STACK_DIR, stack, files);
+    track(STACK_DIR, stack);
+    files.push({
+      path: `${STACK_DIR}/kustomization.yaml`,
+      content: HEADER + toYaml({ ...KUSTOMIZE, resources: names }),
     });
   }
 
@@ -382,6 +398,9 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
             },
           ]
         : []),
+      ...(stack.length > 0
+        ? [{ name: "observability", dir: STACK_DIR, namespace: STACK_NAMESPACE, autoscaled: [] }]
+        : []),
       ...serviceNamespaces.map((ns) => ({
         name: `services-${ns}`,
         dir: `services/${ns}`,
@@ -401,6 +420,7 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
       });
     }
     for (const t of targets) apps.push({ file: `${t.name}.yaml`, object: application(base, g, t) });
+    apps.push(...notificationObjects(g));
     writeObjects("argocd/apps", apps, files);
     track("argocd/apps", apps);
     const root = [{ file: "app-of-apps.yaml", object: appOfApps(base, g) }];

@@ -29,6 +29,7 @@ import { Pod } from "kubernetes-models/v1/Pod";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { CRD_SHAPES, validateCustomResource } from "./crd-shapes.js";
 
 interface Validatable {
   validate(): void;
@@ -102,7 +103,7 @@ export function modelKey(o: { apiVersion?: unknown; kind?: unknown }): string {
 }
 
 export function isModelled(o: { apiVersion?: unknown; kind?: unknown }): boolean {
-  return modelKey(o) in MODELS || modelKey(o) === "helm.cattle.io/v1/HelmChart";
+  return modelKey(o) in MODELS || modelKey(o) === "helm.cattle.io/v1/HelmChart" || modelKey(o) in CRD_SHAPES;
 }
 
 interface Probe {
@@ -184,6 +185,8 @@ export function validateObject(o: unknown): ValidationProblem[] {
   const obj = o as Record<string, unknown>;
   const key = modelKey(obj);
   if (key === "helm.cattle.io/v1/HelmChart") return validateHelmChart(obj);
+  const custom = validateCustomResource(key, obj);
+  if (custom) return custom;
   const model = MODELS[key];
   if (!model) return [{ path: "", message: `no schema for ${key}` }];
   const out: ValidationProblem[] = [];

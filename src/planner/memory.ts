@@ -16,10 +16,10 @@
  *   a MIG instance offers its usable framebuffer (catalog `memoryMiB`), not the nominal size.
  */
 import type { GpuSpec, MigProfile } from "../catalog/gpus.js";
-import { kvBytesPerToken, type WeightFormat } from "../catalog/kv.js";
+import { kvBytesPerToken, type WeightFormat, weightBytes } from "../catalog/kv.js";
 import type { ModelSpec } from "../catalog/models.js";
 import { memoryBreakdown } from "../sim/model/config.js";
-import type { MemoryFit } from "./types.js";
+import type { DraftMemory, MemoryFit } from "./types.js";
 
 const MiB = 2 ** 20;
 
@@ -32,6 +32,8 @@ export interface MemorySettings {
   maxNumBatchedTokens: number;
   maxNumSeqs: number;
   contextTokens: number;
+  /** A speculative-decoding draft model served on the same ranks (vLLM's draft TP = target TP). */
+  draft?: { model: ModelSpec; weightFormat: WeightFormat };
 }
 
 /**
@@ -85,23 +87,43 @@ export function kvBytesPerTokenPerRank(model: ModelSpec, tp: number, dtypeBytes:
   return 2 * model.layers * headsPerRank * model.headDim * dtypeBytes;
 }
 
+/** A draft model's weights and KV bytes per token on each of `tp` ranks. */
+export function draftMemory(
+  model: ModelSpec,
+  format: WeightFormat,
+  tp: number,
+  kvDtypeBytes: number,
+): DraftMemory {
+  return {
+    model: model.id,
+    weightBytes: weightBytes(model, format) / tp,
+    kvBytesPerToken: kvBytesPerToken(model, kvDtypeBytes),
+    kvBytesPerTokenPerRank: kvBytesPerTokenPerRank(model, tp, kvDtypeBytes),
+  };
+}
+
 /** Memory of one replica of `model` on `gpu` (a whole GPU, or a MIG instance's GPU). */
 export function fitMemory(model: ModelSpec, gpu: GpuSpec, s: MemorySettings): MemoryFit {
   const b = memoryBreakdown(model, gpu, { ...s, blockSize: 16 });
   const perToken = kvBytesPerToken(model, s.kvDtypeBytes);
   const perRank = kvBytesPerTokenPerRank(model, s.tp, s.kvDtypeBytes);
+  const draft = s.draft ? draftMemory(s.draft.model, s.draft.weightFormat, s.tp, s.kvDtypeBytes) : undefined;
+  const kv = b.kv - (draft?.weightBytes ?? 0);
+  // vLLM v1 gives the draft's layers KV blocks from the same pool as the target's.
+  const tokenBytes = perRank + (draft?.kvBytesPerTokenPerRank ?? 0);
   // Encoders (embedding, rerank) keep no KV cache: their batch is bounded by max_num_seqs alone.
-  const kvTokens = perRank > 0 ? Math.max(0, Math.floor(b.kv / perRank)) : 0;
+  const kvTokens = perRank > 0 ? Math.max(0, Math.floor(kv / tokenBytes)) : 0;
   return {
     deviceBytes: gpu.memoryBytes,
     budgetBytes: b.budget,
     weightBytes: b.weights,
     activationBytes: b.activations,
     overheadBytes: b.nonTorch,
-    kvBytes: b.kv,
+    kvBytes: kv,
     kvBytesPerToken: perToken,
     kvBytesPerTokenPerRank: perRank,
     kvTokens,
+    ...(draft ? { draft } : {}),
     contextTokens: s.contextTokens,
     maxSequencesAtContext:
       perRank === 0 ? s.maxNumSeqs : s.contextTokens > 0 ? Math.floor(kvTokens / s.contextTokens) : 0,

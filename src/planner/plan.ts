@@ -19,6 +19,7 @@ import {
 } from "./latency.js";
 import { explainFit, fitMemory, gb, migInstanceGpu, smallestUtilization, timeSliceGpu } from "./memory.js";
 import { type PackItem, type PackPool, type PackResult, packPool } from "./packing.js";
+import { speculativeDraft } from "./speculative.js";
 import type {
   CandidateUnit,
   GpuLayout,
@@ -195,6 +196,7 @@ function explainCandidate(
     maxNumBatchedTokens: m.maxNumBatchedTokens,
     maxNumSeqs: m.maxNumSeqs,
     contextTokens: s.maxModelLen,
+    ...speculativeDraft(m),
   };
   const label = unitLabel(unit, info.gpu);
   if (unit.kind === "gpu") {

@@ -51,6 +51,45 @@ function modelRows(models: readonly ModelPlan[]): string[][] {
   ]);
 }
 
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+/** The memory breakdown per rank of models that carry a speculative-decoding draft model. */
+function draftSections(models: readonly ModelPlan[]): Section[] {
+  const rows = models.flatMap((m) => {
+    const f = m.memory;
+    if (!f?.draft) return [];
+    return [
+      [
+        m.name,
+        f.draft.model,
+        gib(f.weightBytes),
+        gib(f.draft.weightBytes),
+        gib(f.activationBytes + f.overheadBytes),
+        gib(f.kvBytes),
+        `${f.kvBytesPerTokenPerRank.toLocaleString("en-US")} + ${f.draft.kvBytesPerTokenPerRank.toLocaleString("en-US")}`,
+        f.kvTokens.toLocaleString("en-US"),
+      ],
+    ];
+  });
+  if (rows.length === 0) return [];
+  return [
+    {
+      title: "SPECULATIVE DRAFT MEMORY (PER RANK)",
+      header: [
+        "NAME",
+        "DRAFT",
+        "WEIGHTS",
+        "DRAFT WEIGHTS",
+        "ACTIVATIONS+OVERHEAD",
+        "KV POOL",
+        "KV B/TOKEN (TARGET + DRAFT)",
+        "KV TOKENS",
+      ],
+      rows,
+    },
+  ];
+}
+
 function nodeRows(nodes: readonly NodePlan[]): string[][] {
   return nodes.flatMap((n) =>
     n.gpus.map((g) => [`${n.name}/${g.index}`, n.migConfig ?? "-", g.layout.mode, layoutText(g.layout)]),
@@ -90,6 +129,7 @@ function sections(plan: Plan): Section[] {
       ]),
     },
     { title: "GPUS", header: ["GPU", "MIG CONFIG", "MODE", "LAYOUT"], rows: nodeRows(plan.nodes) },
+    ...draftSections(plan.models),
     {
       title: "MONTHLY COST",
       header: ["STEP", "USD", "NOTE"],

@@ -58,6 +58,21 @@ export interface MemoryFit {
   contextTokens: number;
   /** Sequences of `contextTokens` tokens that fit at once. */
   maxSequencesAtContext: number;
+  /**
+   * A speculative-decoding draft model on the same ranks: its weights come out of the KV pool
+   * (`kvBytes` is what is left after them) and every token's KV holds both models' layers
+   * (`kvTokens` counts at target + draft bytes per token).
+   */
+  draft?: DraftMemory;
+}
+
+export interface DraftMemory {
+  /** Catalog id of the draft model. */
+  model: string;
+  /** Draft weights per rank. */
+  weightBytes: number;
+  kvBytesPerToken: number;
+  kvBytesPerTokenPerRank: number;
 }
 
 /** Latency a replica count reaches on the simulator's virtual clock. */

@@ -7,6 +7,7 @@ import { findGpu, type GpuSpec } from "../catalog/gpus.js";
 import { isLegalMigLayout, normalizeProfileName } from "../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModel, findModelByRepo } from "../catalog/models.js";
 import { sourceProblem } from "../engines/index.js";
+import { deployCrossCheck } from "./checks-deploy.js";
 import type { GpuPool, ModelSpec, Platform } from "./schema.js";
 
 export interface CheckProblem {
@@ -430,5 +431,6 @@ export function crossCheck(p: Platform): CheckProblem[] {
   checkRoutes(p, out);
   checkRag(p, out);
   checkGateway(p, out);
+  out.push(...deployCrossCheck(p));
   return out;
 }

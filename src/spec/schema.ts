@@ -27,6 +27,7 @@ export const QUANTIZATIONS = [
 ] as const;
 export const BALANCERS = ["round-robin", "least-request", "load-aware", "prefix-affinity"] as const;
 export const MODEL_KINDS = ["chat", "embedding", "rerank"] as const;
+export const SPECULATIVE_METHODS = ["ngram", "mtp", "eagle", "eagle3", "medusa"] as const;
 export const SCALING_METRICS = ["num_requests_waiting", "num_requests_running", "kv_cache_usage"] as const;
 
 const labels = (doc: string) => z.record(z.string(), z.string()).describe(doc);
@@ -232,6 +233,31 @@ const Discovery = z
     "Where the replicas' URLs come from when they are not listed in `endpoints`; endpoints come and go without a restart.",
   );
 
+const Speculative = z
+  .strictObject({
+    draftModel: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Draft model proposing tokens: an hf:// source or a catalog id (`qwen2.5-0.5b`); its weights and KV count in the plan.",
+      ),
+    method: z
+      .enum(SPECULATIVE_METHODS)
+      .optional()
+      .describe(
+        "Proposal method: `ngram` and `mtp` need no draft model; `eagle`, `eagle3` and `medusa` need draft heads in `draftModel`; omitted with `draftModel`: a plain draft model.",
+      ),
+    numTokens: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(5)
+      .describe("Tokens proposed per step (vLLM num_speculative_tokens, TGI --speculate)."),
+  })
+  .describe("Speculative decoding (vLLM --speculative-config; TGI --speculate for ngram/medusa).");
+
 const Model = z
   .strictObject({
     name: dnsLabel("Pool name of this served model; the engine Deployment is named after it."),
@@ -306,6 +332,7 @@ const Model = z
       .array(z.string())
       .default([])
       .describe("Extra engine command-line arguments, passed verbatim."),
+    speculative: Speculative.optional(),
     gpu: GpuRequest.optional().describe("GPUs per replica; omit for CPU-only or external models."),
     replicas: z
       .number()
@@ -564,6 +591,53 @@ const Gateway = z
       })
       .prefault({})
       .describe("Ejection of failing endpoints (Envoy's outlier detection)."),
+    ingress: z
+      .strictObject({
+        className: z.string().min(1).default("nginx").describe("IngressClass of the Ingress."),
+        host: z
+          .string()
+          .regex(
+            /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/,
+            "a DNS host name such as api.example.com",
+          )
+          .optional()
+          .describe("Host the Ingress answers for; omitted: every host."),
+        tls: z
+          .strictObject({
+            secretName: z
+              .string()
+              .min(1)
+              .optional()
+              .describe("Secret holding the certificate (default with `issuer`: `<gateway>-tls`)."),
+            issuer: z.string().min(1).optional().describe("cert-manager issuer that signs the certificate."),
+            issuerKind: z
+              .enum(["ClusterIssuer", "Issuer"])
+              .default("ClusterIssuer")
+              .describe("Kind of `issuer`."),
+            certificate: z
+              .boolean()
+              .default(false)
+              .describe(
+                "Render a cert-manager Certificate instead of the ingress annotations cert-manager's ingress-shim reads.",
+              ),
+            acme: z
+              .strictObject({
+                email: z.email().describe("ACME account e-mail."),
+                server: z
+                  .url()
+                  .default("https://acme-v02.api.letsencrypt.org/directory")
+                  .describe("ACME directory (default: Let's Encrypt production)."),
+              })
+              .optional()
+              .describe(
+                "Also render `issuer` as a namespaced ACME Issuer solving HTTP-01 through the Ingress class.",
+              ),
+          })
+          .optional()
+          .describe("Terminate TLS at the Ingress: an existing Secret, or one cert-manager issues."),
+      })
+      .prefault({})
+      .describe("The gateway's Ingress."),
     maxInFlightPerEndpoint: z
       .number()
       .int()
@@ -808,6 +882,21 @@ const Observability = z
           .default(0.9)
           .describe("KV-cache usage fraction (0–1) that alerts."),
         ttftP99: duration("p99 time to first token that alerts.").default(2_000),
+        e2eP99: duration("p99 end-to-end request latency of an engine that alerts.").default(10_000),
+        runningSeqs: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.8)
+          .describe(
+            "Running sequences per replica, as a fraction (0–1) of the model's `maxNumSeqs`, that alert.",
+          ),
+        minGenerationTokensPerSecond: z
+          .number()
+          .positive()
+          .default(100)
+          .describe("Generation throughput (tokens/s per model) under which a busy model alerts."),
+        milvusSearchP99: duration("p99 Milvus search latency that alerts.").default(2_000),
       })
       .prefault({})
       .describe("Alert thresholds (PrometheusRule)."),
@@ -817,6 +906,28 @@ const Observability = z
       })
       .prefault({})
       .describe("Dashboards."),
+    gpu: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe("With GPUs: a GPU dashboard and GPU alerts on the DCGM exporter the GPU Operator runs."),
+        temperature: z.number().positive().default(85).describe("GPU temperature (°C) that alerts."),
+        memoryUsage: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.95)
+          .describe("Framebuffer memory used, as a fraction (0–1), that alerts."),
+      })
+      .prefault({})
+      .describe("GPU observability through NVIDIA DCGM exporter."),
+    stack: z
+      .enum(["assume", "bring"])
+      .default("assume")
+      .describe(
+        "`assume`: Prometheus, Grafana, Jaeger and Loki exist; `bring`: render them as pinned HelmCharts (kube-prometheus-stack, Jaeger, Loki).",
+      ),
   })
   .describe("Metrics, traces, logs, alerts and dashboards.");
 
@@ -848,6 +959,28 @@ const Gitops = z
       })
       .prefault({})
       .describe("Automated sync."),
+    notifications: z
+      .strictObject({
+        slack: z
+          .strictObject({
+            channel: z.string().min(1).describe("Slack channel the messages go to."),
+            tokenKey: z
+              .string()
+              .regex(/^[-._a-zA-Z0-9]+$/, "a Secret key name")
+              .default("slack-token")
+              .describe(
+                "Key of the bot token in the `argocd-notifications-secret` Secret (never the token).",
+              ),
+          })
+          .describe("Slack service."),
+        triggers: z
+          .array(z.enum(["on-sync-failed", "on-health-degraded", "on-sync-succeeded"]))
+          .min(1)
+          .default(["on-sync-failed"])
+          .describe("ArgoCD notification triggers every Application subscribes to."),
+      })
+      .optional()
+      .describe("ArgoCD notifications (argocd-notifications-cm) for the rendered Applications."),
   })
   .describe("GitOps delivery with ArgoCD.");
 
@@ -864,6 +997,32 @@ export const PlatformShape = z
       .default([])
       .describe("Public model names; when empty, every model is served under its own name."),
     gateway: Gateway.prefault({}),
+    autoscaling: z
+      .strictObject({
+        vpa: z
+          .strictObject({
+            workloads: z
+              .array(z.enum(["gateway"]))
+              .min(1)
+              .default(["gateway"])
+              .describe(
+                "CPU workloads given a VerticalPodAutoscaler (the gateway also serves RAG); never GPU engines.",
+              ),
+            updateMode: z
+              .enum(["Off", "Initial", "Recreate", "InPlaceOrRecreate"])
+              .default("Initial")
+              .describe("How the VPA applies its recommendations (`Off`: recommend only)."),
+            controlledResources: z
+              .array(z.enum(["cpu", "memory"]))
+              .min(1)
+              .default(["memory"])
+              .describe("Resources the VPA sets; never one an HPA scales the same workload on."),
+          })
+          .optional()
+          .describe("Vertical Pod Autoscaler for CPU workloads."),
+      })
+      .prefault({})
+      .describe("Platform-wide autoscaling beside each model's own."),
     rag: Rag.optional(),
     observability: Observability.prefault({}),
     environments: z

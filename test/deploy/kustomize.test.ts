@@ -57,6 +57,7 @@ describe("kustomize build", () => {
     assert.deepEqual(dirs, [
       "base",
       "cluster/gpu-operator",
+      "cluster/observability",
       "overlays/dev",
       "overlays/production",
       "overlays/spot",

@@ -101,7 +101,7 @@ describe("inferplane render (command)", () => {
     assert.deepEqual(report.verify.skipped, []);
     const what = report.verify.checks.map((x: { what: string }) => x.what);
     assert.ok(what.includes("kustomize build overlays/production"));
-    assert.ok(what.includes("promtool test rules (production, 13 alerts)"));
+    assert.ok(what.includes("promtool test rules (production, 17 alerts)"));
     assert.ok(report.verify.checks.every((x: { ok: boolean }) => x.ok));
   });
 

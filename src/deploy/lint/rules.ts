@@ -14,6 +14,7 @@ import { embeddedDocs, type LintInput, type LoadedDoc, type PathKey } from "./lo
 import { checkVllmName, isFractionMetric, vllmTokens } from "./metrics.js";
 import { isPlain, type K8s, type LintContext, type Plain, str } from "./objects.js";
 import type { Finding, RuleId, RuleInfo, Severity } from "./types.js";
+import { vpaRules } from "./vpa-rules.js";
 import { workloadRules } from "./workload-rules.js";
 
 export const RULES = [
@@ -182,6 +183,12 @@ export const RULES = [
     source: "guide-file",
     title:
       "HEALTHCHECK or exec probe calling a program the image does not ship and the Dockerfile never installs",
+  },
+  {
+    id: "vpa-hpa-same-resource",
+    severity: "error",
+    source: "extra",
+    title: "VerticalPodAutoscaler setting CPU or memory that an HPA (or KEDA) scales the same workload on",
   },
   { id: "yaml-invalid", severity: "error", source: "extra", title: "A file that does not parse" },
   {
@@ -432,6 +439,7 @@ export class Linter implements LintContext {
     this.devicePluginFileRule();
     workloadRules(this);
     imageRules(this);
+    vpaRules(this);
     return this.findings.sort((a, b) =>
       a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.rule < b.rule ? -1 : 1),
     );
