@@ -5,7 +5,6 @@
  */
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { InferplaneError } from "../errors.js";
-import { internalRequestHeaders } from "../gateway/policy/index.js";
 import { startGateway } from "../gateway/server.js";
 import { readQrels, readQueries } from "../rag/eval/beir.js";
 import { evaluate, percentile } from "../rag/eval/metrics.js";
@@ -40,7 +39,12 @@ async function open(opts: RagCliOptions): Promise<{ svc: RagService; close: () =
   let gatewayUrl = opts.gateway;
   let stopGateway = async () => {};
   if (!gatewayUrl && opts.embed !== false) {
-    const local: Platform = { ...platform, rag: { ...rag, enabled: false } };
+    // A private in-process gateway for this command's own model calls: the operator runs it, no keys.
+    const local: Platform = {
+      ...platform,
+      rag: { ...rag, enabled: false },
+      gateway: { ...platform.gateway, auth: { ...platform.gateway.auth, mode: "none" } },
+    };
     const gw = await startGateway(local, { host: "127.0.0.1", port: 0, log: () => {} });
     gatewayUrl = gw.url;
     stopGateway = () => gw.close();
@@ -48,11 +52,8 @@ async function open(opts: RagCliOptions): Promise<{ svc: RagService; close: () =
   const apiKey = process.env.INFERPLANE_API_KEY;
   const svc = await RagService.open(rag, {
     gatewayUrl: () => gatewayUrl ?? "",
-    // The in-process gateway admits its own process's calls; a remote one wants an API key.
-    headers: () => ({
-      ...(opts.gateway ? {} : internalRequestHeaders()),
-      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-    }),
+    // A remote gateway wants an API key (the in-process one has auth off).
+    headers: (): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
     ...(opts.embed === false ? { noEmbeddings: true } : {}),
   });
   return {

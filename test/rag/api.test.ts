@@ -283,7 +283,7 @@ describe("RAG API through the gateway", () => {
     const { platform } = parseSpec(
       specText
         .replaceAll(join(dir, "rag.db"), join(dir, "allowed.db"))
-        .replace("allowHosts: []", 'allowHosts: ["127.0.0.1"]'),
+        .replace("allowHosts: []", `allowHosts: ["${new URL(pageUrl).host}"]`),
     );
     const { RagService } = await import("../../src/rag/service.js");
     const svc = await RagService.open(platform.rag as NonNullable<typeof platform.rag>, {
