@@ -414,16 +414,6 @@ export class GatewayPolicy {
           "tokens",
         );
       }
-      if (budget && estimate > budget) {
-        return this.refuse(
-          reply,
-          new InferplaneError(
-            "insufficient_quota",
-            `Request too large: it needs about ${estimate} tokens, more than key ${key.name}'s monthly budget of ${budget}.`,
-          ),
-          "budget",
-        );
-      }
       const now = Date.now();
       let decision: Decision;
       try {
