@@ -27,6 +27,8 @@ export interface StackOptions {
   name: string;
   /** Extra lines under `gateway:` (indented two spaces). */
   gateway?: string;
+  /** Extra fields of `gateway.auth` (`protectMetrics: true`). */
+  auth?: string;
   /** Extra lines under `rag:` (indented two spaces). */
   rag?: string;
   /** Extra lines under `observability:`. */
@@ -58,7 +60,7 @@ routes:
   - {name: rerank, targets: [{model: reranker}]}
 gateway:
   redis: {url: "${redis.url}"}
-  auth: {mode: keys, store: redis, sqlitePath: "${join(dir, "gw.db")}"}
+  auth: {mode: keys, store: redis, sqlitePath: "${join(dir, "gw.db")}"${o.auth ? `, ${o.auth}` : ""}}
   usage: {flushInterval: 100}
 ${o.gateway ?? ""}
 rag:
