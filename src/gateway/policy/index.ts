@@ -97,6 +97,8 @@ export async function installGatewayPolicy(
       } else if (
         o.spec().auth.protectMetrics &&
         route !== "" &&
+        request.method !== "OPTIONS" && // CORS preflights carry no credentials
+        route !== "/*" &&
         !PUBLIC_ROUTES.has(route) &&
         !route.startsWith("/admin/")
       ) {

@@ -3,6 +3,8 @@
  * limits, chunks the text when asked, posts the result and exits. Its heap is capped and it is
  * terminated past its time limit, so a hostile file costs this thread, never the gateway's loop.
  */
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { isInferplaneError } from "../../errors.js";
 import type { Chunk, SourceDocument } from "../types.js";
@@ -26,6 +28,17 @@ export type ParseResult =
   | { ok: true; docs?: SourceDocument[]; chunks?: Chunk[] }
   | { ok: false; code?: string; message: string };
 
+/**
+ * This thread yields the CPU to the gateway's event loop: on Linux a thread is a task with its own
+ * nice value, set through its task id (/proc/thread-self); elsewhere it keeps the default.
+ */
+function lowestPriority(): void {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+  } catch {}
+}
+
 async function run(job: ParseJob): Promise<ParseResult> {
   if (job.kind === "chunk") return { ok: true, chunks: chunkText(job.docId, job.text, job.options) };
   const docs = await loadBuffer(
@@ -47,6 +60,7 @@ async function run(job: ParseJob): Promise<ParseResult> {
   return { ok: true, docs };
 }
 
+lowestPriority();
 run(workerData as ParseJob).then(
   (r) => parentPort?.postMessage(r),
   (err: unknown) =>
