@@ -8,7 +8,7 @@ import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { isInferplaneError } from "../../errors.js";
 import type { Chunk, SourceDocument } from "../types.js";
-import { type ChunkOptions, chunkText } from "./chunker.js";
+import type { ChunkOptions } from "./chunker.js";
 import type { ParseLimits } from "./limits.js";
 import { loadBuffer } from "./loaders.js";
 
@@ -40,7 +40,11 @@ function lowestPriority(): void {
 }
 
 async function run(job: ParseJob): Promise<ParseResult> {
-  if (job.kind === "chunk") return { ok: true, chunks: chunkText(job.docId, job.text, job.options) };
+  if (job.kind === "chunk") {
+    // The tokenizer (its BPE ranks) loads only in threads that chunk.
+    const { chunkText } = await import("./chunker.js");
+    return { ok: true, chunks: chunkText(job.docId, job.text, job.options) };
+  }
   const docs = await loadBuffer(
     Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength),
     job.name,
