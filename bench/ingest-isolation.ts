@@ -1,6 +1,7 @@
 /**
  * Does a hostile upload stall the gateway? One `inferplane serve` process (built: its parse
- * worker is the .js file users run) in front of simulated chat and embedding replicas. For each
+ * worker is the .js file users run) in front of simulated chat and embedding replicas (`inferplane
+ * sim` processes). For each
  * 4 MiB hostile file, uploads of it run back to back on one connection for `--seconds`, while
  * another connection probes `/healthz` and a small chat request (max_tokens 1) in turn every
  * `--interval` ms. Reports p50/p99/max per probe and per file, and the same probes with no upload
@@ -15,9 +16,9 @@ import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { Agent, request } from "undici";
 import { percentile } from "../src/bench/stats.js";
-import { startSimServer } from "../src/sim/server.js";
 import { bombPdf } from "../test/security/pdf.js";
 import { CLI, freePort, gitRevision, httpReady, progress, spawnService, stopAll } from "./lib/procs.js";
+import { startSimProcess } from "./lib/sim-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -38,15 +39,17 @@ parentPort.once("message", () => { stop = true; });
 (async () => {
   const statuses = {};
   let uploads = 0;
+  let failure;
   while (!stop) {
     const form = new FormData();
     form.append("file", new Blob([workerData.data]), workerData.file);
     const res = await fetch(workerData.url, { method: "POST", body: form });
-    await res.arrayBuffer();
+    const text = await res.text();
+    if (res.status >= 500 && failure === undefined) failure = text.slice(0, 300);
     statuses[res.status] = (statuses[res.status] ?? 0) + 1;
     uploads++;
   }
-  parentPort.postMessage({ uploads, statuses });
+  parentPort.postMessage({ uploads, statuses, failure });
 })();
 `;
 
@@ -85,8 +88,9 @@ function summary(xs: number[]): Summary {
 }
 
 async function main(): Promise<void> {
-  const chat = await startSimServer({ model: "llama-3.1-8b", gpu: "H100-80GB", speed: 1_000_000 });
-  const embed = await startSimServer({ model: "bge-m3", gpu: "L4", speed: 1_000_000 });
+  // Replicas in their own processes: this one's threads (probes, uploader) must not slow them.
+  const chat = await startSimProcess(["-m", "llama-3.1-8b", "--gpu", "H100-80GB", "--speed", "1000000"]);
+  const embed = await startSimProcess(["-m", "bge-m3", "--gpu", "L4", "--speed", "1000000"]);
   const dir = mkdtempSync(join(tmpdir(), "inferplane-ingest-isolation-"));
   const spec = join(dir, "inferplane.yaml");
   writeFileSync(
@@ -95,8 +99,8 @@ async function main(): Promise<void> {
 kind: Platform
 metadata: {name: bench}
 models:
-  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: ${chat.servedModelName}, endpoints: ["${chat.url}"]}
-  - {name: embedder, source: hf://BAAI/bge-m3, servedModelName: ${embed.servedModelName}, endpoints: ["${embed.url}"]}
+  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: ${chat.model}, endpoints: ["${chat.url}"]}
+  - {name: embedder, source: hf://BAAI/bge-m3, servedModelName: ${embed.model}, endpoints: ["${embed.url}"]}
 routes:
   - {name: chat, targets: [{model: llama}]}
   - {name: embed, targets: [{model: embedder}]}
@@ -165,15 +169,18 @@ observability:
       eval: true,
       workerData: { url: `${base}/v1/rag/collections/bench/documents`, file: h.file, data: h.data },
     });
-    const done = new Promise<{ uploads: number; statuses: Record<string, number> }>((resolve, reject) => {
-      uploader.once("message", resolve);
-      uploader.once("error", reject);
-    });
+    const done = new Promise<{ uploads: number; statuses: Record<string, number>; failure?: string }>(
+      (resolve, reject) => {
+        uploader.once("message", resolve);
+        uploader.once("error", reject);
+      },
+    );
     // Let the first upload reach the parser before measuring.
     await new Promise((r) => setTimeout(r, 200));
     const r = await probe(SECONDS * 1000);
     uploader.postMessage("stop");
-    const { uploads, statuses } = await done;
+    const { uploads, statuses, failure } = await done;
+    if (failure) progress(`  first 5xx answer: ${failure}`);
     await uploader.terminate();
     rows.push({
       file: h.name,

@@ -111,31 +111,16 @@ async function multipartDocuments(
   maxBytes: number,
   limits: ParseLimits,
 ): Promise<SourceDocument[]> {
-  const raw = request.body as Buffer;
-  const form = await new Response(raw, {
-    headers: { "content-type": String(request.headers["content-type"]) },
-  })
-    .formData()
-    .catch((err: Error) => {
-      throw new InferplaneError("invalid_request", `multipart body: ${err.message}`);
-    });
-  const docs: SourceDocument[] = [];
-  for (const [field, value] of form.entries()) {
-    if (typeof value === "string") continue;
-    const buf = Buffer.from(await value.arrayBuffer());
-    if (buf.length > maxBytes) {
-      throw new InferplaneError(
-        "request_too_large",
-        `${value.name}: larger than rag.ingest.maxBytes (${maxBytes})`,
-      );
-    }
-    const name = value.name || field;
-    // Parsed in a worker thread with the spec's limits: a hostile file never stalls this loop.
-    const { loadBufferIsolated } = await import("./ingest/isolate.js");
-    docs.push(...(await loadBufferIsolated(buf, name, name, name, Date.now(), limits)));
-  }
-  if (docs.length === 0) throw new InferplaneError("invalid_request", "the multipart body holds no file");
-  return docs;
+  // The body is handed to a worker thread (moved, not copied): the multipart split, the file
+  // copies and every loader run there, with the spec's limits; this loop only waits.
+  const { multipartIsolated } = await import("./ingest/isolate.js");
+  return multipartIsolated(
+    request.body as Buffer,
+    String(request.headers["content-type"]),
+    maxBytes,
+    Date.now(),
+    limits,
+  );
 }
 
 /**

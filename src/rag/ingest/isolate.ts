@@ -18,11 +18,17 @@ const WORKER: URL | string = FROM_SOURCE
   ? `(async () => { const { register } = await import("tsx/esm/api"); register(); await import(${JSON.stringify(new URL("./parse-worker.ts", import.meta.url).href)}); })();`
   : new URL("./parse-worker.js", import.meta.url);
 
-function runJob(job: ParseJob, limits: ParseLimits, label: string): Promise<ParseResult & { ok: true }> {
+function runJob(
+  job: ParseJob,
+  limits: ParseLimits,
+  label: string,
+  transfer: ArrayBuffer[] = [],
+): Promise<ParseResult & { ok: true }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, {
       eval: FROM_SOURCE,
       workerData: job,
+      transferList: transfer,
       resourceLimits: {
         maxOldGenerationSizeMb: limits.memoryMb,
         maxYoungGenerationSizeMb: Math.min(64, Math.max(8, Math.floor(limits.memoryMb / 8))),
@@ -93,6 +99,29 @@ export async function loadBufferIsolated(
     { kind: "load", data: new Uint8Array(data), name, id, source, timestamp, limits },
     limits,
     name,
+  );
+  return r.docs ?? [];
+}
+
+/**
+ * The documents of a multipart/form-data upload, split and loaded in a worker thread. The body's
+ * memory moves to the worker when it owns its ArrayBuffer whole (no copy on this thread); the
+ * caller must not use `body` afterwards.
+ */
+export async function multipartIsolated(
+  body: Buffer,
+  contentType: string,
+  maxBytes: number,
+  timestamp: number,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): Promise<SourceDocument[]> {
+  const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+  const data = owned ? new Uint8Array(body.buffer, 0, body.byteLength) : new Uint8Array(body);
+  const r = await runJob(
+    { kind: "multipart", body: data, contentType, maxBytes, timestamp, limits },
+    limits,
+    "multipart body",
+    owned ? [body.buffer as ArrayBuffer] : [],
   );
   return r.docs ?? [];
 }

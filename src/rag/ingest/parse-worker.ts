@@ -22,7 +22,16 @@ export type ParseJob =
       timestamp: number;
       limits: ParseLimits;
     }
-  | { kind: "chunk"; docId: string; text: string; options: ChunkOptions };
+  | { kind: "chunk"; docId: string; text: string; options: ChunkOptions }
+  | {
+      kind: "multipart";
+      body: Uint8Array;
+      contentType: string;
+      /** Largest file (rag.ingest.maxBytes). */
+      maxBytes: number;
+      timestamp: number;
+      limits: ParseLimits;
+    };
 
 export type ParseResult =
   | { ok: true; docs?: SourceDocument[]; chunks?: Chunk[] }
@@ -39,12 +48,53 @@ function lowestPriority(): void {
   } catch {}
 }
 
+/** The files of a multipart/form-data body, each loaded (a document id is its file name). */
+async function multipart(job: ParseJob & { kind: "multipart" }): Promise<ParseResult> {
+  let form: FormData;
+  try {
+    form = await new Response(job.body, { headers: { "content-type": job.contentType } }).formData();
+  } catch (err) {
+    return { ok: false, code: "invalid_request", message: `multipart body: ${(err as Error).message}` };
+  }
+  const docs: SourceDocument[] = [];
+  for (const [field, value] of form.entries()) {
+    if (typeof value === "string") continue;
+    const name = value.name || field;
+    if (value.size > job.maxBytes) {
+      return {
+        ok: false,
+        code: "request_too_large",
+        message: `${name}: larger than rag.ingest.maxBytes (${job.maxBytes})`,
+      };
+    }
+    const loaded = await load({
+      kind: "load",
+      data: new Uint8Array(await value.arrayBuffer()),
+      name,
+      id: name,
+      source: name,
+      timestamp: job.timestamp,
+      limits: job.limits,
+    });
+    if (!loaded.ok) return loaded;
+    docs.push(...(loaded.docs ?? []));
+  }
+  if (docs.length === 0)
+    return { ok: false, code: "invalid_request", message: "the multipart body holds no file" };
+  return { ok: true, docs };
+}
+
 async function run(job: ParseJob): Promise<ParseResult> {
+  if (job.kind === "multipart") return multipart(job);
   if (job.kind === "chunk") {
     // The tokenizer (its BPE ranks) loads only in threads that chunk.
     const { chunkText } = await import("./chunker.js");
     return { ok: true, chunks: chunkText(job.docId, job.text, job.options) };
   }
+  return load(job);
+}
+
+async function load(job: ParseJob & { kind: "load" }): Promise<ParseResult> {
   const docs = await loadBuffer(
     Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength),
     job.name,
