@@ -6,7 +6,8 @@ import { describe, it } from "node:test";
 import { deflateSync } from "node:zlib";
 import { generateKey } from "../../src/gateway/policy/keys.js";
 import { buildMessages } from "../../src/rag/answer.js";
-import { checkPdfExpansion } from "../../src/rag/ingest/limits.js";
+import { chunkIsolated, loadBufferIsolated } from "../../src/rag/ingest/isolate.js";
+import { checkPdfExpansion, DEFAULT_PARSE_LIMITS } from "../../src/rag/ingest/limits.js";
 import { htmlToText } from "../../src/rag/ingest/loaders.js";
 import { hostAllowed, ipv6Bytes, isInternalAddress } from "../../src/rag/ingest/url.js";
 import { isSecretPath, redactSecrets } from "../../src/spec/secrets.js";
@@ -100,6 +101,30 @@ describe("bounded loaders", () => {
     assert.throws(
       () => checkPdfExpansion(pdf(twice, "/Filter [/FlateDecode /FlateDecode]"), 2 * 1024 * 1024),
       /maxExpandedBytes/,
+    );
+  });
+});
+
+describe("parse workers", () => {
+  it("a job past its time limit is refused and its thread replaced; the next job runs", async () => {
+    const limits = { ...DEFAULT_PARSE_LIMITS, timeoutMs: 10_000 };
+    const warm = await loadBufferIsolated(Buffer.from("<p>warm</p>"), "w.html", "w", "w", 0, limits);
+    assert.equal(warm[0]?.text, "warm");
+    await assert.rejects(
+      // One 2 MB word: byte-pair merges on it take far longer than 300 ms.
+      chunkIsolated(
+        "big",
+        "qzx".repeat(700_000),
+        { maxTokens: 512, overlapTokens: 0 },
+        { ...limits, timeoutMs: 300 },
+      ),
+      /parseTimeout/,
+    );
+    const after = await loadBufferIsolated(Buffer.from("<p>again</p>"), "a.html", "a", "a", 0, limits);
+    assert.equal(after[0]?.text, "again");
+    await assert.rejects(
+      loadBufferIsolated(Buffer.from('{"_id":1}\n'), "x.jsonl", "x", "x", 0, limits),
+      /x\.jsonl:1: a BEIR document needs/,
     );
   });
 });

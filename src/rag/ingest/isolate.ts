@@ -1,8 +1,9 @@
 /**
- * Parsing and chunking uploads off the event loop: each job runs in its own worker thread with
- * a heap cap (`resourceLimits`) and a time limit, then the thread ends and its memory with it.
- * A file that would take seconds of CPU or gigabytes of memory costs that thread only; every
- * other request on the gateway keeps its latency.
+ * Parsing and chunking uploads off the event loop: each job runs on a worker thread with a heap
+ * cap (`resourceLimits`) and a time limit; a thread that fails or runs out of time is terminated
+ * and its memory goes with it, one that answers (a refusal included) is kept warm for the next job (for at most
+ * IDLE_MS). A file that would take seconds of CPU or gigabytes of memory costs that thread only;
+ * every other request on the gateway keeps its latency.
  */
 import { Worker } from "node:worker_threads";
 import { type ErrorCode, InferplaneError } from "../../errors.js";
@@ -18,6 +19,59 @@ const WORKER: URL | string = FROM_SOURCE
   ? `(async () => { const { register } = await import("tsx/esm/api"); register(); await import(${JSON.stringify(new URL("./parse-worker.ts", import.meta.url).href)}); })();`
   : new URL("./parse-worker.js", import.meta.url);
 
+/** How long a warm worker waits for the next job before it ends (and its memory with it). */
+const IDLE_MS = 30_000;
+
+interface Idle {
+  worker: Worker;
+  memoryMb: number;
+  timer: NodeJS.Timeout;
+}
+/** One warm worker: starting a thread costs tens of ms of CPU, a cost each upload would pay. */
+let idle: Idle | undefined;
+
+function spawn(memoryMb: number): Worker {
+  return new Worker(WORKER, {
+    eval: FROM_SOURCE,
+    resourceLimits: {
+      maxOldGenerationSizeMb: memoryMb,
+      maxYoungGenerationSizeMb: Math.min(64, Math.max(8, Math.floor(memoryMb / 8))),
+      stackSizeMb: 4,
+    },
+    stdout: true,
+    stderr: true,
+  });
+}
+
+function takeWorker(memoryMb: number): Worker {
+  const warm = idle;
+  idle = undefined;
+  if (warm) {
+    clearTimeout(warm.timer);
+    if (warm.memoryMb === memoryMb) return warm.worker;
+    void warm.worker.terminate();
+  }
+  return spawn(memoryMb);
+}
+
+function giveBack(worker: Worker, memoryMb: number): void {
+  if (idle) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref(); // a warm worker never keeps the process alive
+  const timer = setTimeout(() => {
+    if (idle?.worker === worker) idle = undefined;
+    void worker.terminate();
+  }, IDLE_MS);
+  timer.unref();
+  idle = { worker, memoryMb, timer };
+}
+
+/**
+ * Runs one job on a worker: the warm one, or a new one. A worker that failed, ran out of memory
+ * or out of time is terminated; one that answered goes back to be reused.
+ */
 function runJob(
   job: ParseJob,
   limits: ParseLimits,
@@ -25,64 +79,66 @@ function runJob(
   transfer: ArrayBuffer[] = [],
 ): Promise<ParseResult & { ok: true }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, {
-      eval: FROM_SOURCE,
-      workerData: job,
-      transferList: transfer,
-      resourceLimits: {
-        maxOldGenerationSizeMb: limits.memoryMb,
-        maxYoungGenerationSizeMb: Math.min(64, Math.max(8, Math.floor(limits.memoryMb / 8))),
-        stackSizeMb: 4,
-      },
-      stdout: true,
-      stderr: true,
-    });
+    const worker = takeWorker(limits.memoryMb);
+    worker.ref();
     let settled = false;
-    const finish = (fn: () => void) => {
+    const finish = (fn: () => void, reuse: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+      if (reuse) giveBack(worker, limits.memoryMb);
+      else void worker.terminate();
       fn();
-      void worker.terminate();
     };
     const timer = setTimeout(
       () =>
-        finish(() =>
-          reject(
-            new InferplaneError(
-              "rag_unsupported_file",
-              `${label}: parsing took longer than rag.ingest.parseTimeout (${limits.timeoutMs} ms)`,
+        finish(
+          () =>
+            reject(
+              new InferplaneError(
+                "rag_unsupported_file",
+                `${label}: parsing took longer than rag.ingest.parseTimeout (${limits.timeoutMs} ms)`,
+              ),
             ),
-          ),
+          false,
         ),
       limits.timeoutMs,
     );
-    worker.once("message", (r: ParseResult) =>
-      finish(() =>
-        r.ok
-          ? resolve(r)
-          : reject(
-              new InferplaneError((r.code as ErrorCode | undefined) ?? "rag_unsupported_file", r.message),
+    const onMessage = (r: ParseResult) =>
+      finish(
+        () =>
+          r.ok
+            ? resolve(r)
+            : reject(
+                new InferplaneError((r.code as ErrorCode | undefined) ?? "rag_unsupported_file", r.message),
+              ),
+        true, // it answered (a refusal included): the thread is sound
+      );
+    const onError = (err: Error & { code?: string }) =>
+      finish(
+        () =>
+          reject(
+            new InferplaneError(
+              "rag_unsupported_file",
+              err.code === "ERR_WORKER_OUT_OF_MEMORY"
+                ? `${label}: parsing needs more than rag.ingest.parseMemory (${limits.memoryMb} MiB)`
+                : `${label}: cannot parse: ${err.message}`,
             ),
-      ),
-    );
-    worker.once("error", (err: Error & { code?: string }) =>
-      finish(() =>
-        reject(
-          new InferplaneError(
-            "rag_unsupported_file",
-            err.code === "ERR_WORKER_OUT_OF_MEMORY"
-              ? `${label}: parsing needs more than rag.ingest.parseMemory (${limits.memoryMb} MiB)`
-              : `${label}: cannot parse: ${err.message}`,
           ),
-        ),
-      ),
-    );
-    worker.once("exit", (code) =>
-      finish(() =>
-        reject(new InferplaneError("rag_unsupported_file", `${label}: the parser exited (${code})`)),
-      ),
-    );
+        false,
+      );
+    const onExit = (code: number) =>
+      finish(
+        () => reject(new InferplaneError("rag_unsupported_file", `${label}: the parser exited (${code})`)),
+        false,
+      );
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+    worker.postMessage(job, transfer);
   });
 }
 

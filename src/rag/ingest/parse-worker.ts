@@ -1,11 +1,11 @@
 /**
- * The worker thread that parses one upload (isolate.ts starts it): loads the file with its
- * limits, chunks the text when asked, posts the result and exits. Its heap is capped and it is
- * terminated past its time limit, so a hostile file costs this thread, never the gateway's loop.
+ * The worker thread that parses uploads (isolate.ts starts it): loads a file with its limits, or
+ * chunks a text, one job at a time, and posts each result. Its heap is capped and it is terminated
+ * past its time limit, so a hostile file costs this thread, never the gateway's loop.
  */
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { isInferplaneError } from "../../errors.js";
 import type { Chunk, SourceDocument } from "../types.js";
 import type { ChunkOptions } from "./chunker.js";
@@ -114,14 +114,19 @@ async function load(job: ParseJob & { kind: "load" }): Promise<ParseResult> {
   return { ok: true, docs };
 }
 
-lowestPriority();
-run(workerData as ParseJob).then(
-  (r) => parentPort?.postMessage(r),
-  (err: unknown) =>
-    parentPort?.postMessage({
+function answer(job: ParseJob): Promise<ParseResult> {
+  return run(job).catch(
+    (err: unknown): ParseResult => ({
       ok: false,
       ...(isInferplaneError(err) ? { code: err.code } : {}),
       message:
         err instanceof RangeError ? "nesting too deep" : err instanceof Error ? err.message : String(err),
-    } satisfies ParseResult),
-);
+    }),
+  );
+}
+
+lowestPriority();
+// One job at a time, as isolate.ts sends them; the thread is reused until a job fails or times out.
+parentPort?.on("message", (job: ParseJob) => {
+  void answer(job).then((r) => parentPort?.postMessage(r));
+});
