@@ -5,7 +5,6 @@
  */
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { InferplaneError } from "../errors.js";
-import { internalRequestHeaders } from "../gateway/policy/index.js";
 import { startGateway } from "../gateway/server.js";
 import { embeddedDefaultPlatform } from "../rag/defaults.js";
 import { readQrels, readQueries } from "../rag/eval/beir.js";
@@ -69,7 +68,12 @@ async function open(opts: RagCliOptions): Promise<{ svc: RagService; close: () =
         progress: (m) => process.stderr.write(`${m}\n`),
       });
       stops.push(() => local.close());
-      const spec: Platform = { ...platform, rag: { ...rag, enabled: false } };
+      // A private in-process gateway for this command's own model calls: the operator runs it, no keys.
+      const spec: Platform = {
+        ...platform,
+        rag: { ...rag, enabled: false },
+        gateway: { ...platform.gateway, auth: { ...platform.gateway.auth, mode: "none" } },
+      };
       const gw = await startGateway(spec, {
         host: "127.0.0.1",
         port: 0,
@@ -82,11 +86,8 @@ async function open(opts: RagCliOptions): Promise<{ svc: RagService; close: () =
     const apiKey = process.env.INFERPLANE_API_KEY;
     const svc = await RagService.open(rag, {
       gatewayUrl: () => gatewayUrl ?? "",
-      // The in-process gateway admits its own process's calls; a remote one wants an API key.
-      headers: () => ({
-        ...(opts.gateway ? {} : internalRequestHeaders()),
-        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-      }),
+      // A remote gateway wants an API key (the in-process one has auth off).
+      headers: (): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
       ...(opts.embed === false ? { noEmbeddings: true } : {}),
     });
     stops.push(() => svc.close());

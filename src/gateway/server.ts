@@ -13,7 +13,8 @@ import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { GatewayMetrics } from "./metrics.js";
-import { hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
+import { callerOf, hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
+import { inScope } from "./policy/keys.js";
 import { type ApiOp, type ForwardDeps, Forwarder, sendError, startTiming } from "./proxy/forward.js";
 import { RetryBudget } from "./proxy/retry-budget.js";
 import { createBalancer } from "./routing/balancers/index.js";
@@ -277,16 +278,20 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     registry: metrics.registry,
     tracing,
   });
-  app.get("/v1/models", async () => {
+  // [issue-20] /v1/models lists only what the caller's key may use (policy on: the key is required).
+  app.get("/v1/models", async (request) => {
     const created = Math.floor(Date.now() / 1000);
+    const key = callerOf(request.raw);
     return {
       object: "list",
       data: deps.router
         .publicNames()
+        .filter(({ name, aliases }) => !key || [name, ...aliases].some((n) => inScope(key.models, n)))
         .flatMap(({ name, aliases }) => [name, ...aliases])
         .map((id) => ({ id, object: "model", created, owned_by: "inferplane" })),
     };
   });
+  // [/issue-20]
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const now = performance.now();

@@ -3,11 +3,13 @@
  * 400 `invalid_request` naming its path. Answers stream as SSE: first a `rag.sources` event,
  * then the model's chat-completion chunks.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import { InferplaneError } from "../errors.js";
-import { internalRequestHeaders } from "../gateway/policy/index.js";
+import { callerOf, internalRequestHeaders } from "../gateway/policy/index.js";
+import { credentialOf, inScope } from "../gateway/policy/keys.js";
 import type { RagSpec } from "../spec/schema.js";
 import {
   type Attributes,
@@ -19,6 +21,7 @@ import {
   type Tracing,
   withSpan,
 } from "../telemetry/tracing.js";
+import { type ParseLimits, parseLimitsOf } from "./ingest/limits.js";
 // The service and the loaders (tokenizer, PDF parser, stores: ~33 MB of heap) load on the first
 // RAG request, so a gateway without RAG does not carry them (a larger heap makes every GC slower).
 import type { RagService } from "./service.js";
@@ -103,31 +106,35 @@ function filterOf(f: z.output<typeof Filter> | undefined): SearchFilter | undefi
   };
 }
 
-async function multipartDocuments(request: FastifyRequest, maxBytes: number): Promise<SourceDocument[]> {
-  const raw = request.body as Buffer;
-  const form = await new Response(raw, {
-    headers: { "content-type": String(request.headers["content-type"]) },
-  })
-    .formData()
-    .catch((err: Error) => {
-      throw new InferplaneError("invalid_request", `multipart body: ${err.message}`);
-    });
-  const docs: SourceDocument[] = [];
-  for (const [field, value] of form.entries()) {
-    if (typeof value === "string") continue;
-    const buf = Buffer.from(await value.arrayBuffer());
-    if (buf.length > maxBytes) {
-      throw new InferplaneError(
-        "request_too_large",
-        `${value.name}: larger than rag.ingest.maxBytes (${maxBytes})`,
-      );
-    }
-    const name = value.name || field;
-    const { loadBuffer } = await import("./ingest/loaders.js");
-    docs.push(...(await loadBuffer(buf, name, name, name, Date.now())));
-  }
-  if (docs.length === 0) throw new InferplaneError("invalid_request", "the multipart body holds no file");
-  return docs;
+async function multipartDocuments(
+  request: FastifyRequest,
+  maxBytes: number,
+  limits: ParseLimits,
+): Promise<SourceDocument[]> {
+  // The body is handed to a worker thread (moved, not copied): the multipart split, the file
+  // copies and every loader run there, with the spec's limits; this loop only waits.
+  const { multipartIsolated } = await import("./ingest/isolate.js");
+  return multipartIsolated(
+    request.body as Buffer,
+    String(request.headers["content-type"]),
+    maxBytes,
+    Date.now(),
+    limits,
+  );
+}
+
+/**
+ * The headers of the RAG request being served: its model calls (embed, rerank, chat) go back
+ * through this gateway with the caller's own key, so they pass the same admission as any other
+ * call (model scopes, TPM, budget) and are charged to that key. The internal header only says
+ * the RAG route already counted the request; it admits nothing without the key.
+ */
+const callerHeaders = new AsyncLocalStorage<Record<string, string>>();
+
+function asCaller<T>(request: FastifyRequest, fn: () => Promise<T>): Promise<T> {
+  const credential = credentialOf(request.headers);
+  const headers = credential ? { authorization: `Bearer ${credential}`, ...internalRequestHeaders() } : {};
+  return callerHeaders.run(headers, fn);
 }
 
 export interface RagRoutesOptions {
@@ -160,8 +167,7 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
       RagService.open(spec, {
         gatewayUrl: opts.gatewayUrl,
         registry: opts.registry,
-        // The RAG request was admitted (auth, limits) at its own route; its loopback calls say so.
-        headers: internalRequestHeaders,
+        headers: () => callerHeaders.getStore() ?? {},
         tracing,
       }),
     );
@@ -188,10 +194,11 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
       });
       return reply.code(201).send(info);
     });
-    scope.get("/v1/rag/collections", async () => ({
-      object: "list",
-      data: await (await svc()).store.listCollections(),
-    }));
+    scope.get("/v1/rag/collections", async (request) => {
+      const key = callerOf(request.raw);
+      const all = await (await svc()).store.listCollections();
+      return { object: "list", data: key ? all.filter((c) => inScope(key.collections, c.name)) : all };
+    });
     scope.get<{ Params: { name: string } }>("/v1/rag/collections/:name", async (request) =>
       (await svc()).collection(request.params.name),
     );
@@ -203,40 +210,54 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
     });
 
     scope.post<{ Params: { name: string } }>("/v1/rag/collections/:name/documents", (request) =>
-      traced(request, "rag.ingest", { "inferplane.rag.collection": request.params.name }, async (span) => {
-        const s = await svc();
-        await s.collection(request.params.name);
-        let docs: SourceDocument[];
-        if (Buffer.isBuffer(request.body)) docs = await multipartDocuments(request, s.config.ingest.maxBytes);
-        else {
-          const body = parse(Documents, request.body);
-          docs = [];
-          for (const [i, d] of body.documents.entries()) {
-            if (d.url !== undefined) {
-              if (d.text !== undefined)
-                throw new InferplaneError("invalid_request", `documents.${i}: give text or url, not both`);
-              docs.push(...(await s.fetchUrl(d.url)));
-              continue;
+      asCaller(request, () =>
+        traced(request, "rag.ingest", { "inferplane.rag.collection": request.params.name }, async (span) => {
+          const s = await svc();
+          await s.collection(request.params.name);
+          let docs: SourceDocument[];
+          const ingest = s.config.ingest;
+          const limits = parseLimitsOf(ingest);
+          if (Buffer.isBuffer(request.body))
+            docs = await multipartDocuments(request, ingest.maxBytes, limits);
+          else {
+            const body = parse(Documents, request.body);
+            docs = [];
+            for (const [i, d] of body.documents.entries()) {
+              if (d.url !== undefined) {
+                if (d.text !== undefined)
+                  throw new InferplaneError("invalid_request", `documents.${i}: give text or url, not both`);
+                const { fetchUrlDocument } = await import("./ingest/url.js");
+                docs.push(
+                  ...(await fetchUrlDocument(d.url, {
+                    allowPrivateNetworks: ingest.allowPrivateNetworks,
+                    allowHosts: ingest.allowHosts,
+                    maxBytes: ingest.maxBytes,
+                    timeoutMs: ingest.timeout,
+                    parse: limits,
+                  })),
+                );
+                continue;
+              }
+              if (d.text === undefined)
+                throw new InferplaneError("invalid_request", `documents.${i}.text: required (or url)`);
+              if (d.id === undefined)
+                throw new InferplaneError("invalid_request", `documents.${i}.id: required with text`);
+              docs.push({
+                id: d.id,
+                ...(d.title !== undefined ? { title: d.title } : {}),
+                text: d.text,
+                source: d.source ?? "api",
+                timestamp: d.timestamp ?? Date.now(),
+                ...(d.metadata ? { metadata: d.metadata } : {}),
+              });
             }
-            if (d.text === undefined)
-              throw new InferplaneError("invalid_request", `documents.${i}.text: required (or url)`);
-            if (d.id === undefined)
-              throw new InferplaneError("invalid_request", `documents.${i}.id: required with text`);
-            docs.push({
-              id: d.id,
-              ...(d.title !== undefined ? { title: d.title } : {}),
-              text: d.text,
-              source: d.source ?? "api",
-              timestamp: d.timestamp ?? Date.now(),
-              ...(d.metadata ? { metadata: d.metadata } : {}),
-            });
           }
-        }
-        span?.setAttribute("inferplane.rag.documents", docs.length);
-        const report = await s.ingest(request.params.name, docs, undefined, span);
-        span?.setAttribute("inferplane.rag.chunks", report.chunks);
-        return { object: "rag.ingest", collection: request.params.name, ...report };
-      }),
+          span?.setAttribute("inferplane.rag.documents", docs.length);
+          const report = await s.ingest(request.params.name, docs, undefined, span);
+          span?.setAttribute("inferplane.rag.chunks", report.chunks);
+          return { object: "rag.ingest", collection: request.params.name, ...report };
+        }),
+      ),
     );
     scope.delete<{ Params: { name: string; id: string } }>(
       "/v1/rag/collections/:name/documents/:id",
@@ -254,37 +275,39 @@ export function registerRagRoutes(app: FastifyInstance, opts: RagRoutesOptions):
     );
 
     scope.post<{ Params: { name: string } }>("/v1/rag/collections/:name/search", (request) =>
-      traced(request, "rag.search", { "inferplane.rag.collection": request.params.name }, async (span) => {
-        const s = await svc();
-        const body = parse(Search, request.body);
-        const filter = filterOf(body.filter);
-        const topN = typeof body.rerank === "object" ? body.rerank.topN : undefined;
-        const k = body.k ?? s.config.retrieval.k;
-        const mode = body.mode ?? s.config.retrieval.mode;
-        span?.setAttributes({
-          "inferplane.rag.mode": mode,
-          "inferplane.rag.k": k,
-          "inferplane.rag.rerank": !!body.rerank,
-        });
-        const { hits, timings } = await s.search(
-          request.params.name,
-          {
-            query: body.query,
-            k,
-            mode,
-            ...(filter ? { filter } : {}),
-            ...(body.rerank ? { rerank: topN !== undefined ? { topN } : {} } : {}),
-            ...(body.fusion ? { fusion: body.fusion } : {}),
-          },
-          span,
-        );
-        span?.setAttribute("inferplane.rag.hits", hits.length);
-        return { object: "list", data: hits, timings };
-      }),
+      asCaller(request, () =>
+        traced(request, "rag.search", { "inferplane.rag.collection": request.params.name }, async (span) => {
+          const s = await svc();
+          const body = parse(Search, request.body);
+          const filter = filterOf(body.filter);
+          const topN = typeof body.rerank === "object" ? body.rerank.topN : undefined;
+          const k = body.k ?? s.config.retrieval.k;
+          const mode = body.mode ?? s.config.retrieval.mode;
+          span?.setAttributes({
+            "inferplane.rag.mode": mode,
+            "inferplane.rag.k": k,
+            "inferplane.rag.rerank": !!body.rerank,
+          });
+          const { hits, timings } = await s.search(
+            request.params.name,
+            {
+              query: body.query,
+              k,
+              mode,
+              ...(filter ? { filter } : {}),
+              ...(body.rerank ? { rerank: topN !== undefined ? { topN } : {} } : {}),
+              ...(body.fusion ? { fusion: body.fusion } : {}),
+            },
+            span,
+          );
+          span?.setAttribute("inferplane.rag.hits", hits.length);
+          return { object: "list", data: hits, timings };
+        }),
+      ),
     );
 
     scope.post("/v1/rag/answer", (request, reply: FastifyReply) =>
-      traced(request, "rag.answer", {}, (span) => answer(request, reply, span)),
+      asCaller(request, () => traced(request, "rag.answer", {}, (span) => answer(request, reply, span))),
     );
     const answer = async (request: FastifyRequest, reply: FastifyReply, span: Span | undefined) => {
       const s = await svc();

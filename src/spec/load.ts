@@ -8,6 +8,7 @@ import { InferplaneError, type Problem } from "../errors.js";
 import { crossCheck } from "./checks.js";
 import { applyEnvironment } from "./overlay.js";
 import { type Platform, PlatformShape } from "./schema.js";
+import { describeFound, redactSecrets } from "./secrets.js";
 import { formatPath, parseYamlSource, positionOf, type SourceDoc } from "./source.js";
 
 export const DEFAULT_SPEC_FILE = "inferplane.yaml";
@@ -49,7 +50,7 @@ export function validateSource(doc: SourceDoc): Platform {
     });
   }
   const platform = withDefaultRoutes(parsed.data);
-  const problems = crossCheck(platform).map((p) => locate(p.path, p.message));
+  const problems = crossCheck(platform).map((p) => locate(p.path, redactSecrets(p.message)));
   if (problems.length > 0) {
     throw new InferplaneError("spec_invalid", `the spec has ${plural(problems.length, "problem")}`, {
       problems,
@@ -92,7 +93,10 @@ function withDefaultRoutes(p: Platform): Platform {
   return { ...p, routes };
 }
 
-/** zod's message, with the value that was found and, for unions, what each branch wanted. */
+/**
+ * zod's message, with the value that was found (never for a secret-bearing field, and with any
+ * credential masked) and, for unions, what each branch wanted.
+ */
 function describeIssue(issue: z.core.$ZodIssue): string {
   let message = issue.message;
   if (issue.code === "invalid_union" && issue.errors.length > 0) {
@@ -101,9 +105,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
   const input = (issue as { input?: unknown }).input;
   if (input !== undefined && (typeof input !== "object" || input === null)) {
-    message += ` (found ${JSON.stringify(input)})`;
+    message += describeFound(issue.path, input);
   }
-  return message;
+  return redactSecrets(message);
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;

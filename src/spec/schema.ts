@@ -473,6 +473,12 @@ const Gateway = z
           )
           .default([])
           .describe("Keys declared in the spec, as hashes."),
+        protectMetrics: z
+          .boolean()
+          .default(false)
+          .describe(
+            "The metrics path needs an API key too (one whose `paths` allow it); `/healthz` and `/readyz` stay open.",
+          ),
       })
       .prefault({})
       .describe("Client authentication."),
@@ -490,7 +496,7 @@ const Gateway = z
           .positive()
           .default(256)
           .describe(
-            "Completion tokens reserved at admission when a request sets no `max_tokens`; reconciled with the real usage.",
+            "For a key with a TPM or budget, a request that sets no completion limit (`max_tokens`, `max_completion_tokens`) gets this one (at most the route's context left after the prompt): it is reserved at admission, reconciled with the real usage, and sent as `max_tokens` so the engine stops there.",
           ),
       })
       .prefault({})
@@ -759,7 +765,7 @@ const Rag = z
           .array(z.string())
           .default([])
           .describe(
-            "Host names or IP addresses URL ingestion may fetch even when they resolve to internal addresses.",
+            "Hosts URL ingestion may fetch even when they resolve to internal addresses: `host` (the scheme's default port only), `host:port` (`[::1]:8080`) or `host:*` (every port).",
           ),
         maxBytes: z
           .number()
@@ -768,9 +774,29 @@ const Rag = z
           .default(20 * 1024 * 1024)
           .describe("Largest file or URL body ingested."),
         timeout: duration("Time limit of one URL fetch.").default(30_000),
+        maxPdfPages: z.number().int().positive().default(2000).describe("Most pages read from one PDF."),
+        maxExpandedBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024)
+          .describe(
+            "Most bytes one file may expand to: a PDF's decompressed streams together, and any file's extracted text.",
+          ),
+        parseTimeout: duration(
+          "Time limit for parsing one upload (its own worker thread, terminated past this).",
+        ).default(20_000),
+        parseMemory: z
+          .number()
+          .int()
+          .min(32)
+          .default(256)
+          .describe("Heap (MiB) of the worker thread that parses one upload."),
       })
       .prefault({})
-      .describe("Ingestion limits and the URL fetcher's SSRF guard."),
+      .describe(
+        "Ingestion limits (every upload parsed off the event loop) and the URL fetcher's SSRF guard.",
+      ),
     chunking: z
       .strictObject({
         maxTokens: z.number().int().positive().default(512).describe("Chunk size in tokens."),

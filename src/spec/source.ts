@@ -4,6 +4,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { InferplaneError, type Problem } from "../errors.js";
+import { redactSecrets } from "./secrets.js";
 
 export type PathSegment = string | number;
 export interface Position {
@@ -40,7 +41,9 @@ export function parseYamlSource(text: string): SourceDoc {
       const pos = e.linePos?.[0];
       return {
         path: "",
-        message: (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ""),
+        message: redactSecrets(
+          (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ""),
+        ),
         ...(pos ? { line: pos.line, column: pos.col } : {}),
       };
     });

@@ -283,7 +283,7 @@ describe("RAG API through the gateway", () => {
     const { platform } = parseSpec(
       specText
         .replaceAll(join(dir, "rag.db"), join(dir, "allowed.db"))
-        .replace("allowHosts: []", 'allowHosts: ["127.0.0.1"]'),
+        .replace("allowHosts: []", `allowHosts: ["${new URL(pageUrl).host}"]`),
     );
     const { RagService } = await import("../../src/rag/service.js");
     const svc = await RagService.open(platform.rag as NonNullable<typeof platform.rag>, {
@@ -357,13 +357,18 @@ rag:
     rmSync(authDir, { recursive: true, force: true });
   });
 
-  it("needs a key; the gateway's own embedding and chat calls pass on the admitted request", async () => {
+  it("needs a key; the gateway's own embedding and chat calls run with the caller's key and model scopes", async () => {
     const anon = await call(gw.url, "GET", "/v1/rag/collections");
     assert.equal(anon.status, 401);
     const created = await fetch(`${gw.url}/admin/keys`, {
       method: "POST",
       headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "rag-team", collections: ["team-*"], models: ["nothing-direct"] }),
+      body: JSON.stringify({
+        name: "rag-team",
+        collections: ["team-*"],
+        models: ["embed", "chat"],
+        paths: ["/v1/rag/*"],
+      }),
     });
     assert.equal(created.status, 201);
     const key = ((await created.json()) as { key: string }).key;
@@ -385,7 +390,7 @@ rag:
     assert.equal(
       ingest.json.chunks,
       1,
-      "embedded through the gateway although the key may not call the model",
+      "embedded through the gateway with the caller's key, though its paths exclude /v1/embeddings",
     );
     const found = await as("POST", "/v1/rag/collections/team-a/search", {
       query: "supersonic inlet",
@@ -408,6 +413,6 @@ rag:
       },
       body: JSON.stringify({ model: "embed", input: "x" }),
     });
-    assert.equal(direct.status, 403, "a guessed internal header admits nothing");
+    assert.equal(direct.status, 403, "a guessed internal header admits nothing (the path is out of scope)");
   });
 });

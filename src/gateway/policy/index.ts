@@ -7,16 +7,27 @@ import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import type { GatewaySpec } from "../../spec/schema.js";
+import type { StreamMeter } from "../meter.js";
 import { registerAdmin } from "./admin.js";
 import { installHardening } from "./hardening.js";
 import { checkFields, GatewayPolicy, type LogFn } from "./policy.js";
 import type { Op } from "./request-fields.js";
 
 export { hardenedServerOptions } from "./hardening.js";
+export { callerOf } from "./policy.js";
+
+/** Routes anyone may call, whatever the auth mode (probes). */
+const PUBLIC_ROUTES = new Set(["/healthz", "/readyz"]);
+
+function isListing(route: string): boolean {
+  return route === "/v1/models" || route.startsWith("/v1/models/") || route === "/models";
+}
 
 /**
  * Calls the gateway makes to itself (RAG → /v1/embeddings, /v1/rerank, /v1/chat/completions)
- * carry this header: the request that caused them was already authenticated and limited.
+ * carry this header next to the caller's own key. It admits nothing by itself: the call is
+ * admitted with the caller's key, model scopes, TPM and budget, and charged to it; the header
+ * only says that the RAG route already counted the request (RPM) and checked its path.
  */
 export const INTERNAL_HEADER = "x-inferplane-internal";
 const internalToken = randomBytes(32).toString("base64url");
@@ -39,6 +50,11 @@ export interface PolicyHooks {
         u: { pool: string; status: number; inputTokens: number; outputTokens: number },
       ) => void)
     | undefined;
+  /**
+   * The StreamMeter admission built for a response (undefined: policy off, or the key has no TPM
+   * or budget). The streaming relay calls `add(completionTokens)` per relayed chunk.
+   */
+  meterFor(res: ServerResponse): StreamMeter | undefined;
   reload(spec: GatewaySpec): void;
   close(): Promise<void>;
 }
@@ -52,6 +68,8 @@ export async function installGatewayPolicy(
     log: LogFn;
     registry: Registry;
     resolveRoute: (model: string) => string | undefined;
+    /** A route's context limit (tokens), for the completion reserve of requests that set none. */
+    contextLimit?: (route: string) => number | undefined;
   },
 ): Promise<PolicyHooks> {
   installHardening(app, o.spec);
@@ -67,17 +85,33 @@ export async function installGatewayPolicy(
     app.addHook("preHandler", async (request, reply) => {
       const route = request.routeOptions.url ?? "";
       const op = opByPath.get(route);
-      const rag = route.startsWith("/v1/rag/");
-      if (op === undefined && !rag) return;
-      if (op !== undefined && !checkFields(op, request, reply)) return reply;
-      if (isInternal(request.headers[INTERNAL_HEADER])) return; // admitted (and counted) at its RAG route
-      await policy.admit(op, (request.raw.url ?? "").split("?")[0] ?? "", request, reply);
+      const path = (request.raw.url ?? "").split("?")[0] ?? "";
+      if (op !== undefined) {
+        if (!checkFields(op, request, reply)) return reply;
+        const internal = isInternal(request.headers[INTERNAL_HEADER]);
+        await policy.admit(op, path, request, reply, { kind: "api", internal });
+      } else if (route.startsWith("/v1/rag/")) {
+        await policy.admit(undefined, path, request, reply, { kind: "rag" });
+      } else if (isListing(route)) {
+        await policy.admit(undefined, path, request, reply, { kind: "list" });
+      } else if (
+        o.spec().auth.protectMetrics &&
+        route !== "" &&
+        request.method !== "OPTIONS" && // CORS preflights carry no credentials
+        route !== "/*" &&
+        !PUBLIC_ROUTES.has(route) &&
+        !route.startsWith("/admin/")
+      ) {
+        // Everything else the gateway serves (its metrics) needs a key whose paths allow it.
+        await policy.admit(undefined, path, request, reply, { kind: "list" });
+      } else return;
       if (reply.sent) return reply;
     });
     registerAdmin(app, policy, () => o.spec().auth.adminTokenEnv, o.env);
   }
   return {
     onUsage: policy ? (res, u) => policy.onUsage(res, u) : undefined,
+    meterFor: (res) => policy?.meterFor(res),
     reload(spec) {
       if ((spec.auth.mode === "keys") !== (policy !== undefined)) {
         o.log("warn", "gateway.auth.mode changed; restart the gateway to apply it", { mode: spec.auth.mode });

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Redis } from "ioredis";
 import { InferplaneError } from "../../errors.js";
+import { locateJsonError } from "./json-body.js";
 import { parseHash } from "./keys.js";
 
 export interface KeyScope {
@@ -143,8 +144,13 @@ export function declaredKeys(
     let parsed: unknown;
     try {
       parsed = JSON.parse(envValue);
-    } catch (err) {
-      throw new InferplaneError("spec_invalid", `$${envName} is not a JSON array: ${(err as Error).message}`);
+    } catch {
+      // V8's message quotes the text it failed on: that is the secret itself. Name the position only.
+      const { pos, reason } = locateJsonError(envValue);
+      throw new InferplaneError(
+        "spec_invalid",
+        `$${envName} is not a JSON array: ${reason} at position ${pos}`,
+      );
     }
     if (!Array.isArray(parsed)) throw new InferplaneError("spec_invalid", `$${envName} must be a JSON array`);
     parsed.forEach((k: unknown, i) => {

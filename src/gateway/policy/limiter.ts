@@ -40,7 +40,11 @@ export interface LimitState {
 }
 
 export type Decision =
-  | ({ ok: true; ticket: Ticket } & LimitState)
+  | ({
+      ok: true;
+      ticket: Ticket /** Budget tokens booked this month, this reservation included. */;
+      spent?: number;
+    } & LimitState)
   | ({ ok: false; reason: "rpm" | "tpm" | "budget"; retryAfterMs: number; spent?: number } & LimitState);
 
 export interface Limiter {
@@ -226,6 +230,7 @@ export class RedisLimiter implements Limiter {
           tpm: !!req.tpm,
           budget: !!req.budget,
         },
+        ...(req.budget ? { spent } : {}),
         ...s,
       };
     }
@@ -353,6 +358,7 @@ export class MemoryLimiter implements Limiter {
         tpm: !!req.tpm,
         budget: !!req.budget,
       },
+      ...(req.budget ? { spent: spent + req.estimate } : {}),
       ...state(req, [0, 0, req.rpm ? count + 1 : 0, used, resetReq, resetTok]),
     };
   }

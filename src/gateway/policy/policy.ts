@@ -4,12 +4,13 @@
  * request. On, a request is admitted in a Fastify preHandler and settled when its response
  * closes, with the real token usage the proxy saw (streams included).
  */
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Redis } from "ioredis";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { InferplaneError } from "../../errors.js";
 import type { GatewaySpec } from "../../spec/schema.js";
+import type { StreamMeter } from "../meter.js";
 import { declaredKeys, type KeyRecord, type KeyStore, RedisKeyStore, SqliteKeyStore } from "./key-store.js";
 import { credentialOf, fingerprint, inScope, parseKey, verifySecret } from "./keys.js";
 import {
@@ -20,7 +21,9 @@ import {
   RedisLimiter,
   type Ticket,
 } from "./limiter.js";
-import { checkRequestFields, type Op, promptChars } from "./request-fields.js";
+import { checkRequestFields, type Op } from "./request-fields.js";
+import { createStreamMeter } from "./stream-meter.js";
+import { completionReserve, promptTokenEstimate } from "./tokens.js";
 import { RedisUsage, SqliteUsage, UsageRecorder, type UsageSink } from "./usage.js";
 
 export type LogFn = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -31,7 +34,25 @@ export interface PolicyOptions {
   registry: Registry;
   /** Public model name or alias → route name (scopes match either). */
   resolveRoute: (model: string) => string | undefined;
+  /** A route's context limit in tokens (its pools' smallest `maxModelLen`), when known. */
+  contextLimit?: (route: string) => number | undefined;
 }
+
+/** What admission is for: an API call (limits, usage), a RAG call, or a listing (key and path only). */
+export type AdmitKind = "api" | "rag" | "list";
+
+export interface AdmitOptions {
+  kind: AdmitKind;
+  /**
+   * A call the gateway makes to itself on behalf of an admitted RAG request, with that caller's
+   * key: its model scopes, TPM and budget apply; its RPM and path scopes were applied once at
+   * the RAG route.
+   */
+  internal?: boolean;
+}
+
+/** Route label for usage rows and metrics: a known route, else one fixed label (bounded cardinality). */
+export const UNKNOWN_ROUTE = "(unknown)";
 
 /** Per-request state between admission and settlement. */
 interface Admitted {
@@ -39,9 +60,15 @@ interface Admitted {
   route: string;
   ticket?: Ticket;
   settled: boolean;
+  meter?: StreamMeter;
 }
 
 const CACHE_TTL_MS = 2_000;
+/**
+ * In fail-closed mode, how long a key verified before the store went down keeps working from the
+ * cache: a key revoked during an outage stops working within this bound.
+ */
+export const FAIL_CLOSED_STALE_MS = 5_000;
 const CACHE_MAX = 10_000;
 const STORE_LOG_EVERY_MS = 10_000;
 
@@ -81,10 +108,17 @@ function nextMonthMs(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
+/** The key an admitted request came with (for handlers that scope what they answer). */
+const callers = new WeakMap<IncomingMessage, KeyRecord>();
+
+export function callerOf(request: IncomingMessage): KeyRecord | undefined {
+  return callers.get(request);
+}
+
 export class GatewayPolicy {
   private spec: GatewaySpec;
   private declared = new Map<string, KeyRecord>();
-  private readonly cache = new Map<string, { rec: KeyRecord | undefined; until: number }>();
+  private readonly cache = new Map<string, { rec: KeyRecord | undefined; until: number; verified: number }>();
   private readonly admitted = new WeakMap<ServerResponse, Admitted>();
   private storeFailures = 0;
   private lastStoreLog = 0;
@@ -232,12 +266,15 @@ export class GatewayPolicy {
         rec = await this.store.get(parsed.id);
       } catch (err) {
         this.storeDown(err);
-        return cached ? cached.rec : "unavailable"; // a stale answer beats none while the store is down
+        // A stale answer beats none while the store is down — failing closed, only for a bounded time.
+        const usable =
+          cached && (this.spec.limits.failMode === "open" || now - cached.verified <= FAIL_CLOSED_STALE_MS);
+        return usable ? cached.rec : "unavailable";
       }
     }
     const ok = rec !== undefined && !rec.revokedAt && verifySecret(parsed.secret, rec.hash);
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
-    this.cache.set(fp, { rec: ok ? rec : undefined, until: now + CACHE_TTL_MS });
+    this.cache.set(fp, { rec: ok ? rec : undefined, until: now + CACHE_TTL_MS, verified: now });
     return ok ? rec : undefined;
   }
 
@@ -255,10 +292,17 @@ export class GatewayPolicy {
   }
 
   /**
-   * The preHandler of an API route: field types, then (policy on) key, scope and limits.
-   * Answers the refusals itself; an admitted request goes on to the proxy.
+   * The preHandler of an API route, a RAG route or a listing: key, scopes and (API and RAG calls)
+   * limits. Answers the refusals itself; an admitted request goes on to its handler, and the
+   * caller's key is kept for it (see callerOf).
    */
-  async admit(op: Op | undefined, path: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async admit(
+    op: Op | undefined,
+    path: string,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    how: AdmitOptions = { kind: op ? "api" : "rag" },
+  ): Promise<void> {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const credential = credentialOf(request.headers);
     if (!credential) {
@@ -287,58 +331,83 @@ export class GatewayPolicy {
         "invalid_key",
       );
     }
-    // API routes name a model; RAG routes (op undefined) a collection, in the path or the body.
-    const model = op ? (body.model as string) : undefined;
-    const route = model === undefined ? "rag" : (this.opts.resolveRoute(model) ?? model);
-    if (!inScope(key.paths, path)) {
+    if (!how.internal && !inScope(key.paths, path)) {
       return this.refuse(
         reply,
         new InferplaneError("permission_denied", `key ${key.name} may not call ${path}`),
         "forbidden",
       );
     }
-    if (model !== undefined && !inScope(key.models, model) && !inScope(key.models, route)) {
+    if (how.kind === "list") {
+      callers.set(request.raw, key);
+      return;
+    }
+    // API routes name a model; RAG routes a collection (path or body) and, creating one, its embedding route.
+    const model = op ? (body.model as string) : undefined;
+    const known = model === undefined ? undefined : this.opts.resolveRoute(model);
+    const route = model === undefined ? "rag" : (known ?? UNKNOWN_ROUTE);
+    const forbiddenModel = (name: string, param: string) =>
+      this.refuse(
+        reply,
+        new InferplaneError("permission_denied", `key ${key.name} may not use model \`${name}\``, { param }),
+        "forbidden",
+      );
+    if (model !== undefined && !inScope(key.models, model) && !(known && inScope(key.models, known))) {
+      return forbiddenModel(model, "model");
+    }
+    const params = (request.params ?? {}) as { name?: unknown };
+    const creating = path === "/v1/rag/collections" && request.method === "POST";
+    const collection = op ? body.collection : (params.name ?? (creating ? body.name : body.collection));
+    if (
+      collection !== undefined &&
+      (typeof collection !== "string" || !inScope(key.collections, collection))
+    ) {
       return this.refuse(
         reply,
-        new InferplaneError("permission_denied", `key ${key.name} may not use model \`${model}\``, {
-          param: "model",
-        }),
+        new InferplaneError(
+          "permission_denied",
+          typeof collection === "string"
+            ? `key ${key.name} may not use collection \`${collection}\``
+            : "`collection` must be a collection name",
+          { param: "collection" },
+        ),
         "forbidden",
       );
     }
-    const collection = op
-      ? body.collection
-      : ((request.params as { name?: unknown } | undefined)?.name ??
-        (path === "/v1/rag/collections" && request.method === "POST" ? body.name : undefined));
-    if (typeof collection === "string" && !inScope(key.collections, collection)) {
-      return this.refuse(
-        reply,
-        new InferplaneError("permission_denied", `key ${key.name} may not use collection \`${collection}\``, {
-          param: "collection",
-        }),
-        "forbidden",
-      );
+    const embedding = creating ? (body.embedding as { route?: unknown } | undefined) : undefined;
+    if (typeof embedding === "object" && embedding !== null && typeof embedding.route === "string") {
+      const r = embedding.route;
+      const resolved = this.opts.resolveRoute(r);
+      if (!inScope(key.models, r) && !(resolved && inScope(key.models, resolved))) {
+        return forbiddenModel(r, "embedding.route");
+      }
     }
+    callers.set(request.raw, key);
     const state: Admitted = { key, route, settled: false };
     const limits = this.spec.limits;
-    const rpm = key.rpm ?? limits.rpm;
+    const rpm = how.internal ? undefined : (key.rpm ?? limits.rpm);
     const tpm = key.tpm ?? limits.tpm;
     const budget = key.budgetTokens;
     if (rpm || tpm || budget) {
-      const maxOut = body.max_tokens ?? body.max_completion_tokens;
-      const completion =
-        op === "chat" || op === "completions"
-          ? typeof maxOut === "number"
-            ? maxOut
-            : limits.reserveTokens
-          : 0;
-      const estimate = op ? Math.ceil(promptChars(op, body) / 4) + completion : 0;
+      const prompt = op ? promptTokenEstimate(op, body) : 0;
+      const context = known ? this.opts.contextLimit?.(known) : undefined;
+      const completion = op
+        ? completionReserve(
+            op,
+            body,
+            limits.reserveTokens,
+            context === undefined ? undefined : Math.max(1, context - prompt),
+          )
+        : { tokens: 0 };
+      // No limit named: the engine would generate to the end of the context; the reservation is the limit.
+      if (completion.impose !== undefined && (tpm || budget)) body.max_tokens = completion.impose;
+      const estimate = prompt + completion.tokens;
       if (tpm && estimate > tpm) {
         return this.refuse(
           reply,
           new InferplaneError(
             "rate_limit_exceeded",
-            `Request too large: it needs about ${estimate} tokens (prompt estimate + max_tokens), more than the key's limit of ${tpm} tokens per minute.`,
+            `Request too large: it needs about ${estimate} tokens (prompt estimate + completion limit × sequences), more than the key's limit of ${tpm} tokens per minute.`,
           ),
           "tpm",
           {},
@@ -401,10 +470,25 @@ export class GatewayPolicy {
         );
       }
       state.ticket = decision.ticket;
-      for (const [k, v] of Object.entries(headers)) reply.raw.setHeader(k, v);
+      const meter = createStreamMeter({
+        keyName: key.name,
+        reserved: completion.tokens,
+        ...(decision.tokens ? { tpmLeft: decision.tokens.remaining } : {}),
+        ...(budget ? { budgetLeft: budget - (decision.spent ?? 0) } : {}),
+      });
+      if (meter) state.meter = meter;
+      if (!how.internal) for (const [k, v] of Object.entries(headers)) reply.raw.setHeader(k, v);
     }
     this.decisions.inc({ result: "admitted" });
     this.track(reply.raw, state);
+  }
+
+  /**
+   * The StreamMeter of an admitted request (undefined: no TPM or budget, or not admitted here).
+   * The streaming relay feeds it each relayed chunk's completion tokens and cuts on "cut".
+   */
+  meterFor(res: ServerResponse): StreamMeter | undefined {
+    return this.admitted.get(res)?.meter;
   }
 
   private track(res: ServerResponse, state: Admitted): void {

@@ -1,57 +1,113 @@
 /**
  * File loaders: .txt, .md, .html (readable text), .pdf (pdf.js text layer) and .jsonl in the
  * BEIR corpus format (`_id`, `title`, `text`). A document's id is stable: the file's path
- * relative to the ingest root, or the BEIR `_id`.
+ * relative to the ingest root, or the BEIR `_id`. Each loader is bounded (linear HTML, PDF
+ * expansion and pages, JSON nesting); uploads run them in a worker (isolate.ts).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
+import { Parser } from "htmlparser2";
 import { InferplaneError } from "../../errors.js";
+import { MAX_JSON_DEPTH, parseJsonBody } from "../../gateway/policy/json-body.js";
 import type { SourceDocument } from "../types.js";
+import { checkPdfExpansion, DEFAULT_PARSE_LIMITS, type ParseLimits } from "./limits.js";
 
 export const LOADABLE = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl"] as const;
 
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+/** Elements whose content is not readable text. */
+const SKIPPED = new Set(["script", "style", "noscript", "template", "svg", "head", "iframe", "object"]);
+const BLOCK = new Set([
+  "p",
+  "div",
+  "section",
+  "article",
+  "header",
+  "footer",
+  "main",
+  "aside",
+  "nav",
+  "ul",
+  "ol",
+  "table",
+  "tr",
+  "blockquote",
+  "pre",
+  "dl",
+  "dt",
+  "dd",
+  "figure",
+  "form",
+]);
 
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === "#") {
-      const code = e[1] === "x" || e[1] === "X" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1));
-      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
-    }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
-}
-
-/** Readable text of an HTML page: no scripts, styles or markup; blocks become paragraphs. */
+/**
+ * Readable text of an HTML page: no scripts, styles or markup; blocks become paragraphs. One
+ * pass of htmlparser2's tokenizer (a state machine: linear in the input, whatever is left
+ * unclosed — `<!--`, `<script`, an attribute quote).
+ */
 export function htmlToText(html: string): { title?: string; text: string } {
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1];
-  const body = html
-    .replace(/<!--[\s\S]*?-->/g, " ")
-    .replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, " ")
-    .replace(/<h([1-6])\b[^>]*>/gi, (_m, n: string) => `\n\n${"#".repeat(Number(n))} `)
-    .replace(/<li\b[^>]*>/gi, "\n- ")
-    .replace(
-      /<\/?(p|div|section|article|header|footer|main|aside|nav|ul|ol|table|tr|blockquote|pre|h[1-6]|dl|dt|dd|figure|form)\b[^>]*>/gi,
-      "\n\n",
-    )
-    .replace(/<br\s*\/?>|<\/t[dh]>/gi, "\n")
-    .replace(/<[^>]+>/g, " ");
-  const text = decodeEntities(body)
+  const out: string[] = [];
+  let title = "";
+  let inTitle = 0;
+  let skip = 0;
+  const parser = new Parser(
+    {
+      onopentag(name) {
+        if (SKIPPED.has(name)) skip++;
+        if (name === "title") inTitle++;
+        if (skip > 0) return;
+        const h = /^h([1-6])$/.exec(name)?.[1];
+        if (h) out.push(`\n\n${"#".repeat(Number(h))} `);
+        else if (name === "li") out.push("\n- ");
+        else if (BLOCK.has(name)) out.push("\n\n");
+        else if (name === "br") out.push("\n");
+        else out.push(" ");
+      },
+      onclosetag(name) {
+        if (name === "title" && inTitle > 0) inTitle--;
+        if (SKIPPED.has(name)) {
+          if (skip > 0) skip--;
+          return;
+        }
+        if (skip > 0) return;
+        if (BLOCK.has(name) || /^h[1-6]$/.test(name)) out.push("\n\n");
+        else if (name === "td" || name === "th") out.push("\n");
+        else out.push(" ");
+      },
+      ontext(text) {
+        if (inTitle > 0) title += text;
+        else if (skip === 0) out.push(text);
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, recognizeSelfClosing: true },
+  );
+  parser.write(html);
+  parser.end();
+  const text = out
+    .join("")
     .split("\n")
-    .map((l) => l.replace(/[ \t\f\v\u00a0]+/g, " ").trim())
+    .map((l) => l.replace(/[ \t\f\v\r\u00a0]+/g, " ").trim())
     .join("\n")
     .replace(/\n{3,}/g, "\n\n")
     .trim();
-  const t = title ? decodeEntities(title).replace(/\s+/g, " ").trim() : undefined;
+  const t = title.replace(/\s+/g, " ").trim();
   return t ? { title: t, text } : { text };
 }
 
-export async function pdfToText(data: Uint8Array): Promise<string> {
+export async function pdfToText(
+  data: Uint8Array,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): Promise<string> {
+  // pdf.js inflates streams as it reads them: a 1 MB file may hold gigabytes. Measure first, bounded.
+  checkPdfExpansion(data, limits.maxExpandedBytes);
   const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
   const doc = await pdfjs.getDocument({ data, useSystemFonts: false, isEvalSupported: false, verbosity: 0 })
     .promise;
   const pages: string[] = [];
+  let size = 0;
   try {
+    if (doc.numPages > limits.maxPdfPages) {
+      throw new Error(`${doc.numPages} pages, more than rag.ingest.maxPdfPages (${limits.maxPdfPages})`);
+    }
     for (let i = 1; i <= doc.numPages; i++) {
       const page = await doc.getPage(i);
       const content = await page.getTextContent();
@@ -66,7 +122,13 @@ export async function pdfToText(data: Uint8Array): Promise<string> {
         }
       }
       if (line) lines.push(line);
-      pages.push(lines.join("\n").trim());
+      const text = lines.join("\n").trim();
+      size += text.length;
+      if (size > limits.maxExpandedBytes) {
+        throw new Error(`its text exceeds rag.ingest.maxExpandedBytes (${limits.maxExpandedBytes})`);
+      }
+      pages.push(text);
+      page.cleanup();
     }
   } finally {
     await doc.destroy();
@@ -82,12 +144,16 @@ export function parseBeirCorpus(content: string, file: string, timestamp: number
     if (!line) return;
     let d: { _id?: unknown; title?: unknown; text?: unknown; metadata?: unknown };
     try {
-      d = JSON.parse(line) as typeof d;
+      // The request bodies' rules: UTF-8, at most MAX_JSON_DEPTH levels, errors that echo nothing.
+      d = parseJsonBody(Buffer.from(line), MAX_JSON_DEPTH) as typeof d;
     } catch (err) {
       throw new InferplaneError(
         "rag_unsupported_file",
-        `${file}:${i + 1}: not JSON: ${(err as Error).message}`,
+        `${file}:${i + 1}: ${(err as Error).message.replace("the request body is", "the line is")}`,
       );
+    }
+    if (typeof d !== "object" || d === null || Array.isArray(d)) {
+      throw new InferplaneError("rag_unsupported_file", `${file}:${i + 1}: a line must be a JSON object`);
     }
     if (d._id === undefined || d._id === null || typeof d.text !== "string") {
       throw new InferplaneError(
@@ -120,6 +186,7 @@ export async function loadBuffer(
   id: string,
   source: string,
   timestamp: number,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ): Promise<SourceDocument[]> {
   const ext = extname(name).toLowerCase();
   const one = (text: string, title?: string): SourceDocument[] => [
@@ -140,7 +207,7 @@ export async function loadBuffer(
     }
     case ".pdf":
       try {
-        return one(await pdfToText(new Uint8Array(data)));
+        return one(await pdfToText(new Uint8Array(data), limits));
       } catch (err) {
         throw new InferplaneError(
           "rag_unsupported_file",

@@ -10,6 +10,7 @@ import type { Embedder } from "../clients.js";
 import type { RagMetrics } from "../metrics.js";
 import type { ChunkRecord, DocumentWrite, RagStore, SourceDocument } from "../types.js";
 import { type ChunkOptions, chunkText } from "./chunker.js";
+import { chunkIsolated, INLINE_CHUNK_CHARS } from "./isolate.js";
 
 export interface IngestOptions {
   chunking: ChunkOptions;
@@ -98,7 +99,12 @@ export async function ingestDocuments(
       if (prev === undefined) report.added++;
       else report.replaced++;
       opts.metrics?.documents.inc({ collection, result: prev === undefined ? "added" : "replaced" });
-      const chunks: ChunkRecord[] = chunkText(doc.id, doc.text, opts.chunking).map((c) => ({
+      // A long text is chunked (tokenized) in a worker thread: seconds of BPE must not stall the loop.
+      const pieces =
+        doc.text.length > INLINE_CHUNK_CHARS
+          ? await chunkIsolated(doc.id, doc.text, opts.chunking)
+          : chunkText(doc.id, doc.text, opts.chunking);
+      const chunks: ChunkRecord[] = pieces.map((c) => ({
         ...c,
         source: doc.source,
         timestamp: doc.timestamp,

@@ -10,16 +10,19 @@ import { BlockList, isIP, type LookupFunction } from "node:net";
 import { Agent, request } from "undici";
 import { InferplaneError } from "../../errors.js";
 import type { SourceDocument } from "../types.js";
-import { loadBuffer } from "./loaders.js";
+import { loadBufferIsolated } from "./isolate.js";
+import { DEFAULT_PARSE_LIMITS, type ParseLimits } from "./limits.js";
 
 export interface UrlPolicy {
   allowPrivateNetworks: boolean;
   allowHosts: string[];
   maxBytes: number;
   timeoutMs: number;
+  /** Bounds on parsing what was fetched (default: the schema's). */
+  parse?: ParseLimits;
 }
 
-const BLOCKED = new BlockList();
+const BLOCKED_V4 = new BlockList();
 for (const [net, bits] of [
   ["0.0.0.0", 8],
   ["10.0.0.0", 8],
@@ -36,28 +39,95 @@ for (const [net, bits] of [
   ["224.0.0.0", 4],
   ["240.0.0.0", 4],
 ] as const)
-  BLOCKED.addSubnet(net, bits, "ipv4");
-for (const [net, bits] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-  ["64:ff9b::", 96],
-  ["2001:db8::", 32],
-] as const)
-  BLOCKED.addSubnet(net, bits, "ipv6");
+  BLOCKED_V4.addSubnet(net, bits, "ipv4");
 
-/** True when an address is internal (loopback, private, link-local, reserved…). */
-export function isInternalAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return BLOCKED.check(address, "ipv4");
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    if (mapped) return BLOCKED.check(mapped, "ipv4");
-    return BLOCKED.check(address, "ipv6");
+/** The 16 bytes of an IPv6 address in any spelling (`::`, embedded dotted IPv4, zone id); undefined if not one. */
+export function ipv6Bytes(address: string): Uint8Array | undefined {
+  let a = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  if (isIP(a) !== 6) return undefined;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+  if (dotted) {
+    const o = dotted.split(".").map(Number);
+    a = `${a.slice(0, -dotted.length)}${(((o[0] as number) << 8) | (o[1] as number)).toString(16)}:${(((o[2] as number) << 8) | (o[3] as number)).toString(16)}`;
+  }
+  const [head = "", tail] = a.split("::");
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+  if (groups.length !== 8) return undefined;
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = Number.parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  return out;
+}
+
+function prefixIs(b: Uint8Array, prefix: number[], bits: number): boolean {
+  for (let i = 0; i < bits; i++) {
+    const byte = i >> 3;
+    const mask = 0x80 >> (i & 7);
+    if (((b[byte] as number) & mask) !== ((prefix[byte] ?? 0) & mask)) return false;
   }
   return true;
+}
+
+const v4At = (b: Uint8Array, i: number) => `${b[i]}.${b[i + 1]}.${b[i + 2]}.${b[i + 3]}`;
+
+/**
+ * IPv6 ranges that are internal, or that carry an IPv4 address a router or the host would reach
+ * (those are judged by that IPv4 address). Sources: IANA IPv6 Special-Purpose Address Registry;
+ * RFC 4291 (mapped, compatible, link-local, multicast), RFC 4193 (ULA), RFC 3879 (site-local),
+ * RFC 6052/8215 (NAT64), RFC 3056 (6to4), RFC 4380 (Teredo), RFC 6666 (discard), RFC 3849 (docs).
+ */
+function internalV6(b: Uint8Array): boolean {
+  const zero80 = prefixIs(b, [], 80);
+  if (zero80 && b[10] === 0xff && b[11] === 0xff) return BLOCKED_V4.check(v4At(b, 12), "ipv4"); // ::ffff:a.b.c.d
+  if (prefixIs(b, [], 96)) return true; // ::, ::1 and IPv4-compatible ::a.b.c.d (deprecated; loopback on some stacks)
+  if (prefixIs(b, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0], 96)) return true; // ::ffff:0:a.b.c.d (SIIT)
+  if (prefixIs(b, [0x00, 0x64, 0xff, 0x9b], 32)) return true; // NAT64 64:ff9b::/96 and 64:ff9b:1::/48
+  if (prefixIs(b, [0x01, 0x00, 0, 0, 0, 0, 0, 0], 64)) return true; // discard 100::/64
+  if (prefixIs(b, [0x20, 0x01, 0, 0], 32)) return true; // Teredo 2001::/32
+  if (prefixIs(b, [0x20, 0x01, 0x0d, 0xb8], 32)) return true; // documentation
+  if (prefixIs(b, [0x20, 0x01, 0x00, 0x10], 28)) return true; // ORCHID
+  if (prefixIs(b, [0x20, 0x02], 16)) return BLOCKED_V4.check(v4At(b, 2), "ipv4"); // 6to4 2002:a.b.c.d::
+  if (prefixIs(b, [0xfc], 7)) return true; // ULA
+  if (prefixIs(b, [0xfe, 0x80], 10)) return true; // link-local
+  if (prefixIs(b, [0xfe, 0xc0], 10)) return true; // site-local (deprecated)
+  if (prefixIs(b, [0xff], 8)) return true; // multicast
+  return false;
+}
+
+/** True when an address is internal (loopback, private, link-local, reserved…), in any spelling. */
+export function isInternalAddress(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, "");
+  const family = isIP(bare);
+  if (family === 4) return BLOCKED_V4.check(bare, "ipv4");
+  if (family === 6) {
+    const b = ipv6Bytes(bare);
+    return b === undefined || internalV6(b);
+  }
+  return true;
+}
+
+/**
+ * Whether `allowHosts` names this URL's host and port: `host` allows the scheme's default port
+ * only, `host:port` (`[v6]:port`) that port, `host:*` every port.
+ */
+export function hostAllowed(url: URL, allowHosts: readonly string[]): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const defaultPort = url.port === "";
+  return allowHosts.some((entry) => {
+    const e = entry.trim().toLowerCase();
+    const m = /^\[([^\]]+)\](?::(\d+|\*))?$/.exec(e) ?? /^([^:]+)(?::(\d+|\*))?$/.exec(e);
+    // A bare IPv6 address (several colons, no brackets) names the host with the default port.
+    const [h, p] = m ? [m[1] as string, m[2]] : isIP(e) === 6 ? [e, undefined] : [undefined, undefined];
+    if (h === undefined || h !== host) return false;
+    if (p === undefined) return defaultPort;
+    return p === "*" || p === port;
+  });
 }
 
 /** Resolves and vets a URL's host; returns the address to connect to. */
@@ -87,13 +157,13 @@ export async function vetUrl(
       );
     }
   }
-  const allowed = policy.allowPrivateNetworks || policy.allowHosts.includes(host);
+  const allowed = policy.allowPrivateNetworks || hostAllowed(url, policy.allowHosts);
   const internal = addresses.filter((a) => isInternalAddress(a.address));
   if (!allowed && (internal.length > 0 || addresses.length === 0)) {
     throw new InferplaneError(
       "rag_url_blocked",
       `${raw}: ${host} resolves to ${internal.map((a) => a.address).join(", ") || "nothing"}, an internal address; ` +
-        "allow it with rag.ingest.allowHosts or rag.ingest.allowPrivateNetworks",
+        "allow it with rag.ingest.allowHosts (host:port) or rag.ingest.allowPrivateNetworks",
     );
   }
   const first = addresses[0] as { address: string; family: number };
@@ -154,7 +224,14 @@ export async function fetchUrlDocument(raw: string, policy: UrlPolicy): Promise<
       const type = String(res.headers["content-type"] ?? "");
       const pathExt = /\.(txt|md|markdown|html?|pdf|jsonl)$/i.exec(url.pathname)?.[0];
       const ext = EXT_BY_TYPE.find(([re]) => re.test(type))?.[1] ?? pathExt ?? ".txt";
-      return await loadBuffer(Buffer.concat(parts), `url${ext}`, raw, raw, Date.now());
+      return await loadBufferIsolated(
+        Buffer.concat(parts),
+        `url${ext}`,
+        raw,
+        raw,
+        Date.now(),
+        policy.parse ?? DEFAULT_PARSE_LIMITS,
+      );
     } finally {
       await agent.close();
     }

@@ -182,8 +182,8 @@ describe("gateway policy (one gateway, SQLite)", () => {
     const probe = await chat(gw, key, { model: "chat-small", max_tokens: 1 });
     const remaining = Number(probe.headers.get("x-ratelimit-remaining-tokens"));
     await probe.arrayBuffer();
-    // The probe reserves its prompt estimate (ceil(30 characters / 4) = 8) + max_tokens 1.
-    assert.equal(remaining, 2000 - streamed - 9, `the minute holds the stream's ${streamed} real tokens`);
+    // The probe reserves its prompt estimate (ceil(30 characters / 4) = 8, + 4 for the message) + max_tokens 1.
+    assert.equal(remaining, 2000 - streamed - 13, `the minute holds the stream's ${streamed} real tokens`);
     // A request that cannot fit even in an empty minute.
     const huge = await chat(gw, key, { model: "chat-small", max_tokens: 5000 });
     assert.equal(huge.status, 429);

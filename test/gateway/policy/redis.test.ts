@@ -170,8 +170,8 @@ describe("policy across two gateway processes sharing Redis", () => {
     const real = row.promptTokens + row.completionTokens;
     const probe = await chat(b.url, tpmKey.key, { max_tokens: 1 });
     await probe.arrayBuffer();
-    // The probe reserves ceil(len("hi " + canary) / 4) + 1 tokens.
-    const probeReserve = Math.ceil(`hi ${PROMPT_CANARY}`.length / 4) + 1;
+    // The probe reserves ceil(len("hi " + canary) / 4) + 4 (one message's framing) + 1 tokens.
+    const probeReserve = Math.ceil(`hi ${PROMPT_CANARY}`.length / 4) + 4 + 1;
     assert.equal(Number(probe.headers.get("x-ratelimit-remaining-tokens")), 3000 - real - probeReserve);
     t.diagnostic(
       `stream through A: ${real} real tokens (max_tokens 2000 reserved, then settled); B's remaining: ${probe.headers.get("x-ratelimit-remaining-tokens")}`,
