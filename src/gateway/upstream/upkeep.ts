@@ -10,6 +10,8 @@ import { LoadScraper } from "./load-scraper.js";
 import { recordFailure, recordSuccess } from "./outlier.js";
 import type { UpstreamPool } from "./pool.js";
 
+const HEALTH_TIMEOUT_FLOOR_MS = 1_000;
+
 type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
 interface Watchers {
@@ -67,6 +69,10 @@ export class EndpointUpkeep {
         adapter: pool.adapter,
         endpoints: () => pool.endpoints,
         intervalMs: od.interval,
+        // A check is a liveness probe, not a latency test: on a busy machine (or a busy
+        // engine) a short interval must not turn slow answers into "down" (a refused
+        // connection still fails at once).
+        timeoutMs: Math.max(HEALTH_TIMEOUT_FLOOR_MS, Math.min(2_000, od.interval)),
         onChange: (ep, event) => {
           this.log(event === "unhealthy" ? "warn" : "info", `endpoint ${event}`, {
             pool: name,
