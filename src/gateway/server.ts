@@ -46,6 +46,10 @@ export interface GatewayHandle {
   readonly pools: ReadonlyMap<string, UpstreamPool>;
   /** The runtime new requests start on. */
   runtime(): GatewayRuntime;
+  /** Health checks, load scraping and outlier bookkeeping of the pools. */
+  readonly upkeep: EndpointUpkeep;
+  /** The live pools and their endpoint sources. */
+  readonly poolSet: PoolSet;
   /** Swaps in a new spec; in-flight requests finish on the runtime they started on. */
   reload(platform: Platform): void;
   /** Readiness fails at once; the listener closes after the drain delay; in-flight work finishes within the grace period. */
@@ -136,6 +140,46 @@ async function buildApp(platform: Platform, ctx: RouteContext, env: NodeJS.Proce
   return { app, policy };
 }
 
+interface Running {
+  rt: Awaited<ReturnType<typeof startRuntime>>;
+  app: FastifyInstance;
+  policy: Awaited<ReturnType<typeof installGatewayPolicy>>;
+  logger: Logger | undefined;
+  log: Log;
+  endpoints: Record<string, string[]> | undefined;
+}
+
+async function closeAll(r: Running, tracing: Tracing): Promise<void> {
+  r.rt.upkeep.stop();
+  await r.app.close();
+  await r.policy.close(); // after the last response: usage flushed, nothing lost
+  await r.rt.set.close();
+  await tracing
+    .shutdown()
+    .catch((err: Error) => r.log("warn", "trace export failed at shutdown", { error: err.message }));
+  r.logger?.flush();
+}
+
+/** Derives the new runtime, reconciles the pools and swaps it in (in-flight requests keep theirs). */
+function reloadRuntime(next: Platform, r: Running): void {
+  const prev = r.rt.get().plan;
+  const plan = deriveRuntime(next, r.endpoints);
+  const applied = r.rt.set.apply(plan);
+  r.rt.swap(runtimeOf(plan, applied.pools));
+  r.app.server.headersTimeout = plan.clientTimeouts.headersTimeout;
+  r.app.server.requestTimeout = plan.clientTimeouts.requestTimeout;
+  if (r.logger) r.logger.level = next.observability.logging.level;
+  r.policy.reload(next.gateway);
+  r.rt.upkeep.sync();
+  const restart = restartOnlyChanges(prev.gateway, next.gateway);
+  if (restart.length > 0) {
+    r.log("warn", "some gateway settings apply after a restart only", {
+      fields: restart.map((f) => `gateway.${f}`),
+    });
+  }
+  r.log("info", "spec reloaded", { models: next.models.length, routes: next.routes.length });
+}
+
 export async function startGateway(platform: Platform, options: GatewayOptions = {}): Promise<GatewayHandle> {
   const env = options.env ?? process.env;
   const { logger, log, tracing } = telemetryFor(platform, options, env);
@@ -177,35 +221,11 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
 
   let closed: Promise<void> | undefined;
   const close = () => {
-    closed ??= (async () => {
-      rt.upkeep.stop();
-      await app.close();
-      await policy.close(); // after the last response: usage flushed, nothing lost
-      await rt.set.close();
-      await tracing
-        .shutdown()
-        .catch((err: Error) => log("warn", "trace export failed at shutdown", { error: err.message }));
-      logger?.flush();
-    })();
+    closed ??= closeAll({ rt, app, policy, logger, log, endpoints: options.endpoints }, tracing);
     return closed;
   };
-  const reload = (next: Platform) => {
-    const prev = rt.get().plan;
-    const plan = deriveRuntime(next, options.endpoints);
-    const applied = rt.set.apply(plan);
-    rt.swap(runtimeOf(plan, applied.pools));
-    app.server.headersTimeout = plan.clientTimeouts.headersTimeout;
-    app.server.requestTimeout = plan.clientTimeouts.requestTimeout;
-    if (logger) logger.level = next.observability.logging.level;
-    policy.reload(next.gateway);
-    rt.upkeep.sync();
-    const restart = restartOnlyChanges(prev.gateway, next.gateway);
-    if (restart.length > 0)
-      log("warn", "some gateway settings apply after a restart only", {
-        fields: restart.map((f) => `gateway.${f}`),
-      });
-    log("info", "spec reloaded", { models: next.models.length, routes: next.routes.length });
-  };
+  const reload = (next: Platform) =>
+    reloadRuntime(next, { rt, app, policy, logger, log, endpoints: options.endpoints });
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
@@ -214,6 +234,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       return rt.get().pools;
     },
     runtime: rt.get,
+    upkeep: rt.upkeep,
+    poolSet: rt.set,
     reload,
     async drain() {
       if (ctx.draining) return closed;

@@ -5,6 +5,7 @@
  * awaiting-first-token count restored whatever happens.
  */
 
+import type { UpstreamPool } from "../upstream/pool.js";
 import type { Attempt, Exchange } from "./exchange.js";
 import { type Failure, transportFailure } from "./failure.js";
 import type { AttemptHandler, AttemptResult, RetryTimeouts } from "./layers.js";
@@ -45,6 +46,45 @@ export interface AttemptDeps {
   observeTtft(ex: Exchange, a: Attempt, seconds: number): void;
 }
 
+/** The attempt's clock (upstream time, excluded from overhead) and its first-token bookkeeping. */
+function attemptClock(ex: Exchange, a: Attempt, deps: AttemptDeps) {
+  const ep = a.ep;
+  // Balancers weigh requests still awaiting their first token (queued or in prefill).
+  ep.awaitingFirstToken++;
+  let awaiting = true;
+  const tDispatch = performance.now();
+  ex.dispatchOverheadMs = tDispatch - ex.t0 - ex.upstreamMs;
+  let counted = false;
+  const countUpstream = () => {
+    if (!counted) {
+      counted = true;
+      ex.upstreamMs += performance.now() - tDispatch;
+    }
+  };
+  const hooks: RelayHooks = {
+    observeOverhead: deps.observeOverhead,
+    observeTtft: deps.observeTtft,
+    onFirstToken: () => {
+      if (awaiting) {
+        awaiting = false;
+        ep.awaitingFirstToken--;
+      }
+    },
+  };
+  return { countUpstream, hooks };
+}
+
+async function errorAnswer(resp: UpstreamResponse): Promise<Failure> {
+  const body = await readCapped(resp.body).catch(() => Buffer.alloc(0));
+  const retryAfter = resp.headers["retry-after"];
+  return {
+    kind: "answer",
+    answer: { status: resp.statusCode, body, ...(typeof retryAfter === "string" ? { retryAfter } : {}) },
+  };
+}
+
+type UpstreamResponse = Awaited<ReturnType<ReturnType<UpstreamPool["dispatcher"]>["request"]>>;
+
 export function dispatchAttempt(deps: AttemptDeps): AttemptHandler {
   return async (ex, a) => {
     const { pool, ep } = a;
@@ -60,32 +100,11 @@ export function dispatchAttempt(deps: AttemptDeps): AttemptHandler {
       ...pool.adapter.requestHeaders(deps.env),
     };
     if (ex.traceparent !== undefined) headers.traceparent = ex.traceparent;
-    // Balancers weigh requests still awaiting their first token (queued or in prefill).
-    ep.awaitingFirstToken++;
-    let awaiting = true;
-    const tDispatch = performance.now();
-    ex.dispatchOverheadMs = tDispatch - ex.t0 - ex.upstreamMs;
-    let counted = false;
-    const countUpstream = () => {
-      if (!counted) {
-        counted = true;
-        ex.upstreamMs += performance.now() - tDispatch;
-      }
-    };
-    const hooks: RelayHooks = {
-      observeOverhead: deps.observeOverhead,
-      observeTtft: deps.observeTtft,
-      onFirstToken: () => {
-        if (awaiting) {
-          awaiting = false;
-          ep.awaitingFirstToken--;
-        }
-      },
-    };
+    const { countUpstream, hooks } = attemptClock(ex, a, deps);
     const t = deps.timeouts(ex);
     ex.upstreamStatus = 0;
     try {
-      let resp: Awaited<ReturnType<ReturnType<typeof pool.dispatcher>["request"]>>;
+      let resp: UpstreamResponse;
       try {
         resp = await pool.dispatcher(ep).request({
           method: "POST",
@@ -102,20 +121,7 @@ export function dispatchAttempt(deps: AttemptDeps): AttemptHandler {
         return { kind: "failed", failure: transportFailure(err, pool.info.name, t.firstByte) };
       }
       ex.upstreamStatus = resp.statusCode;
-      if (resp.statusCode >= 400) {
-        const errBody = await readCapped(resp.body).catch(() => Buffer.alloc(0));
-        countUpstream();
-        const retryAfter = resp.headers["retry-after"];
-        const failure: Failure = {
-          kind: "answer",
-          answer: {
-            status: resp.statusCode,
-            body: errBody,
-            ...(typeof retryAfter === "string" ? { retryAfter } : {}),
-          },
-        };
-        return { kind: "failed", failure };
-      }
+      if (resp.statusCode >= 400) return { kind: "failed", failure: await errorAnswer(resp) };
       const r = ex.stream
         ? await relayStream(ex, a, { upstream: resp.body, stripUsage }, hooks)
         : await relayJson(ex, a, resp.statusCode, resp.body, hooks, countUpstream);

@@ -106,6 +106,7 @@ export function createForwarder(deps: ForwardDeps): Handler {
       pools: r.pools,
       budget: r.budget,
       retries: r.retries,
+      backoffMs: r.backoffMs,
       isContextLength: (status, body) => r.router.isContextLengthError(status, parseMaybe(body)),
       onRetry: (ex2, pool) => metrics.retries.inc({ route: ex2.routeLabel, pool: pool.info.name }),
       onPick: (ep) => metrics.countPick(ep),

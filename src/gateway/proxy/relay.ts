@@ -38,19 +38,26 @@ function modelNeedles(served: string, asked: string): [string, string][] {
   ];
 }
 
-export function rewriteModelJson(payload: Buffer, served: string, asked: string): Buffer {
-  if (served === asked) return payload;
-  for (const [from, to] of modelNeedles(served, asked)) {
-    const at = payload.indexOf(from);
-    if (at >= 0) {
-      return Buffer.concat([
-        payload.subarray(0, at),
-        Buffer.from(to),
-        payload.subarray(at + Buffer.byteLength(from)),
-      ]);
-    }
-  }
-  return payload;
+const MODEL_FIELD = /"model"\s?:\s?"((?:[^"\\]|\\.){0,256})"/;
+
+/** The `model` the engine put in its answer (the first one in the text). */
+export function engineModel(text: string): string | undefined {
+  const m = MODEL_FIELD.exec(text);
+  return m ? (JSON.parse(`"${m[1]}"`) as string) : undefined;
+}
+
+/** The body's first `model` value becomes the asked name, whatever the engine called it. */
+export function rewriteModelJson(payload: Buffer, asked: string): Buffer {
+  const head = payload.toString("latin1", 0, Math.min(payload.length, 64 * 1024));
+  const m = MODEL_FIELD.exec(head);
+  if (!m || m[1] === undefined) return payload;
+  const from = m.index + m[0].length - m[1].length - 1;
+  const to = from + Buffer.byteLength(m[1], "latin1");
+  return Buffer.concat([
+    payload.subarray(0, from),
+    Buffer.from(JSON.stringify(asked).slice(1, -1)),
+    payload.subarray(to),
+  ]);
 }
 
 /** Tokens (and the model) from a non-streamed answer, without parsing the whole body. */
@@ -101,7 +108,7 @@ export async function relayJson(
     }
     payload = Buffer.from(JSON.stringify(ex.door.response(withModel(parsed, ex.askedModel))));
   } else {
-    payload = rewriteModelJson(payload, served, ex.askedModel);
+    payload = rewriteModelJson(payload, ex.askedModel);
   }
   ex.overheadMs = ex.overheadNow();
   hooks.observeOverhead(ex.overheadMs / 1000);
@@ -154,8 +161,8 @@ export async function relayStream(
 ): Promise<RelayResult> {
   const res = ex.res;
   const relay = new SseRelay(ex.door ? false : input.stripUsage, doorTransform(ex));
-  const rename = ex.door ? undefined : modelNeedles(a.pool.info.upstreamModel, ex.askedModel);
-  const same = a.pool.info.upstreamModel === ex.askedModel;
+  // The engine's name for the model, learnt from its first event, becomes the asked name.
+  let rename: [string, string][] | undefined;
   let started = false;
   let metered = 0;
   try {
@@ -166,7 +173,11 @@ export async function relayStream(
         started = true;
         startStream(ex, a, hooks);
       }
-      if (!same && rename) text = renameModel(text, rename);
+      if (rename === undefined && !ex.door) {
+        const served = engineModel(text);
+        rename = served === undefined || served === ex.askedModel ? [] : modelNeedles(served, ex.askedModel);
+      }
+      if (rename !== undefined && rename.length > 0) text = renameModel(text, rename);
       if (relay.sawToken && ex.firstTokenAt === 0) {
         hooks.onFirstToken();
         ex.firstTokenAt = performance.now();

@@ -29,6 +29,8 @@ export interface RetryDeps {
   budget: RetryBudget;
   /** Counted retries per pool (`gateway.retries.attempts`). */
   retries: number;
+  /** Base backoff before a counted retry, doubled per counted retry in the pool (free ones wait not). */
+  backoffMs: number;
   isContextLength(status: number, body: Buffer): boolean;
   onRetry?(ex: Exchange, pool: UpstreamPool): void;
   onPick?(ep: EndpointState): void;
@@ -50,7 +52,11 @@ export async function tryPool(
     if (!st.first && !st.free) {
       if (!fresh && counted >= deps.retries) return "next-route";
       if (!deps.budget.tryRetry(Date.now())) return "stop";
-      if (!fresh) counted++;
+      if (!fresh) {
+        counted++;
+        await backoff(deps.backoffMs * 2 ** (counted - 1), ex);
+        if (ex.signal.aborted) return "aborted";
+      }
     }
     if (!st.first) deps.onRetry?.(ex, pool);
     ex.attemptKind = st.first ? "first" : fresh && ex.route !== route ? "fallback" : "retry";
@@ -82,4 +88,18 @@ export async function tryPool(
     if (next.to === "context") return "context";
     st.free = next.free;
   }
+}
+
+/** Waits before a counted retry; a cancelled exchange stops waiting. */
+function backoff(ms: number, ex: Exchange): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      ex.signal.off("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    ex.signal.once("abort", done);
+  });
 }

@@ -19,6 +19,7 @@ interface Watchers {
   health: HealthChecker;
   scraper: LoadScraper | undefined;
   key: string;
+  intervalMs: number;
 }
 
 export class EndpointUpkeep {
@@ -87,7 +88,7 @@ export class EndpointUpkeep {
           : undefined;
       health.start();
       scraper?.start();
-      this.watchers.set(name, { pool, health, scraper, key });
+      this.watchers.set(name, { pool, health, scraper, key, intervalMs: od.interval });
     }
     for (const [name, w] of this.watchers) {
       if (!live.has(name)) {
@@ -95,6 +96,11 @@ export class EndpointUpkeep {
         this.watchers.delete(name);
       }
     }
+  }
+
+  /** Pools watched now and their health-check interval, ms. */
+  watching(): { pool: UpstreamPool; intervalMs: number }[] {
+    return [...this.watchers.values()].map((w) => ({ pool: w.pool, intervalMs: w.intervalMs }));
   }
 
   private stopOne(w: Watchers): void {

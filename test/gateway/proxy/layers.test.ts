@@ -82,6 +82,7 @@ function chainWith(
         pools: p,
         budget: opts.budget ?? new RetryBudget(20),
         retries: opts.retries ?? 1,
+        backoffMs: 1,
         isContextLength: () => false,
       }),
       async (ex2, a) => {
