@@ -2,10 +2,14 @@
 // the door's body is what admission and the dispatch see, its answers and its errors take the
 // door's shape, JSON and SSE, and a door request runs through the same forwarder as chat.
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InferplaneError } from "../../src/errors.js";
 import type { DoorStream, FrontDoor } from "../../src/gateway/api/door.js";
 import { doors } from "../../src/gateway/api/index.js";
+import { generateKey } from "../../src/gateway/policy/keys.js";
 import { type GatewayHandle, startGateway } from "../../src/gateway/server.js";
 import { type SimServerHandle, startSimServer } from "../../src/sim/server.js";
 import { parseSpec } from "../../src/spec/load.js";
@@ -112,5 +116,54 @@ routes:
     const unknown = await post({ model: "nope", ask: "hi" });
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { kind: string }).kind, "model_not_found");
+  });
+});
+
+describe("front doors: admission applies as to chat", () => {
+  let sim: SimServerHandle;
+  let gw: GatewayHandle;
+  const key = generateKey();
+  before(async () => {
+    doors.push(echoDoor);
+    sim = await startSimServer({ model: "llama-3.1-8b", gpu: "H100-80GB", servedModelName: "m", speed: 20 });
+    const db = join(mkdtempSync(join(tmpdir(), "inferplane-doors-")), "gw.db");
+    const { platform } = parseSpec(`apiVersion: inferplane.dev/v1
+kind: Platform
+metadata: {name: t}
+models:
+  - {name: llama, source: hf://meta-llama/Llama-3.1-8B-Instruct, servedModelName: m, endpoints: ["${sim.url}"]}
+routes:
+  - {name: chat, targets: [{model: llama}]}
+  - {name: other, targets: [{model: llama}]}
+gateway:
+  auth:
+    mode: keys
+    sqlitePath: "${db}"
+    keys: [{name: team, hash: "${key.hash}", models: [chat]}]
+`);
+    gw = await startGateway(platform, { host: "127.0.0.1", port: 0, log: () => {}, env: {} });
+  });
+  after(async () => {
+    doors.splice(doors.indexOf(echoDoor), 1);
+    await gw?.close();
+    await sim?.stop();
+  });
+
+  const post = (body: unknown, apiKey?: string) =>
+    fetch(`${gw.url}/test/echo`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+
+  it("no key: 401; a key outside its models: 403; a good key: 200", async () => {
+    assert.equal((await post({ model: "chat", ask: "hi" })).status, 401);
+    assert.equal((await post({ model: "other", ask: "hi" }, key.key)).status, 403);
+    const ok = await post({ model: "chat", ask: "hi", words: 2 }, key.key);
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { tokens: number }).tokens, 2);
   });
 });
