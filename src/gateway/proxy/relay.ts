@@ -6,6 +6,7 @@
  * error event when the meter cuts it or the upstream fails, never silently.
  */
 import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import { InferplaneError } from "../../errors.js";
 import { promptChars } from "../policy/request-fields.js";
 import type { Attempt, Exchange } from "./exchange.js";
@@ -144,7 +145,7 @@ function doorTransform(ex: Exchange): ((event: string) => string) | undefined {
 }
 
 export interface StreamInput {
-  upstream: AsyncIterable<Buffer>;
+  upstream: Readable;
   /** The client did not ask for usage: drop the usage chunk the gateway asked for. */
   stripUsage: boolean;
 }
@@ -165,34 +166,40 @@ export async function relayStream(
   let rename: [string, string][] | undefined;
   let started = false;
   let metered = 0;
+  let cut = false;
+  const onChunk = (chunk: Buffer): "next" | "stop" | "wait" => {
+    let text = relay.push(chunk);
+    if (text === "") return "next";
+    if (!started) {
+      started = true;
+      startStream(ex, a, hooks);
+    }
+    if (rename === undefined && !ex.door) {
+      const served = engineModel(text);
+      rename = served === undefined || served === ex.askedModel ? [] : modelNeedles(served, ex.askedModel);
+    }
+    if (rename !== undefined && rename.length > 0) text = renameModel(text, rename);
+    if (relay.sawToken && ex.firstTokenAt === 0) {
+      hooks.onFirstToken();
+      ex.firstTokenAt = performance.now();
+      hooks.observeTtft(ex, a, (ex.firstTokenAt - ex.t0) / 1000);
+    }
+    if (ex.meter && relay.tokenEvents > metered) {
+      const verdict = ex.meter.add(relay.tokenEvents - metered);
+      metered = relay.tokenEvents;
+      if (verdict === "cut") {
+        res.write(text);
+        cut = true;
+        return "stop";
+      }
+    }
+    return res.write(text) ? "next" : "wait";
+  };
   try {
-    for await (const chunk of input.upstream) {
-      let text = relay.push(chunk);
-      if (text === "") continue;
-      if (!started) {
-        started = true;
-        startStream(ex, a, hooks);
-      }
-      if (rename === undefined && !ex.door) {
-        const served = engineModel(text);
-        rename = served === undefined || served === ex.askedModel ? [] : modelNeedles(served, ex.askedModel);
-      }
-      if (rename !== undefined && rename.length > 0) text = renameModel(text, rename);
-      if (relay.sawToken && ex.firstTokenAt === 0) {
-        hooks.onFirstToken();
-        ex.firstTokenAt = performance.now();
-        hooks.observeTtft(ex, a, (ex.firstTokenAt - ex.t0) / 1000);
-      }
-      if (ex.meter && relay.tokenEvents > metered) {
-        const verdict = ex.meter.add(relay.tokenEvents - metered);
-        metered = relay.tokenEvents;
-        if (verdict === "cut") {
-          res.write(text);
-          endCut(ex, relay);
-          return { kind: "done", healthy: true };
-        }
-      }
-      if (!res.write(text)) await waitDrain(res, ex);
+    await readEach(input.upstream, onChunk, () => waitDrain(res, ex));
+    if (cut) {
+      endCut(ex, relay);
+      return { kind: "done", healthy: true };
     }
   } catch (err) {
     if (ex.signal.aborted && !(ex.signal.reason instanceof InferplaneError)) return { kind: "aborted" };
@@ -224,6 +231,52 @@ export async function relayStream(
   takeUsage(ex, relay);
   res.end(rest + (ex.doorStream ? ex.doorStream.end().join("") : ""));
   return { kind: "done", healthy: true };
+}
+
+/**
+ * Feeds a readable's chunks to `onChunk` from 'data' events: no promise per chunk, unlike
+ * `for await` (a relayed token is one chunk). "wait" pauses until `drained`; "stop" destroys
+ * the body (the upstream request ends) and resolves.
+ */
+function readEach(
+  body: Readable,
+  onChunk: (chunk: Buffer) => "next" | "stop" | "wait",
+  drained: () => Promise<void>,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let finished = false;
+    const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      body.off("data", onData);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      if (finished) return;
+      let next: "next" | "stop" | "wait";
+      try {
+        next = onChunk(chunk);
+      } catch (err) {
+        body.destroy();
+        finish(err);
+        return;
+      }
+      if (next === "stop") {
+        finish();
+        body.destroy();
+      } else if (next === "wait") {
+        body.pause();
+        void drained().then(() => {
+          if (!finished) body.resume();
+        });
+      }
+    };
+    body.on("data", onData);
+    body.once("end", () => finish());
+    body.once("error", (err) => finish(err));
+    body.once("close", () => finish(new Error("the upstream stream closed early")));
+  });
 }
 
 function renameModel(text: string, needles: [string, string][]): string {

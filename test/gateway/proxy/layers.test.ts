@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { adapterForPool } from "../../../src/engines/index.js";
 import { InferplaneError } from "../../../src/errors.js";
@@ -225,7 +226,7 @@ describe("streaming relay", () => {
       await relayStream(
         ex,
         { route, pool, ep: pool.endpoints[0] as never, kind: "first" },
-        { upstream: sse(events), stripUsage: true },
+        { upstream: Readable.from(sse(events)), stripUsage: true },
         {
           observeOverhead() {},
           observeTtft() {},
