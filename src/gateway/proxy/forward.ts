@@ -20,7 +20,7 @@ import { type AccountingDeps, accounting } from "./accounting.js";
 import { dispatchAttempt } from "./attempt.js";
 import type { Exchange } from "./exchange.js";
 import { endpointFault } from "./failure.js";
-import { fallbackChain } from "./fallback.js";
+import { type ChainDeps, fallbackChain } from "./fallback.js";
 import { type AttemptLayer, compose, type Handler, type Layer } from "./layers.js";
 import { isGenerative } from "./ops.js";
 import { sendError } from "./respond.js";
@@ -99,22 +99,16 @@ export function createForwarder(deps: ForwardDeps): Handler {
     outlier(deps),
     attemptSpan(deps.tracing),
   );
+  // One set of chain dependencies per runtime, not per request.
+  const chainDeps = new WeakMap<GatewayRuntime, ChainDeps>();
   const chain = fallbackChain((ex) => {
     const r = rt(ex);
-    return {
-      router: r.router,
-      pools: r.pools,
-      budget: r.budget,
-      retries: r.retries,
-      backoffMs: r.backoffMs,
-      isContextLength: (status, body) => r.router.isContextLengthError(status, parseMaybe(body)),
-      onRetry: (ex2, pool) => metrics.retries.inc({ route: ex2.routeLabel, pool: pool.info.name }),
-      onPick: (ep) => metrics.countPick(ep),
-      onFallback: (ex2, from, to) => {
-        metrics.fallbacks.inc({ route: from.name, to: to.name });
-        ex2.span?.addEvent("fallback", { "inferplane.route": to.name });
-      },
-    };
+    let d = chainDeps.get(r);
+    if (d === undefined) {
+      d = chainDepsOf(r, metrics);
+      chainDeps.set(r, d);
+    }
+    return d;
   }, attempt);
   return compose(
     chain,
@@ -123,6 +117,23 @@ export function createForwarder(deps: ForwardDeps): Handler {
     requestSpan(deps.tracing),
     totalTimeout((ex) => ex.route?.timeout ?? rt(ex).timeouts.total),
   );
+}
+
+function chainDepsOf(r: GatewayRuntime, metrics: GatewayMetrics): ChainDeps {
+  return {
+    router: r.router,
+    pools: r.pools,
+    budget: r.budget,
+    retries: r.retries,
+    backoffMs: r.backoffMs,
+    isContextLength: (status, body) => r.router.isContextLengthError(status, parseMaybe(body)),
+    onRetry: (ex, pool) => metrics.retries.inc({ route: ex.routeLabel, pool: pool.info.name }),
+    onPick: (ep) => metrics.countPick(ep),
+    onFallback: (ex, from, to) => {
+      metrics.fallbacks.inc({ route: from.name, to: to.name });
+      ex.span?.addEvent("fallback", { "inferplane.route": to.name });
+    },
+  };
 }
 
 function parseMaybe(body: Buffer): unknown {

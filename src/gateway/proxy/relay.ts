@@ -71,6 +71,7 @@ function scanUsage(payload: Buffer, ex: Exchange): void {
     if (p) ex.inputTokens = Number(p[1]);
     if (c) ex.outputTokens = Number(c[1]);
   }
+  if (!ex.span) return; // the engine's model name is a span attribute only
   const m = payload.indexOf('"model"');
   if (m >= 0) {
     const r = /^"model"\s*:\s*"([^"]{1,256})"/.exec(

@@ -89,12 +89,14 @@ export function endRequestSpan(ex: Exchange, status: number, overheadMs: number,
 /** A CLIENT span per attempt when the request is traced; else the client's traceparent, as is. */
 export function attemptSpan(tracing: Tracing | undefined): AttemptLayer {
   const tracer = tracing?.tracer;
+  const passThrough: AttemptLayer = (next) => (ex, a) => {
+    const tp = ex.headers.traceparent;
+    ex.traceparent = typeof tp === "string" ? tp : undefined;
+    return next(ex, a);
+  };
+  if (!tracer) return passThrough;
   return (next) => async (ex, a) => {
-    if (!tracer || !ex.span) {
-      const tp = ex.headers.traceparent;
-      ex.traceparent = typeof tp === "string" ? tp : undefined;
-      return next(ex, a);
-    }
+    if (!ex.span) return passThrough(next)(ex, a);
     const hp = hostPort(a.ep);
     const opName = GENAI_OPERATION[ex.op];
     const model = a.pool.info.upstreamModel;
