@@ -5,9 +5,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BalancerName } from "../../src/gateway/types.js";
 import { CLI, httpReady, ROOT, type Service, spawnService } from "./procs.js";
 
-export type BalancerName = "round-robin" | "least-request" | "load-aware" | "prefix-affinity";
+export type { BalancerName };
 
 export interface BenchSpec {
   /** Public route name clients send as `model`. */

@@ -18,6 +18,8 @@ export interface NginxOptions {
   staticBody?: string;
   /** Content type of the static body (default application/json; text/event-stream for a canned stream). */
   staticContentType?: string;
+  /** Relay responses as they come (`proxy_buffering off`), as for SSE streams. */
+  unbuffered?: boolean;
 }
 
 export function nginxConfig(dir: string, o: NginxOptions): string {
@@ -46,6 +48,7 @@ export function nginxConfig(dir: string, o: NginxOptions): string {
       "      proxy_pass http://backend;",
       "      proxy_http_version 1.1;",
       '      proxy_set_header Connection "";',
+      ...(o.unbuffered ? ["      proxy_buffering off;"] : []),
       "    }",
       "  }",
     ];

@@ -1,27 +1,22 @@
 /**
- * The gateway process: the OpenAI-compatible API in front of the pools, health and readiness,
- * metrics, graceful drain on SIGTERM and hot reload of the spec.
+ * The gateway process: the OpenAI-compatible API and the front doors in front of the pools,
+ * health and readiness, metrics, graceful drain on SIGTERM and hot reload of the spec. Start and
+ * reload go through one derivation (runtime.ts); this file wires its phases.
  */
-import type { IncomingMessage } from "node:http";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
-import { adapterForPool } from "../engines/index.js";
-import { InferplaneError, isInferplaneError } from "../errors.js";
-import { registerRagRoutes } from "../rag/api.js";
-import { servedModelName } from "../spec/checks.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
-import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
+import { doors } from "./api/index.js";
+import type { StreamMeter } from "./meter.js";
 import { GatewayMetrics } from "./metrics.js";
-import { callerOf, hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
-import { inScope } from "./policy/keys.js";
-import { type ApiOp, type ForwardDeps, Forwarder, sendError, startTiming } from "./proxy/forward.js";
-import { RetryBudget } from "./proxy/retry-budget.js";
-import { createBalancer } from "./routing/balancers/index.js";
-import { Router } from "./routing/router.js";
-import type { BalancerName } from "./types.js";
-import { createDiscovery, type Discovery } from "./upstream/discovery/index.js";
-import { DEFAULT_LIMITS, UpstreamPool } from "./upstream/pool.js";
+import { hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
+import { createForwarder } from "./proxy/forward.js";
+import { OP_PATHS, type RouteContext, registerApiRoutes, registerInfoRoutes } from "./routes.js";
+import { deriveRuntime, type GatewayRuntime, restartOnlyChanges, runtimeOf } from "./runtime.js";
+import type { UpstreamPool } from "./upstream/pool.js";
+import { PoolSet } from "./upstream/pool-set.js";
 import { EndpointUpkeep } from "./upstream/upkeep.js";
 
 export interface GatewayOptions {
@@ -47,39 +42,36 @@ export interface GatewayHandle {
   url: string;
   port: number;
   app: FastifyInstance;
-  pools: ReadonlyMap<string, UpstreamPool>;
-  /** Swaps in a new spec; in-flight requests finish on the pools they started on. */
+  /** The current runtime's pools. */
+  readonly pools: ReadonlyMap<string, UpstreamPool>;
+  /** The runtime new requests start on. */
+  runtime(): GatewayRuntime;
+  /** Health checks, load scraping and outlier bookkeeping of the pools. */
+  readonly upkeep: EndpointUpkeep;
+  /** The live pools and their endpoint sources. */
+  readonly poolSet: PoolSet;
+  /** Swaps in a new spec; in-flight requests finish on the runtime they started on. */
   reload(platform: Platform): void;
   /** Readiness fails at once; the listener closes after the drain delay; in-flight work finishes within the grace period. */
   drain(): Promise<void>;
   close(): Promise<void>;
 }
 
-const OPS: [string, ApiOp][] = [
-  ["/v1/chat/completions", "chat"],
-  ["/v1/completions", "completions"],
-  ["/v1/embeddings", "embeddings"],
-  ["/v1/rerank", "rerank"],
-  ["/rerank", "rerank"],
-];
-
-function balancerFor(platform: Platform, model: string): BalancerName {
-  return platform.routes.find((r) => r.targets.some((t) => t.model === model))?.balancer ?? "least-request";
-}
+type Log = NonNullable<GatewayOptions["log"]>;
 
 function defaultLog(level: string, msg: string, fields: Record<string, unknown> = {}) {
   process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
 }
 
-export async function startGateway(platform: Platform, options: GatewayOptions = {}): Promise<GatewayHandle> {
-  const env = options.env ?? process.env;
+/** Phase 1: logging and tracing from the spec (or the caller's). */
+function telemetryFor(platform: Platform, options: GatewayOptions, env: NodeJS.ProcessEnv) {
   const logging = platform.observability.logging;
   const logger =
     options.logger ??
     (options.log
       ? undefined
       : createLogger({ level: logging.level, format: logging.format, component: "gateway" }));
-  const log = options.log ?? (logger ? logFn(logger) : defaultLog);
+  const log: Log = options.log ?? (logger ? logFn(logger) : defaultLog);
   const tracing =
     options.tracing ??
     createTracing(platform.observability.tracing, {
@@ -96,270 +88,161 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
       ratio: c.ratio,
     });
   }
-  let spec = platform;
-  const pools = new Map<string, UpstreamPool>();
-  const upkeep = new EndpointUpkeep(
-    () => pools.values(),
-    () => spec.gateway,
+  return { logger, log, tracing };
+}
+
+/** Phase 2: the live pools, their upkeep and the first runtime. */
+async function startRuntime(platform: Platform, options: GatewayOptions, log: Log) {
+  let current: GatewayRuntime | undefined;
+  const pools = () => (current ? current.pools.values() : []);
+  const metrics = new GatewayMetrics(pools);
+  const set = new PoolSet({
     log,
-  );
-  const metrics = new GatewayMetrics(() => pools.values());
+    onBalancerFallback: (pool, reason) => metrics.balancerFallbacks.inc({ pool, reason }),
+    onQueued: (pool) => metrics.queued.inc({ pool }),
+  });
+  const upkeep = new EndpointUpkeep(pools, () => (current as GatewayRuntime).plan.gateway, log);
   upkeep.onEject = (pool) => metrics.ejections.inc({ pool: pool.info.name });
-
-  const discoveries = new Map<string, { key: string; discovery: Discovery }>();
-  const firstLookups: Promise<void>[] = [];
-  const discover = (p: Platform, m: Platform["models"][number], pool: UpstreamPool) => {
-    const d = m.discovery;
-    const existing = discoveries.get(m.name);
-    const key = d ? JSON.stringify(d) : "";
-    if (existing && existing.key === key) return;
-    existing?.discovery.stop();
-    discoveries.delete(m.name);
-    if (!d) {
-      pool.setEndpoints(options.endpoints?.[m.name] ?? m.endpoints);
-      return;
-    }
-    const onError = (err: Error) =>
-      log("warn", "endpoint discovery failed; keeping the last endpoints", {
-        pool: m.name,
-        error: err.message,
-      });
-    const discovery = createDiscovery(
-      d.kind === "dns"
-        ? {
-            kind: "dns",
-            name: d.name,
-            scheme: d.scheme,
-            intervalMs: d.interval,
-            ...(d.record ? { record: d.record } : {}),
-            ...(d.port ? { port: d.port } : {}),
-            ...(d.servers ? { servers: d.servers } : {}),
-            onError,
-          }
-        : {
-            kind: "kubernetes",
-            namespace: d.namespace ?? p.metadata.namespace,
-            service: d.service,
-            scheme: d.scheme,
-            ...(d.portName ? { portName: d.portName } : {}),
-            onError,
-          },
-    );
-    discoveries.set(m.name, { key, discovery });
-    firstLookups.push(
-      discovery.start((urls) => {
-        pool.setEndpoints(urls);
-        log("info", "endpoints changed", { pool: m.name, endpoints: urls.length });
-      }),
-    );
-  };
-
-  const buildPools = (p: Platform) => {
-    const seen = new Set<string>();
-    for (const m of p.models) {
-      seen.add(m.name);
-      const info = {
-        name: m.name,
-        engine: m.engine,
-        ...(m.engineVersion ? { engineVersion: m.engineVersion } : {}),
-        upstreamModel: servedModelName(m),
-        ...(m.apiKeyEnv ? { apiKeyEnv: m.apiKeyEnv } : {}),
-        ...(m.maxModelLen ? { maxModelLen: m.maxModelLen } : {}),
-      };
-      const adapter = adapterForPool(info);
-      const balancer = createBalancer(balancerFor(p, m.name));
-      const limits = {
-        ...DEFAULT_LIMITS,
-        connectTimeoutMs: p.gateway.timeouts.connect,
-        maxInFlightPerEndpoint: p.gateway.maxInFlightPerEndpoint,
-        maxQueued: p.gateway.maxQueuedPerPool,
-        maxQueueWaitMs: p.gateway.maxQueueWait,
-      };
-      const existing = pools.get(m.name);
-      const pool = existing ?? new UpstreamPool(info, balancer, adapter, limits);
-      if (existing) existing.reconfigure(info, balancer, adapter, limits);
-      pool.onBalancerFallback = (reason) => metrics.balancerFallbacks.inc({ pool: m.name, reason });
-      pool.onQueued = () => metrics.queued.inc({ pool: m.name });
-      pools.set(m.name, pool);
-      discover(p, m, pool);
-    }
-    for (const [name, pool] of pools) {
-      if (!seen.has(name)) {
-        pools.delete(name);
-        discoveries.get(name)?.discovery.stop();
-        discoveries.delete(name);
-        void pool.close();
-      }
-    }
-  };
-  buildPools(spec);
-  await Promise.all(firstLookups.splice(0));
-
-  const deps: ForwardDeps = {
-    router: new Router(spec),
-    pools,
-    budget: new RetryBudget(spec.gateway.retries.budgetPercent),
+  const plan = deriveRuntime(platform, options.endpoints);
+  const applied = set.apply(plan);
+  current = runtimeOf(plan, applied.pools);
+  await applied.firstLookups;
+  return {
     metrics,
-    timeouts: spec.gateway.timeouts,
-    retries: spec.gateway.retries.attempts,
-    onSuccess: (pool, ep) => upkeep.success(pool, ep),
-    onFailure: (pool, ep) => upkeep.failure(pool, ep),
-    env,
-    tracing,
-    ...(logger && logging.accessLog ? { accessLog: logger } : {}),
+    set,
+    upkeep,
+    get: () => current as GatewayRuntime,
+    swap: (next: GatewayRuntime) => {
+      current = next;
+    },
   };
-  const forwarder = new Forwarder(deps);
-  let draining = false;
+}
 
+/** Phase 3: the HTTP server (hardened), with policy, proxy routes and info routes. */
+async function buildApp(platform: Platform, ctx: RouteContext, env: NodeJS.ProcessEnv, log: Log) {
   const app = Fastify({
     logger: false,
-    ...hardenedServerOptions(spec.gateway), // body, header, URL limits and slow-client timeouts
+    ...hardenedServerOptions(platform.gateway), // body, header, URL limits and slow-client timeouts
     return503OnClosing: true,
     forceCloseConnections: "idle",
     keepAliveTimeout: 65_000,
   });
-  app.decorateRequest("t0", 0);
-  app.addHook("onRequest", (request, _reply, done) => {
-    (request as unknown as { t0: number }).t0 = performance.now();
-    done();
-  });
   // Strict JSON bodies, field checks, API keys, limits, usage and /admin/* (src/gateway/policy).
   const policy = await installGatewayPolicy(app, {
-    ops: OPS,
-    spec: () => spec.gateway,
+    // A door's body is translated to chat before the policy sees it (routes.ts).
+    ops: [...OP_PATHS, ...doors.map((d) => [d.path, "chat"] as const)],
+    spec: () => ctx.runtime().plan.gateway,
     env,
     log,
-    registry: metrics.registry,
-    resolveRoute: (model) => deps.router.resolve(model)?.name,
+    registry: ctx.metrics.registry,
+    resolveRoute: (model) => ctx.runtime().router.resolve(model)?.name,
   });
-  if (policy.onUsage) deps.onUsage = policy.onUsage;
-  app.setErrorHandler((err: FastifyError | InferplaneError, _request, reply) => {
-    const e = isInferplaneError(err)
-      ? err
-      : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-        ? new InferplaneError(
-            "request_too_large",
-            `the request body exceeds ${spec.gateway.maxRequestBytes} bytes`,
-          )
-        : err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
-          ? new InferplaneError("invalid_json", "send a JSON object with content-type application/json")
-          : (err.statusCode ?? 500) < 500
-            ? new InferplaneError("invalid_request", err.message)
-            : new InferplaneError("internal", err.message);
-    if (e.code === "internal") log("error", "request failed", { err: err.message });
-    const t0 = (_request as unknown as { t0?: number }).t0;
-    if (t0 !== undefined) void reply.header("x-inferplane-overhead-ms", (performance.now() - t0).toFixed(3));
-    void reply.code(e.def.status).send(e.toOpenAI());
-  });
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send(new InferplaneError("not_found", `no route for ${request.method} ${request.url}`).toOpenAI());
-  });
+  return { app, policy };
+}
 
-  for (const [path, op] of OPS) {
-    app.post(path, (request, reply) => {
-      const body = request.body;
-      reply.hijack();
-      const raw = reply.raw;
-      const t0 = (request as unknown as { t0: number }).t0;
-      startTiming(raw, t0);
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        return sendError(raw, new InferplaneError("invalid_json", "the request body must be a JSON object"));
-      }
-      return forwarder.handle(op, body as Record<string, unknown>, request.headers, raw, t0);
+interface Running {
+  rt: Awaited<ReturnType<typeof startRuntime>>;
+  app: FastifyInstance;
+  policy: Awaited<ReturnType<typeof installGatewayPolicy>>;
+  logger: Logger | undefined;
+  log: Log;
+  endpoints: Record<string, string[]> | undefined;
+}
+
+async function closeAll(r: Running, tracing: Tracing): Promise<void> {
+  r.rt.upkeep.stop();
+  await r.app.close();
+  await r.policy.close(); // after the last response: usage flushed, nothing lost
+  await r.rt.set.close();
+  await tracing
+    .shutdown()
+    .catch((err: Error) => r.log("warn", "trace export failed at shutdown", { error: err.message }));
+  r.logger?.flush();
+}
+
+/** Derives the new runtime, reconciles the pools and swaps it in (in-flight requests keep theirs). */
+function reloadRuntime(next: Platform, r: Running): void {
+  const prev = r.rt.get().plan;
+  const plan = deriveRuntime(next, r.endpoints);
+  const applied = r.rt.set.apply(plan);
+  r.rt.swap(runtimeOf(plan, applied.pools));
+  r.app.server.headersTimeout = plan.clientTimeouts.headersTimeout;
+  r.app.server.requestTimeout = plan.clientTimeouts.requestTimeout;
+  if (r.logger) r.logger.level = next.observability.logging.level;
+  r.policy.reload(next.gateway);
+  r.rt.upkeep.sync();
+  const restart = restartOnlyChanges(prev.gateway, next.gateway);
+  if (restart.length > 0) {
+    r.log("warn", "some gateway settings apply after a restart only", {
+      fields: restart.map((f) => `gateway.${f}`),
     });
   }
+  r.log("info", "spec reloaded", { models: next.models.length, routes: next.routes.length });
+}
 
-  // RAG (/v1/rag/*): embeddings, rerank and answers call this gateway's own router over loopback.
-  registerRagRoutes(app, {
-    rag: () => spec.rag,
-    gatewayUrl: () => selfUrl(app),
-    registry: metrics.registry,
+export async function startGateway(platform: Platform, options: GatewayOptions = {}): Promise<GatewayHandle> {
+  const env = options.env ?? process.env;
+  const { logger, log, tracing } = telemetryFor(platform, options, env);
+  const rt = await startRuntime(platform, options, log);
+  const ctx: RouteContext = {
+    runtime: rt.get,
+    metrics: rt.metrics,
     tracing,
+    log,
+    draining: false,
+    forward: async () => {},
+  };
+  const { app, policy } = await buildApp(platform, ctx, env, log);
+  // Admission's token meter (src/gateway/meter.ts): the relay feeds it and cuts on its word.
+  ctx.meterFor = (res) => policy.meterFor(res);
+  ctx.forward = createForwarder({
+    runtime: rt.get,
+    metrics: rt.metrics,
+    env,
+    tracing,
+    get accessLog() {
+      return logger && rt.get().plan.accessLog ? logger : undefined;
+    },
+    ...(policy.onUsage ? { onUsage: policy.onUsage } : {}),
+    onSuccess: (pool, ep) => rt.upkeep.success(pool, ep),
+    onFailure: (pool, ep) => rt.upkeep.failure(pool, ep),
   });
-  // [issue-20] /v1/models lists only what the caller's key may use (policy on: the key is required).
-  app.get("/v1/models", async (request) => {
-    const created = Math.floor(Date.now() / 1000);
-    const key = callerOf(request.raw);
-    return {
-      object: "list",
-      data: deps.router
-        .publicNames()
-        .filter(({ name, aliases }) => !key || [name, ...aliases].some((n) => inScope(key.models, n)))
-        .flatMap(({ name, aliases }) => [name, ...aliases])
-        .map((id) => ({ id, object: "model", created, owned_by: "inferplane" })),
-    };
-  });
-  // [/issue-20]
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_request, reply) => {
-    const now = performance.now();
-    const missing = spec.routes
-      .filter((r) => r.required)
-      .filter((r) => !r.targets.some((t) => (pools.get(t.model)?.available(now).length ?? 0) > 0))
-      .map((r) => r.name);
-    if (draining || missing.length > 0) {
-      return reply
-        .code(503)
-        .send({ status: draining ? "draining" : "not ready", routesWithoutEndpoints: missing });
-    }
-    return { status: "ready" };
-  });
-  if (platform.observability.metrics.enabled) {
-    app.get(platform.observability.metrics.path, async (_request, reply) => {
-      void reply.header("content-type", metrics.registry.contentType);
-      return withProcessMetrics(metrics.registry);
-    });
-  }
-
+  registerApiRoutes(app, ctx);
+  registerInfoRoutes(app, ctx, platform);
   await app.listen({
-    host: options.host ?? spec.gateway.listen.host,
-    port: options.port ?? spec.gateway.listen.port,
+    host: options.host ?? platform.gateway.listen.host,
+    port: options.port ?? platform.gateway.listen.port,
   });
-  upkeep.start();
+  rt.upkeep.start();
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
-  const host = options.host ?? spec.gateway.listen.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const host = options.host ?? platform.gateway.listen.host;
 
   let closed: Promise<void> | undefined;
   const close = () => {
-    closed ??= (async () => {
-      upkeep.stop();
-      for (const { discovery } of discoveries.values()) discovery.stop();
-      await app.close();
-      await policy.close(); // after the last response: usage flushed, nothing lost
-      await Promise.all([...pools.values()].map((p) => p.close()));
-      await tracing
-        .shutdown()
-        .catch((err: Error) => log("warn", "trace export failed at shutdown", { error: err.message }));
-      logger?.flush();
-    })();
+    closed ??= closeAll({ rt, app, policy, logger, log, endpoints: options.endpoints }, tracing);
     return closed;
   };
-
+  const reload = (next: Platform) =>
+    reloadRuntime(next, { rt, app, policy, logger, log, endpoints: options.endpoints });
   return {
-    url,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     app,
-    pools,
-    reload(next: Platform) {
-      spec = next;
-      buildPools(next);
-      deps.router = new Router(next);
-      deps.timeouts = next.gateway.timeouts;
-      deps.retries = next.gateway.retries.attempts;
-      policy.reload(next.gateway);
-      upkeep.sync();
-      log("info", "spec reloaded", { models: next.models.length, routes: next.routes.length });
+    get pools() {
+      return rt.get().pools;
     },
+    runtime: rt.get,
+    upkeep: rt.upkeep,
+    poolSet: rt.set,
+    reload,
     async drain() {
-      if (draining) return closed;
-      draining = true;
-      log("info", "draining", { delayMs: options.drainDelayMs ?? 0, graceMs: spec.gateway.drainTimeout });
+      if (ctx.draining) return closed;
+      ctx.draining = true;
+      const graceMs = rt.get().plan.gateway.drainTimeout;
+      log("info", "draining", { delayMs: options.drainDelayMs ?? 0, graceMs });
       await new Promise((r) => setTimeout(r, options.drainDelayMs ?? 0));
-      const grace = setTimeout(() => app.server.closeAllConnections(), spec.gateway.drainTimeout);
+      const grace = setTimeout(() => app.server.closeAllConnections(), graceMs);
       grace.unref();
       await close();
       clearTimeout(grace);
@@ -369,11 +252,3 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
 }
 
 export type { IncomingMessage };
-
-/** This gateway's loopback URL (a wildcard listen address is reached on loopback). */
-function selfUrl(app: FastifyInstance): string {
-  const a = app.server.address();
-  if (!a || typeof a !== "object") throw new Error("the gateway is not listening");
-  const host = a.address === "0.0.0.0" || a.address === "::" ? "127.0.0.1" : a.address;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${a.port}`;
-}

@@ -4,6 +4,7 @@
  * The router decides which pool; the balancer decides which endpoint. They never mix.
  */
 import type { EngineId } from "../catalog/engines.js";
+import type { BALANCERS } from "../spec/schema.js";
 
 /** Engine load as read from an endpoint's metrics (through its engine adapter). */
 export interface EndpointLoad {
@@ -69,7 +70,8 @@ export interface Balancer {
   pick(candidates: readonly EndpointState[], ctx: PickContext): Pick;
 }
 
-export type BalancerName = "round-robin" | "least-request" | "load-aware" | "prefix-affinity";
+/** A balancer's name: the spec's `BALANCERS` list is the one source. */
+export type BalancerName = (typeof BALANCERS)[number];
 
 /** A pool as the proxy sees it: one served model behind one engine. */
 export interface PoolInfo {

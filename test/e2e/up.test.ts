@@ -48,7 +48,8 @@ it("inferplane up serves the example through simulated replicas and stops cleanl
   });
   assert.equal(chat.status, 200);
   const body = (await chat.json()) as { model: string; usage: { completion_tokens: number } };
-  assert.equal(body.model, "Qwen/Qwen2.5-7B-Instruct-AWQ");
+  assert.equal(body.model, "chat", "the name the client asked for");
+  assert.equal(chat.headers.get("x-inferplane-served-model"), "Qwen/Qwen2.5-7B-Instruct-AWQ");
   assert.ok(body.usage.completion_tokens > 0);
   const embed = await fetch(`${stack.gateway}/v1/embeddings`, {
     method: "POST",

@@ -115,16 +115,19 @@ gateway:
   it("the official openai SDK: chat, chat streaming and completions return real text", async (t) => {
     if (!gw) return t.skip(`llama.cpp unavailable: ${unavailable}`);
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    const chat = await client.chat.completions.create({
-      model: "chat",
-      messages: [{ role: "user", content: "What is the capital of France? One word." }],
-      max_tokens: 16,
-      temperature: 0,
-    });
+    const { data: chat, response } = await client.chat.completions
+      .create({
+        model: "chat",
+        messages: [{ role: "user", content: "What is the capital of France? One word." }],
+        max_tokens: 16,
+        temperature: 0,
+      })
+      .withResponse();
     assert.equal(chat.object, "chat.completion");
-    // The answer names the model that served it (the engine's served name), not the route asked
-    // for, as OpenAI answers a dated snapshot for an alias; see docs/engines.md.
-    assert.equal(chat.model, "smollm2");
+    // The body names what the client asked for; the engine's served name is in a header
+    // (docs/gateway.md, "Headers").
+    assert.equal(chat.model, "chat");
+    assert.equal(response.headers.get("x-inferplane-served-model"), "smollm2");
     const text = chat.choices[0]?.message.content ?? "";
     assert.match(text, /[A-Za-z]{2,}/, `real words from real weights, got ${JSON.stringify(text)}`);
     assert.ok((chat.usage?.completion_tokens ?? 0) > 0 && (chat.usage?.prompt_tokens ?? 0) > 5);

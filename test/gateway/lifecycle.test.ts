@@ -77,7 +77,10 @@ describe("lifecycle", () => {
         () => false,
       );
       if (ok) break;
-      assert.ok(Date.now() < deadline, "the gateway did not become ready");
+      if (Date.now() >= deadline) {
+        child.kill("SIGKILL"); // never leave the process behind the failure
+        assert.fail("the gateway did not become ready");
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     const before: Promise<boolean>[] = [];

@@ -51,16 +51,40 @@ routes:
     assert.deepEqual(models.data.map((m) => m.id).sort(), ["chat", "embed", "gpt-4o-mini"]);
   });
 
+  it("retrieves one model; an unknown one is a 404 in OpenAI's shape", async () => {
+    const m = await client.models.retrieve("gpt-4o-mini");
+    assert.equal(m.id, "gpt-4o-mini");
+    assert.equal(m.object, "model");
+    await assert.rejects(client.models.retrieve("nope"), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.NotFoundError);
+      assert.equal((err.error as { code?: string }).code, "model_not_found");
+      return true;
+    });
+  });
+
+  it("/health answers like /healthz, with a request id", async () => {
+    for (const path of ["/health", "/healthz"]) {
+      const res = await fetch(`${gw.url}${path}`, { headers: { "x-request-id": "probe-1" } });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { status: "ok" });
+      assert.equal(res.headers.get("x-request-id"), "probe-1", "a sane incoming id is kept");
+    }
+  });
+
   it("chat, plain: rewrites the model for the upstream and passes unknown fields through", async () => {
-    const res = await client.chat.completions.create({
-      model: "gpt-4o-mini",
-      messages: [{ role: "user", content: "Say something." }],
-      max_tokens: 7,
-      // vLLM's extension: unknown to OpenAI, must reach the engine untouched
-      ignore_eos: true,
-    } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const { data: res, response } = await client.chat.completions
+      .create({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "Say something." }],
+        max_tokens: 7,
+        // vLLM's extension: unknown to OpenAI, must reach the engine untouched
+        ignore_eos: true,
+      } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .withResponse();
     assert.equal(res.usage?.completion_tokens, 7, "ignore_eos reached the engine");
-    assert.equal(res.model, chat.servedModelName);
+    assert.equal(res.model, "gpt-4o-mini", "the model is the name the client asked for");
+    assert.equal(response.headers.get("x-inferplane-served-model"), chat.servedModelName);
+    assert.match(response.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
   });
 
   it("chat, streaming: every token arrives, usage only when asked", async () => {
@@ -73,11 +97,14 @@ routes:
     } as OpenAI.ChatCompletionCreateParamsStreaming);
     let pieces = 0;
     let usage = 0;
+    const models = new Set<string>();
     for await (const chunk of stream) {
       if (chunk.choices[0]?.delta?.content) pieces++;
       if (chunk.usage) usage++;
+      models.add(chunk.model);
     }
     assert.equal(pieces, 12);
+    assert.deepEqual([...models], ["chat"], "every chunk names the model the client asked for");
     assert.equal(usage, 0);
     const asked = await client.chat.completions.create({
       model: "chat",

@@ -4,7 +4,6 @@
  * reservation (TPM this minute, budget this month). The first chunk past that cuts it, with an
  * error code the client knows (`rate_limit_exceeded`, `insufficient_quota`).
  */
-import { type ErrorCode, InferplaneError } from "../../errors.js";
 import type { MeterVerdict, StreamMeter } from "../meter.js";
 
 export interface MeterLimits {
@@ -48,14 +47,4 @@ export function createStreamMeter(l: MeterLimits): StreamMeter | undefined {
       return cut;
     },
   };
-}
-
-/**
- * The SSE event a relay writes when its meter says "cut" (then it ends the stream): the OpenAI
- * error shape, as the same refusal would have had at admission.
- */
-export function cutEvent(reason: { code: string; message: string }): string {
-  const body = new InferplaneError(reason.code as ErrorCode, reason.message).toOpenAI();
-  if (reason.code === "rate_limit_exceeded") body.error.type = "tokens"; // only TPM cuts a stream
-  return `data: ${JSON.stringify(body)}\n\n`;
 }

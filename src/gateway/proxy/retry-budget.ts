@@ -11,8 +11,8 @@ export class RetryBudget {
   private bucket = -1;
 
   constructor(
-    private readonly percent: number,
-    private readonly minPerSecond = 5,
+    readonly percent: number,
+    readonly minPerSecond = 5,
   ) {}
 
   private roll(nowMs: number): number {

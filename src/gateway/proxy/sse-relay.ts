@@ -1,8 +1,9 @@
 /**
- * Minimal SSE handling for relayed streams: split upstream bytes into events, note the first
- * content event (time to first token), read the usage chunk and drop it when the gateway asked
- * for it on the client's behalf, and remember whether `[DONE]` arrived (a stream without it was
- * truncated).
+ * Minimal SSE handling for relayed streams: split upstream bytes into events, count the events
+ * that carry generated text (the first one is time to first token; their count is the
+ * completion-token count when the engine sends no usage), read the usage chunk and drop it when
+ * the gateway asked for it on the client's behalf, and remember whether `[DONE]` arrived (a
+ * stream without it was truncated).
  */
 import { StringDecoder } from "node:string_decoder";
 
@@ -19,12 +20,20 @@ export class SseRelay {
   sawContent = false;
   /** An event carried generated text (or a tool call): the first token, for time to first token. */
   sawToken = false;
+  /** Events that carried generated text so far (one per decoding step of the engine). */
+  tokenEvents = 0;
   usage: Usage | undefined;
   /** The `model` of the usage chunk (gen_ai.response.model). */
   model: string | undefined;
 
-  /** @param stripUsage drop the usage-only chunk (the client did not ask for it). */
-  constructor(private readonly stripUsage: boolean) {}
+  /**
+   * @param stripUsage drop the usage-only chunk (the client did not ask for it).
+   * @param transform rewrites each relayed event (a front door's translation); default: as is.
+   */
+  constructor(
+    private readonly stripUsage: boolean,
+    private readonly transform?: (event: string) => string,
+  ) {}
 
   /** Feeds upstream bytes; returns the text to send to the client now (possibly empty). */
   push(chunk: Buffer): string {
@@ -36,7 +45,7 @@ export class SseRelay {
       if (end < 0) break;
       const event = this.buffer.slice(start, end + 2);
       start = end + 2;
-      if (this.accept(event)) out += event;
+      if (this.accept(event)) out += this.transform ? this.transform(event) : event;
     }
     this.buffer = start === 0 ? this.buffer : this.buffer.slice(start);
     return out;
@@ -46,7 +55,7 @@ export class SseRelay {
   flush(): string {
     const rest = this.buffer + this.decoder.end();
     this.buffer = "";
-    return rest;
+    return this.transform && rest !== "" ? "" : rest;
   }
 
   private accept(event: string): boolean {
@@ -70,7 +79,10 @@ export class SseRelay {
       }
     }
     if (!this.sawContent && event.startsWith("data: ")) this.sawContent = true;
-    if (!this.sawToken && hasToken(event)) this.sawToken = true;
+    if (hasToken(event)) {
+      this.sawToken = true;
+      this.tokenEvents++;
+    }
     return true;
   }
 }
@@ -88,6 +100,6 @@ function hasToken(event: string): boolean {
 }
 
 /** The final SSE event sent when the upstream fails mid-stream: OpenAI SDKs raise it as an error. */
-export function sseError(message: string, code = "upstream_stream_error"): string {
-  return `data: ${JSON.stringify({ error: { message, type: "server_error", code, param: null } })}\n\n`;
+export function sseError(message: string, code = "upstream_stream_error", type = "server_error"): string {
+  return `data: ${JSON.stringify({ error: { message, type, code, param: null } })}\n\n`;
 }

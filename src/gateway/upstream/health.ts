@@ -23,6 +23,12 @@ export interface HealthCheckerOptions {
   intervalMs?: number;
   /** Bound on one check (connect, headers and body), ms. Default: min(2 s, interval). */
   timeoutMs?: number;
+  /**
+   * While an endpoint is unhealthy it is probed again after this long, ms, without waiting for
+   * the next round (Envoy's `unhealthy_interval`): a probe that failed on a busy machine does not
+   * keep a good endpoint out for a whole interval. Default: min(1 s, interval).
+   */
+  unhealthyIntervalMs?: number;
   /** Checks failed in a row before an endpoint is marked unhealthy (default 1). */
   unhealthyThreshold?: number;
   /** Checks passed in a row before an unhealthy endpoint is marked healthy again (default 1). */
@@ -60,6 +66,9 @@ export class HealthChecker {
   private readonly streaks = new Map<string, Streak>();
   private readonly rounds: PeriodicRounds;
   private lastDecay = Number.NEGATIVE_INFINITY;
+  private readonly unhealthyIntervalMs: number;
+  private recheck: NodeJS.Timeout | undefined;
+  private running = false;
 
   constructor(opts: HealthCheckerOptions) {
     this.adapter = opts.adapter;
@@ -67,6 +76,7 @@ export class HealthChecker {
     this.intervalMs = Math.max(1, opts.intervalMs ?? 10_000);
     this.timeoutMs = Math.max(1, opts.timeoutMs ?? Math.min(2_000, this.intervalMs));
     this.unhealthyThreshold = Math.max(1, opts.unhealthyThreshold ?? 1);
+    this.unhealthyIntervalMs = Math.max(1, opts.unhealthyIntervalMs ?? Math.min(1_000, this.intervalMs));
     this.healthyThreshold = Math.max(1, opts.healthyThreshold ?? 1);
     this.env = opts.env ?? process.env;
     this.ownsDispatcher = opts.dispatcher === undefined;
@@ -81,16 +91,21 @@ export class HealthChecker {
 
   /** Starts periodic checks; the first round runs at once. Idempotent. */
   start(): void {
+    this.running = true;
     this.rounds.start();
   }
 
   /** Stops the checks (a round in flight finishes; its results still apply). */
   stop(): void {
+    this.running = false;
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
     this.rounds.stop();
   }
 
   /** Stops and closes the checker's own HTTP agent. */
   async close(): Promise<void> {
+    this.stop();
     await this.rounds.settle();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
@@ -115,6 +130,18 @@ export class HealthChecker {
     if (now - this.lastDecay >= this.intervalMs * 0.9) {
       this.lastDecay = now;
       for (const ep of eps) decayEjections(ep, now);
+    }
+    if (
+      this.running &&
+      this.recheck === undefined &&
+      this.unhealthyIntervalMs < this.intervalMs &&
+      eps.some((e) => !e.healthy)
+    ) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        if (this.running) void this.rounds.runNow();
+      }, this.unhealthyIntervalMs);
+      this.recheck.unref();
     }
   }
 

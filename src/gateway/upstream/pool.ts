@@ -129,7 +129,7 @@ export class UpstreamPool {
     prefixKey: string | undefined,
     now = performance.now(),
   ): Promise<EndpointState> {
-    const ep = this.tryPick(exclude, prefixKey, now);
+    const ep = this.tryPick(exclude, prefixKey, now) ?? this.panicPick(exclude, prefixKey, now);
     if (ep) return Promise.resolve(ep);
     const eligible = this.eps.some((e) => e.healthy && e.ejectedUntil <= now && !exclude.has(e.id));
     if (!eligible) {
@@ -177,6 +177,28 @@ export class UpstreamPool {
     return pick.endpoint;
   }
 
+  /**
+   * Envoy's panic routing, at its floor: when health checks and ejections have taken every
+   * endpoint of the pool out of service, their verdicts are no longer believed (a loaded
+   * machine, a checker that timed out) and the request goes to an endpoint it has not tried.
+   */
+  private panicPick(
+    exclude: ReadonlySet<string>,
+    prefixKey: string | undefined,
+    now: number,
+  ): EndpointState | undefined {
+    if (this.eps.length === 0 || this.eps.some((e) => e.healthy && e.ejectedUntil <= now)) return undefined;
+    const cap = this.limits.maxInFlightPerEndpoint;
+    const candidates = this.eps.filter((e) => e.inFlight < cap && !exclude.has(e.id));
+    if (candidates.length === 0) return undefined;
+    const pick = this.balancer.pick(candidates, { all: this.eps, now, ...(prefixKey ? { prefixKey } : {}) });
+    this.onPanic?.();
+    pick.endpoint.inFlight++;
+    return pick.endpoint;
+  }
+
+  /** Told when a request went to an endpoint out of service because the whole pool was (a metric). */
+  onPanic: (() => void) | undefined;
   /** Told when the balancer could not apply its policy (a metric). */
   onBalancerFallback: ((reason: string) => void) | undefined;
   /** Told when a request has to wait in the queue (a metric). */

@@ -10,6 +10,8 @@ import { LoadScraper } from "./load-scraper.js";
 import { recordFailure, recordSuccess } from "./outlier.js";
 import type { UpstreamPool } from "./pool.js";
 
+const HEALTH_TIMEOUT_FLOOR_MS = 1_000;
+
 type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
 interface Watchers {
@@ -17,6 +19,7 @@ interface Watchers {
   health: HealthChecker;
   scraper: LoadScraper | undefined;
   key: string;
+  intervalMs: number;
 }
 
 export class EndpointUpkeep {
@@ -67,6 +70,10 @@ export class EndpointUpkeep {
         adapter: pool.adapter,
         endpoints: () => pool.endpoints,
         intervalMs: od.interval,
+        // A check is a liveness probe, not a latency test: on a busy machine (or a busy
+        // engine) a short interval must not turn slow answers into "down" (a refused
+        // connection still fails at once).
+        timeoutMs: Math.max(HEALTH_TIMEOUT_FLOOR_MS, Math.min(2_000, od.interval)),
         onChange: (ep, event) => {
           this.log(event === "unhealthy" ? "warn" : "info", `endpoint ${event}`, {
             pool: name,
@@ -81,7 +88,7 @@ export class EndpointUpkeep {
           : undefined;
       health.start();
       scraper?.start();
-      this.watchers.set(name, { pool, health, scraper, key });
+      this.watchers.set(name, { pool, health, scraper, key, intervalMs: od.interval });
     }
     for (const [name, w] of this.watchers) {
       if (!live.has(name)) {
@@ -89,6 +96,11 @@ export class EndpointUpkeep {
         this.watchers.delete(name);
       }
     }
+  }
+
+  /** Pools watched now and their health-check interval, ms. */
+  watching(): { pool: UpstreamPool; intervalMs: number }[] {
+    return [...this.watchers.values()].map((w) => ({ pool: w.pool, intervalMs: w.intervalMs }));
   }
 
   private stopOne(w: Watchers): void {

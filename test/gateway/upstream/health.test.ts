@@ -233,3 +233,33 @@ test("HealthChecker against llm-d-inference-sim: healthy while up, unhealthy onc
   await hc.checkNow();
   assert.equal(ep.healthy, false);
 });
+
+describe("HealthChecker: unhealthy endpoints", () => {
+  it("are probed again soon (unhealthyIntervalMs), not only at the next round", async (t) => {
+    const up = await startFakeUpstream({ "/health": { status: 503 } });
+    const ep = newEndpoint("p", up.url);
+    const hc = new HealthChecker({
+      adapter: vllm,
+      endpoints: () => [ep],
+      intervalMs: 60_000,
+      unhealthyIntervalMs: 30,
+    });
+    t.after(async () => {
+      await hc.close();
+      await up.close();
+    });
+    hc.start();
+    const until = async (cond: () => boolean) => {
+      const deadline = Date.now() + 5_000;
+      while (!cond() && Date.now() < deadline) await sleep(10);
+    };
+    await until(() => !ep.healthy);
+    assert.equal(ep.healthy, false);
+    up.set("/health", { status: 200 });
+    await until(() => ep.healthy);
+    assert.equal(ep.healthy, true, "back within the unhealthy interval, long before the 60 s round");
+    const probes = up.requests.length;
+    await sleep(150);
+    assert.equal(up.requests.length, probes, "healthy again: no more early probes");
+  });
+});

@@ -10,6 +10,10 @@ export interface Reply {
   delayMs?: number;
   /** Never answer (the client must time out). */
   hang?: boolean;
+  /** Extra response headers (e.g. retry-after). */
+  headers?: Record<string, string>;
+  /** Content type (default Prometheus text). */
+  contentType?: string;
 }
 
 export interface FakeUpstream {
@@ -42,7 +46,10 @@ export async function startFakeUpstream(routes: Record<string, Reply> = {}): Pro
     maxInFlight = Math.max(maxInFlight, inFlight);
     setTimeout(() => {
       inFlight--;
-      res.writeHead(reply.status ?? 200, { "content-type": "text/plain; version=0.0.4" });
+      res.writeHead(reply.status ?? 200, {
+        "content-type": reply.contentType ?? "text/plain; version=0.0.4",
+        ...reply.headers,
+      });
       res.end(reply.body ?? "");
     }, reply.delayMs ?? 0);
   });

@@ -2,6 +2,7 @@
  * Balancers by name. Each one only picks (undici's pattern); the pool owns health, caps,
  * queueing and draining, and passes the endpoints that may take a request now.
  */
+import { BALANCERS } from "../../../spec/schema.js";
 import type { Balancer, BalancerName } from "../../types.js";
 import { LeastRequestBalancer, type LeastRequestOptions } from "./least-request.js";
 import { LoadAwareBalancer, type LoadAwareOptions } from "./load-aware.js";
@@ -16,12 +17,8 @@ export { RoundRobinBalancer } from "./round-robin.js";
 /** Options of every balancer; each reads only its own. */
 export type BalancerOptions = LeastRequestOptions & LoadAwareOptions & PrefixAffinityOptions;
 
-export const BALANCER_NAMES: readonly BalancerName[] = [
-  "round-robin",
-  "least-request",
-  "load-aware",
-  "prefix-affinity",
-];
+/** The spec's list (src/spec/schema.ts `BALANCERS`): one source for the names. */
+export const BALANCER_NAMES: readonly BalancerName[] = BALANCERS;
 
 /** A new balancer (each holds its own state: one per pool). */
 export function createBalancer(name: BalancerName, options: BalancerOptions = {}): Balancer {
