@@ -60,6 +60,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
     environments: result.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
     placement: Object.fromEntries([result.base, ...result.environments].map((e) => [e.name, e.placedFrom])),
     removed,
+    warnings: result.warnings,
     validated: opts.validate !== false,
     ms,
     ...(verified ? { verify: verified } : {}),
@@ -73,6 +74,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
       .filter(([, from]) => from === "spec")
       .map(([model]) => `${model} (${e.name})`),
   );
+  for (const w of result.warnings) io.err(`! ${w}`);
   if (fromSpec.length > 0) {
     io.err(`! placed from the spec's gpu fields, the plan has no agreeing unit: ${fromSpec.join(", ")}`);
   }

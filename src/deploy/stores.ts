@@ -13,7 +13,9 @@ import type { Platform } from "../spec/schema.js";
 import { componentLabels, secretName, selectorLabels } from "./names.js";
 import type { K8sObject } from "./types.js";
 
-export const MILVUS_IMAGE = "milvusdb/milvus:v2.4.17";
+// 2.5 or later: the store creates BM25 functions (full-text search arrived in Milvus 2.5.0);
+// v2.5.10 is a published release (github.com/milvus-io/milvus/releases/tag/v2.5.10).
+export const MILVUS_IMAGE = "milvusdb/milvus:v2.5.10";
 export const ELASTICSEARCH_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.15.0";
 export const OPENSEARCH_IMAGE = "opensearchproject/opensearch:2.18.0";
 
