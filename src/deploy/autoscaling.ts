@@ -8,9 +8,9 @@
  */
 import { type MetricKey, metricNames } from "../catalog/engines.js";
 import { InferplaneError } from "../errors.js";
+import { routesTo } from "../spec/checks.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 import { isAutoscaled } from "./engines.js";
-import { routesTo } from "../spec/checks.js";
 import { engineName, PROMETHEUS_URL } from "./names.js";
 import type { ModelPlacement } from "./placement.js";
 import type { K8sObject, PlacedObject } from "./types.js";

@@ -259,11 +259,9 @@ export function compose(p: Platform): string {
     "# Local stack: docker compose --profile cpu up (simulated engines) or --profile gpu up (vLLM).",
     `# The gpu profile gives each vLLM service GPUs of its own: it needs ${nextGpu} GPU${nextGpu === 1 ? "" : "s"} (device ids 0–${Math.max(0, nextGpu - 1)}).`,
   ].join("\n");
-  return `${header}\n${toYaml(
-    {
-      name: p.metadata.name,
-      services,
-      volumes: { "gateway-data": {}, "model-cache": {}, "milvus-data": {}, "es-data": {} },
-    },
-  )}`;
+  return `${header}\n${toYaml({
+    name: p.metadata.name,
+    services,
+    volumes: { "gateway-data": {}, "model-cache": {}, "milvus-data": {}, "es-data": {} },
+  })}`;
 }

@@ -72,7 +72,10 @@ export function isSharedPool(pool: GpuPool | undefined): boolean {
  * `<product>-SHARED` (NVIDIA GPU Operator docs, "Time-Slicing GPUs in Kubernetes"), so a pod
  * selecting the plain product would never find a shared node.
  */
-export function podNodeSelector(pool: GpuPool | undefined, selector: Record<string, string>): Record<string, string> {
+export function podNodeSelector(
+  pool: GpuPool | undefined,
+  selector: Record<string, string>,
+): Record<string, string> {
   const out = { ...selector };
   const product = out[PRODUCT_LABEL];
   if (isSharedPool(pool) && product !== undefined && !product.endsWith("-SHARED"))

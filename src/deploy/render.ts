@@ -419,7 +419,15 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     for (const t of targets) apps.push({ file: `${t.name}.yaml`, object: application(base, g, t) });
     writeObjects("argocd/apps", apps, files);
     track("argocd/apps", apps);
-    const root = [{ file: "app-of-apps.yaml", object: appOfApps(base, g) }];
+    // The namespace first: on a cluster where ArgoCD is not installed yet (or a dry-run of an
+    // empty one) nothing else creates it; where ArgoCD runs, applying it changes nothing.
+    const root = [
+      {
+        file: "app-of-apps.yaml",
+        object: { apiVersion: "v1", kind: "Namespace", metadata: { name: g.argocdNamespace } },
+      },
+      { file: "app-of-apps.yaml", object: appOfApps(base, g) },
+    ];
     writeObjects("argocd", root, files);
     track("argocd", root);
   }

@@ -201,7 +201,9 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
       });
     }
     if (deploysEngine(m) && m.engine !== "openai") {
-      const metric = metricNames(m.engine as EngineId, m.engineVersion)[SCALING_METRIC[a.metric] ?? "waiting"];
+      const metric = metricNames(m.engine as EngineId, m.engineVersion)[
+        SCALING_METRIC[a.metric] ?? "waiting"
+      ];
       if (!metric || metric.exposed.length === 0) {
         out.push({
           path: at("autoscaling", "metric"),

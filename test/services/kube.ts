@@ -56,7 +56,19 @@ async function openssl(dir: string, args: string[]): Promise<void> {
 /** A CA, the apiserver's serving certificate, client certificates, and the service-account key pair. */
 async function makeCertificates(dir: string): Promise<void> {
   await openssl(dir, ["genrsa", "-out", "ca.key", "2048"]);
-  await openssl(dir, ["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=inferplane-test-ca", "-days", "2", "-out", "ca.crt"]);
+  await openssl(dir, [
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    "ca.key",
+    "-subj",
+    "/CN=inferplane-test-ca",
+    "-days",
+    "2",
+    "-out",
+    "ca.crt",
+  ]);
   await writeFile(
     join(dir, "server.ext"),
     "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1\nextendedKeyUsage=serverAuth\n",
@@ -66,8 +78,21 @@ async function makeCertificates(dir: string): Promise<void> {
     await openssl(dir, ["genrsa", "-out", `${name}.key`, "2048"]);
     await openssl(dir, ["req", "-new", "-key", `${name}.key`, "-subj", subj, "-out", `${name}.csr`]);
     await openssl(dir, [
-      "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-      "-days", "2", "-extfile", ext, "-out", `${name}.crt`,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      ext,
+      "-out",
+      `${name}.crt`,
     ]);
   };
   await sign("apiserver", "/CN=kube-apiserver", "server.ext");
@@ -104,7 +129,13 @@ function kubeconfigYaml(server: string, dir: string, user: string): string {
 
 /** Nodes as kwok expects them: the `kwok.x-k8s.io/node: fake` annotation, status with capacity. */
 export function nodeManifest(n: FakeNode): Record<string, unknown> {
-  const capacity = { cpu: "64", memory: "512Gi", pods: "110", "ephemeral-storage": "1Ti", ...(n.capacity ?? {}) };
+  const capacity = {
+    cpu: "64",
+    memory: "512Gi",
+    pods: "110",
+    "ephemeral-storage": "1Ti",
+    ...(n.capacity ?? {}),
+  };
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -123,7 +154,12 @@ export function nodeManifest(n: FakeNode): Record<string, unknown> {
     status: {
       capacity,
       allocatable: capacity,
-      nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "fake", kernelVersion: "fake" },
+      nodeInfo: {
+        architecture: "amd64",
+        operatingSystem: "linux",
+        kubeletVersion: "fake",
+        kernelVersion: "fake",
+      },
       phase: "Running",
     },
   };
@@ -156,14 +192,21 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
         name: "etcd",
         cmd: etcdBin,
         args: [
-          "--data-dir", join(etcdDir, "data"),
-          "--listen-client-urls", etcdUrl,
-          "--advertise-client-urls", etcdUrl,
-          "--listen-peer-urls", `http://${HOST}:${peerPort}`,
-          "--initial-advertise-peer-urls", `http://${HOST}:${peerPort}`,
-          "--initial-cluster", `default=http://${HOST}:${peerPort}`,
+          "--data-dir",
+          join(etcdDir, "data"),
+          "--listen-client-urls",
+          etcdUrl,
+          "--advertise-client-urls",
+          etcdUrl,
+          "--listen-peer-urls",
+          `http://${HOST}:${peerPort}`,
+          "--initial-advertise-peer-urls",
+          `http://${HOST}:${peerPort}`,
+          "--initial-cluster",
+          `default=http://${HOST}:${peerPort}`,
           "--unsafe-no-fsync", // a throwaway store: durability buys nothing and costs the shared disk
-          "--log-level", "warn",
+          "--log-level",
+          "warn",
         ],
         dataDir: etcdDir,
         ready: async () => (await fetch(`${etcdUrl}/health`)).ok,
@@ -178,7 +221,10 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
     await writeFile(join(dir, "scheduler.kubeconfig"), kubeconfigYaml(server, dir, "scheduler"));
     await writeFile(join(dir, "controller-manager.kubeconfig"), kubeconfigYaml(server, dir, "admin"));
     const kubectl = (args: readonly string[], o: { stdin?: string; timeoutMs?: number } = {}) =>
-      run(kubectlBin, ["--kubeconfig", kubeconfig, ...args], { stdin: o.stdin, timeoutMs: o.timeoutMs ?? 60_000 });
+      run(kubectlBin, ["--kubeconfig", kubeconfig, ...args], {
+        stdin: o.stdin,
+        timeoutMs: o.timeoutMs ?? 60_000,
+      });
     const apiDir = await makeDataDir("kube-apiserver");
     services.push(
       await spawnService({
@@ -204,7 +250,8 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
         ],
         dataDir: apiDir,
         readyTimeoutMs: 60_000,
-        ready: async () => (await kubectl(["get", "--raw", "/readyz"], { timeoutMs: 5_000 })).stdout.trim() === "ok",
+        ready: async () =>
+          (await kubectl(["get", "--raw", "/readyz"], { timeoutMs: 5_000 })).stdout.trim() === "ok",
       }),
     );
 
@@ -225,7 +272,8 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
           "--leader-elect=false",
         ],
         dataDir: schedDir,
-        ready: async () => (await run("curl", ["-sk", `https://${HOST}:${schedPort}/healthz`])).stdout === "ok",
+        ready: async () =>
+          (await run("curl", ["-sk", `https://${HOST}:${schedPort}/healthz`])).stdout === "ok",
       }),
     );
     const cmDir = await makeDataDir("kube-controller-manager");
@@ -277,7 +325,8 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
 
     const kubectlOk = async (args: readonly string[], o: { stdin?: string; timeoutMs?: number } = {}) => {
       const r = await kubectl(args, o);
-      if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
+      if (r.code !== 0)
+        throw new Error(`kubectl ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
       return r.stdout;
     };
 
@@ -290,13 +339,19 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
       const args = ["apply", "--server-side", "--field-manager=inferplane-test"];
       for (const f of files) args.push("-f", join(CRD_DIR, f));
       await kubectlOk(args, { timeoutMs: 120_000 });
-      await kubectlOk(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"], { timeoutMs: 90_000 });
+      await kubectlOk(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"], {
+        timeoutMs: 90_000,
+      });
     }
     // The default ServiceAccount must exist before pods can be created in a namespace.
-    await waitFor(async () => ((await kubectl(["get", "serviceaccount", "default", "-n", "default"])).code === 0 ? true : undefined), {
-      timeoutMs: 30_000,
-      what: "the default ServiceAccount",
-    });
+    await waitFor(
+      async () =>
+        (await kubectl(["get", "serviceaccount", "default", "-n", "default"])).code === 0 ? true : undefined,
+      {
+        timeoutMs: 30_000,
+        what: "the default ServiceAccount",
+      },
+    );
 
     const addNodes = async (nodes: readonly FakeNode[]) => {
       const doc = nodes.map((n) => JSON.stringify(nodeManifest(n))).join("\n");
@@ -317,7 +372,8 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
       kubectl,
       kubectlOk,
       addNodes,
-      logs: () => services.map((s) => `--- ${s.name}\n${s.logs().split("\n").slice(-15).join("\n")}`).join("\n"),
+      logs: () =>
+        services.map((s) => `--- ${s.name}\n${s.logs().split("\n").slice(-15).join("\n")}`).join("\n"),
       stop: () => {
         stopped ??= (async () => {
           await stopAll();
