@@ -65,7 +65,8 @@ present() {
 
 stamped() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
 kube_present() {
-  stamped etcd "$ETCD_VERSION" && stamped kwok "$KWOK_VERSION" && stamped kube-apiserver "$KUBE_VERSION" \
+  stamped etcd "$ETCD_VERSION" && stamped kwok "$KWOK_VERSION" && [ -s "$CACHE/kube-kwok/stages-$KWOK_VERSION.yaml" ] \
+    && stamped kube-apiserver "$KUBE_VERSION" \
     && stamped kube-scheduler "$KUBE_VERSION" && stamped kube-controller-manager "$KUBE_VERSION" \
     && [ "$(cat "$CACHE/kube-crds/.version" 2>/dev/null)" = "$KUBE_CRDS_STAMP" ]
 }
@@ -212,12 +213,23 @@ EOF
 }
 
 kube_build_kwok() {
-  stamped kwok "$KWOK_VERSION" && return 0
-  local go
+  local go moddir f
   go="$(kube_go)"
-  mkdir -p "$BIN" || return 1
-  GOBIN="$BIN" "$go" install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" || return 1
-  echo "$KWOK_VERSION" >"$BIN/.kwok.version"
+  if ! stamped kwok "$KWOK_VERSION"; then
+    mkdir -p "$BIN" || return 1
+    GOBIN="$BIN" "$go" install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" || return 1
+    echo "$KWOK_VERSION" >"$BIN/.kwok.version"
+  fi
+  # kwok needs its stages (fake kubelet behaviour) as config: the "fast" node and pod stages and
+  # the lease heartbeat, as the kwok module ships them.
+  [ -s "$CACHE/kube-kwok/stages-$KWOK_VERSION.yaml" ] && return 0
+  moddir="$(cd "$CACHE" && GOFLAGS=-mod=mod "$go" mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || return 1
+  mkdir -p "$CACHE/kube-kwok" || return 1
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    cat "$moddir/kustomize/stage/$f" && echo "---"
+  done >"$CACHE/kube-kwok/stages.tmp" || return 1
+  mv "$CACHE/kube-kwok/stages.tmp" "$CACHE/kube-kwok/stages-$KWOK_VERSION.yaml"
 }
 
 # The CRDs as their projects publish them, copied out of the Go module cache (no repo clone needed).

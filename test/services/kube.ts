@@ -20,6 +20,8 @@ import {
 } from "./harness.js";
 
 export const CRD_DIR = join(REPO_ROOT, ".cache", "kube-crds");
+/** kwok's stages (fast node and pod lifecycle, lease heartbeat), copied from its module by install.sh. */
+export const KWOK_STAGES = join(REPO_ROOT, ".cache", "kube-kwok", "stages-v0.8.0.yaml");
 
 /** A fake node: name, labels, taints and the capacity it advertises (allocatable = capacity). */
 export interface FakeNode {
@@ -174,8 +176,8 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
     await ensureBinary("kwok", "kube"),
   ];
   const kubectlBin = await ensureBinary("kubectl", "kustomize");
-  if ((opts.crds ?? true) && !existsSync(CRD_DIR))
-    throw new Error(`${CRD_DIR} is missing (run: bash test/services/install.sh kube)`);
+  for (const need of [...((opts.crds ?? true) ? [CRD_DIR] : []), KWOK_STAGES])
+    if (!existsSync(need)) throw new Error(`${need} is missing (run: bash test/services/install.sh kube)`);
   const dir = await makeDataDir("kube");
   await makeCertificates(dir);
   const services: Service[] = [];
@@ -311,7 +313,7 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
           `--kubeconfig=${kubeconfig}`,
           "--manage-all-nodes=false",
           "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-          "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom",
+          `--config=${KWOK_STAGES}`,
           "--cidr=10.0.0.1/24",
           "--node-ip=10.0.0.1",
           `--server-address=${HOST}:${kwokPort}`,
@@ -333,7 +335,7 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
     if (opts.crds ?? true) {
       const files = readdirSync(CRD_DIR, { recursive: true })
         .map(String)
-        .filter((f) => f.endsWith(".yaml"))
+        .filter((f) => f.endsWith(".yaml") && !f.endsWith("kustomization.yaml"))
         .sort();
       // server-side: Argo CD's CRDs are too big for client-side apply's last-applied annotation
       const args = ["apply", "--server-side", "--field-manager=inferplane-test"];
