@@ -57,7 +57,8 @@ export function application(p: Platform, g: Gitops, t: AppTarget): K8sObject {
     metadata: {
       name: `${p.metadata.name}-${t.name}`,
       namespace: g.argocdNamespace,
-      finalizers: ["resources-finalizer.argocd.argoproj.io"],
+      // Path-qualified (the API server warns on the bare name); Argo CD 3.3: ForegroundPropagationPolicyFinalizer.
+      finalizers: ["resources-finalizer.argocd.argoproj.io/foreground"],
     } as K8sObject["metadata"],
     spec,
   };

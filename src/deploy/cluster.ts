@@ -60,8 +60,10 @@ export interface ClusterOptions {
   kubectl?: string;
   /** Apply for real instead of a server-side dry-run. */
   apply?: boolean;
-  /** Environments whose engines the placement check covers (default: all; the overlays share nodes only in a test). */
+  /** Environments whose engines the placement check covers (default: all). */
   environments?: readonly string[];
+  /** Trees to send (default: every tree), by path, e.g. `overlays/production`. */
+  trees?: (path: string) => boolean;
 }
 
 /**
@@ -160,7 +162,7 @@ export function verifyOnCluster(outDir: string, result: RenderResult, opts: Clus
   const dryRun = opts.apply !== true;
   const info = kubectl(["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]);
   const server = info.code === 0 ? info.stdout.trim() : "?";
-  const trees = clusterTrees(result);
+  const trees = clusterTrees(result).filter((t) => opts.trees?.(t.path) ?? true);
   const built = trees.map((t) => {
     if (t.kind === "kustomize") return { tree: t, ...kubectl(["kustomize", join(outDir, t.path)]) };
     const content = result.files.find((f) => f.path === t.path)?.content ?? "";

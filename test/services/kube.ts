@@ -247,6 +247,8 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
           "--service-cluster-ip-range=10.96.0.0/16",
           // a loopback advertise address is not a valid Endpoints IP: nothing to reconcile here
           "--endpoint-reconciler-type=none",
+          // as kubeadm and the managed offerings do: Elasticsearch's sysctl init container needs it
+          "--allow-privileged=true",
           `--cert-dir=${join(apiDir, "certs")}`,
           "--v=1",
         ],
@@ -295,7 +297,8 @@ export async function startKube(opts: KubeOptions = {}): Promise<KubeService> {
           `--service-account-private-key-file=${join(dir, "sa.key")}`,
           `--root-ca-file=${join(dir, "ca.crt")}`,
           "--use-service-account-credentials=false",
-          "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service",
+          // nodelifecycle stays: it lifts the not-ready taint the API server puts on new nodes
+          "--controllers=*,-nodeipam,-cloud-node-lifecycle,-route,-service",
         ],
         dataDir: cmDir,
         ready: async () => (await run("curl", ["-sk", `https://${HOST}:${cmPort}/healthz`])).stdout === "ok",
