@@ -15,16 +15,16 @@ async function replica(name: string): Promise<{ server: Server; port: number }> 
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-// Loopback IPs are not valid endpoint addresses, so each replica is an FQDN endpoint
-// (`localhost`) in a slice of its own, carrying its own port number (ports are per slice).
+// Each replica is an endpoint at 127.0.0.1 in a slice of its own, carrying its own port number
+// (ports are per slice; the simulated replicas share the loopback address).
 function slice(name: string, port: number, ready = true) {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
     metadata: { name, namespace: "default", labels: { "kubernetes.io/service-name": "engine" } },
-    addressType: "FQDN",
+    addressType: "IPv4",
     ports: [{ name: "http", port, protocol: "TCP" }],
-    endpoints: [{ addresses: ["localhost"], conditions: { ready } }],
+    endpoints: [{ addresses: [HOST], conditions: { ready } }],
   };
 }
 
@@ -59,8 +59,8 @@ it("discovery follows EndpointSlices added, made unready and removed through the
     seen.push(urls);
   });
   t.after(() => d.stop());
-  const urlA = `http://localhost:${a.port}`;
-  const urlB = `http://localhost:${b.port}`;
+  const urlA = `http://${HOST}:${a.port}`;
+  const urlB = `http://${HOST}:${b.port}`;
   const until = (want: string[], what: string) =>
     waitFor(
       async () =>
