@@ -105,7 +105,7 @@ function placeFromSpec(p: Platform, m: ModelSpec): ModelPlacement {
   const count = m.gpu.count === "auto" ? 1 : m.gpu.count;
   const shared = pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
   const ways = pool?.sharing.replicas ?? 1;
-  if (shared && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
+  if (shared && m.gpu.count !== "auto" && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
     // Time slicing isolates no memory: `ways` replicas on one GPU must share it.
     throw new InferplaneError(
       "spec_invalid",

@@ -274,7 +274,13 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
           namespace: env.namespace,
           labels: [
             {
-              pairs: { "inferplane.dev/environment": env.name },
+              // The platform's labels too: objects only this environment has (under resources/)
+              // never pass through the base's labels.
+              pairs: {
+                "app.kubernetes.io/part-of": commonLabels["app.kubernetes.io/part-of"],
+                "app.kubernetes.io/managed-by": MANAGED_BY,
+                "inferplane.dev/environment": env.name,
+              },
               includeSelectors: false,
               includeTemplates: true,
             },

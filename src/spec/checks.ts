@@ -274,7 +274,9 @@ function checkDeployable(p: Platform, m: ModelSpec, at: (...rest: Path) => Path,
   const pool = m.gpu ? p.gpus.find((g) => g.name === m.gpu?.pool) : undefined;
   const shared = pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
   const ways = pool?.sharing.replicas ?? 1;
-  if (shared && m.gpu?.migProfile === undefined && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
+  // With `count: auto` the planner chooses the share and its memory fraction itself.
+  const fixed = m.gpu?.migProfile === undefined && m.gpu?.count !== "auto";
+  if (shared && fixed && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
     out.push({
       path: at("gpuMemoryUtilization"),
       message: `${m.gpuMemoryUtilization} on pool ${pool?.name}, shared ${ways} ways, claims ${(m.gpuMemoryUtilization * ways).toFixed(2)} of one GPU (time slicing isolates no memory); use at most ${(Math.floor(100 / ways) / 100).toFixed(2)}`,
