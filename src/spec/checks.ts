@@ -213,7 +213,6 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
     }
     if (a.minReplicas === 0) checkScaleToZero(p, m, at, out);
   }
-  checkDeployable(p, m, at, out);
 }
 
 /** Spec scaling metric → the catalog's metric key. */
@@ -491,6 +490,9 @@ function checkGateway(p: Platform, out: CheckProblem[]): void {
  */
 export function deployChecks(p: Platform): CheckProblem[] {
   const out: CheckProblem[] = [];
+  p.models.forEach((m, i) => {
+    checkDeployable(p, m, (...rest: Path): Path => ["models", i, ...rest], out);
+  });
   const g = p.gateway;
   // The embedded SQLite store is a file inside one pod: more gateway pods would each index and
   // search a throwaway database of their own.
