@@ -162,6 +162,19 @@ export function verifyOnCluster(outDir: string, result: RenderResult, opts: Clus
   const dryRun = opts.apply !== true;
   const info = kubectl(["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]);
   const server = info.code === 0 ? info.stdout.trim() : "?";
+  // One clear error for a cluster that cannot be reached, instead of one per tree.
+  const reach = kubectl(["get", "--raw", "/version"]);
+  if (reach.code !== 0) {
+    const message = `cannot reach the cluster: ${reach.stderr.trim() || `kubectl exited ${reach.code}`}`;
+    return {
+      server,
+      dryRun,
+      trees: [{ tree: "(cluster)", ok: false, objects: 0, errors: [{ object: "?", message }], warnings: [] }],
+      createdNamespaces: [],
+      placement: [],
+      ok: false,
+    };
+  }
   const trees = clusterTrees(result).filter((t) => opts.trees?.(t.path) ?? true);
   const built = trees.map((t) => {
     if (t.kind === "kustomize") return { tree: t, ...kubectl(["kustomize", join(outDir, t.path)]) };
