@@ -378,7 +378,6 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
   // ---- GitOps
   const g = base.gitops;
   if (g) {
-
     const targets = [
       ...(envs.length > 0
         ? envs.map((e) => ({

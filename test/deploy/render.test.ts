@@ -251,7 +251,9 @@ describe("render: never the guide's mistakes", () => {
     assert.equal(gatewayHpa, true, "production's 3 gateways scale on CPU");
     const redis = objectsOf("Deployment", prod).some((d) => d.metadata.name === "inferplane-redis");
     assert.equal(redis, true, "3 replicas share a Redis");
-    const baseRedis = objectsOf("Deployment", r.base.objects).some((d) => d.metadata.name === "inferplane-redis");
+    const baseRedis = objectsOf("Deployment", r.base.objects).some(
+      (d) => d.metadata.name === "inferplane-redis",
+    );
     assert.equal(baseRedis, false, "the base (SQLite RAG) runs one gateway, no Redis");
     const np = objectsOf("NetworkPolicy", r.base.objects).find(
       (x) => x.metadata.name === "inferplane-gateway",
