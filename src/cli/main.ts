@@ -256,6 +256,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       "--verify",
       "after writing, run kustomize build on every kustomization and promtool on the alerts",
     )
+    .option(
+      "--kubeconfig <file>",
+      "with --verify: server-side dry-run of every tree against that cluster, and the engines' placement on its nodes",
+    )
     .option("--json", "machine-readable report")
     .action(async (file: string | undefined, opts: import("./render.js").RenderCliOptions) => {
       const { renderCommand } = await import("./render.js");

@@ -36,7 +36,7 @@ export function planCommand(opts: PlanCliOptions, io: CliIO): number {
   if (opts.json && opts.md) throw new InferplaneError("usage", "give either --json or --md, not both");
   if (opts.html !== undefined && opts.html.trim() === "")
     throw new InferplaneError("usage", "--html needs a file name");
-  const { platform, env } = loadSpec({ file: opts.config, env: opts.env });
+  const { platform, env } = loadSpec({ file: opts.config, env: opts.env, deploy: true });
   const plan = planSpec(platform, env === undefined ? {} : { env });
   if (opts.html !== undefined) writeAtomically(opts.html, renderHtml(plan));
   if (opts.json) printJson(io, plan);

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { type ClusterReport, verifyOnCluster } from "../deploy/cluster.js";
 import { makePlanner } from "../deploy/plan.js";
 import { renderPlatform } from "../deploy/render.js";
 import { validateObject } from "../deploy/validate.js";
@@ -14,6 +15,8 @@ export interface RenderCliOptions {
   json?: boolean;
   validate?: boolean;
   verify?: boolean;
+  /** With verify: dry-run every tree against this cluster and check the engines' placement. */
+  kubeconfig?: string;
 }
 
 function version(): string {
@@ -50,8 +53,17 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
   }
   const { written, removed } = writeTree(opts.out, result.files);
   const ms = Math.round(performance.now() - started);
+  if (opts.kubeconfig !== undefined && !opts.verify)
+    throw new InferplaneError("usage", "--kubeconfig goes with --verify");
   const verified = opts.verify ? verifyTree(opts.out, result) : undefined;
-  const failed = verified?.checks.filter((c) => !c.ok) ?? [];
+  const cluster =
+    opts.verify && opts.kubeconfig !== undefined
+      ? verifyOnCluster(opts.out, result, { kubeconfig: opts.kubeconfig })
+      : undefined;
+  const failed = [
+    ...(verified?.checks.filter((c) => !c.ok) ?? []),
+    ...(cluster && !cluster.ok ? [cluster] : []),
+  ];
   const report = {
     spec: specFile,
     out: opts.out,
@@ -60,9 +72,11 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
     environments: result.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
     placement: Object.fromEntries([result.base, ...result.environments].map((e) => [e.name, e.placedFrom])),
     removed,
+    warnings: result.warnings,
     validated: opts.validate !== false,
     ms,
     ...(verified ? { verify: verified } : {}),
+    ...(cluster ? { cluster } : {}),
   };
   if (opts.json) {
     printJson(io, report);
@@ -73,6 +87,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
       .filter(([, from]) => from === "spec")
       .map(([model]) => `${model} (${e.name})`),
   );
+  for (const w of result.warnings) io.err(`! ${w}`);
   if (fromSpec.length > 0) {
     io.err(`! placed from the spec's gpu fields, the plan has no agreeing unit: ${fromSpec.join(", ")}`);
   }
@@ -90,5 +105,28 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
       io.out(`  ${c.ok ? "✔" : "✖"} ${c.what}${c.detail ? `\n${c.detail.replace(/^/gm, "      ")}` : ""}\n`);
     for (const s of verified.skipped) io.out(`  - skipped: ${s}\n`);
   }
+  if (cluster) io.out(clusterText(cluster));
   return failed.length > 0 ? 1 : 0;
+}
+
+function clusterText(c: ClusterReport): string {
+  const lines = [`  cluster ${c.server} (${c.dryRun ? "server-side dry-run" : "applied"}):`];
+  if (c.createdNamespaces.length > 0)
+    lines.push(
+      `    namespaces the tree declares, created for the dry-run and deleted after: ${c.createdNamespaces.join(", ")}`,
+    );
+  for (const t of c.trees) {
+    lines.push(`  ${t.ok ? "✔" : "✖"} ${t.tree}: ${t.objects} objects`);
+    for (const e of t.errors) lines.push(`      ✖ ${e.object}: ${e.message.replace(/\n/g, "\n        ")}`);
+    for (const w of t.warnings) lines.push(`      ! warning: ${w}`);
+  }
+  for (const p of c.placement) {
+    const perNode = Object.entries(p.atMin)
+      .map(([n, k]) => `${n}×${k}`)
+      .join(" ");
+    lines.push(
+      `  ${p.ok ? "✔" : "✖"} placement ${p.engine} (${p.environment}): ${p.minReplicas} min on ${perNode || "no node"}; nodes hold ${p.holds} of ${p.maxReplicas} max${p.reason ? ` — ${p.reason}` : ""}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }

@@ -59,7 +59,8 @@ export function application(p: Platform, g: Gitops, t: AppTarget): K8sObject {
       name: `${p.metadata.name}-${t.name}`,
       namespace: g.argocdNamespace,
       ...(g.notifications ? { annotations: notificationAnnotations(g) } : {}),
-      finalizers: ["resources-finalizer.argocd.argoproj.io"],
+      // Path-qualified (the API server warns on the bare name); Argo CD 3.3: ForegroundPropagationPolicyFinalizer.
+      finalizers: ["resources-finalizer.argocd.argoproj.io/foreground"],
     } as K8sObject["metadata"],
     spec,
   };

@@ -8,9 +8,11 @@
  */
 import { type MetricKey, metricNames } from "../catalog/engines.js";
 import { InferplaneError } from "../errors.js";
+import { routesTo } from "../spec/checks.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 import { isAutoscaled } from "./engines.js";
 import { engineName, PROMETHEUS_URL } from "./names.js";
+import type { ModelPlacement } from "./placement.js";
 import type { K8sObject, PlacedObject } from "./types.js";
 
 const METRIC_KEY: Record<string, MetricKey> = {
@@ -72,9 +74,40 @@ export function adapterMetricName(series: string): string {
   return series.replace(/:/g, "_");
 }
 
-export function autoscalingObjects(p: Platform, m: ModelSpec): PlacedObject[] {
+/** The autoscaler's ceiling: the spec's maxReplicas, capped at what the plan's inventory holds. */
+export function replicaCeiling(m: ModelSpec, place: ModelPlacement | undefined): number {
+  const max = m.autoscaling?.maxReplicas ?? m.replicas;
+  const holds = place?.holds ?? null;
+  return holds === null ? max : Math.max(m.autoscaling?.minReplicas ?? 1, Math.min(max, holds));
+}
+
+/**
+ * Scale to zero: at zero pods the engine's metric does not exist, so KEDA activates on the
+ * gateway's requests for the routes that reach the model (`inferplane_gateway_requests_total`
+ * counts every answer, the 503s of a pool with no endpoint included). Its threshold is far
+ * above any real rate, so it only ever asks for the first replica; the engine's own metric
+ * scales from there.
+ */
+function activationTrigger(p: Platform, m: ModelSpec): Record<string, unknown> {
+  const routes = routesTo(p, m).sort();
+  return {
+    type: "prometheus",
+    name: "gateway-activation",
+    metricType: "AverageValue",
+    metadata: {
+      serverAddress: PROMETHEUS_URL,
+      query: `sum(rate(inferplane_gateway_requests_total{namespace="${p.metadata.namespace}",route=~"${routes.join("|")}"}[2m]))`,
+      threshold: "1000000",
+      activationThreshold: "0",
+      ignoreNullValues: "true",
+    },
+  };
+}
+
+export function autoscalingObjects(p: Platform, m: ModelSpec, place?: ModelPlacement): PlacedObject[] {
   if (!isAutoscaled(m) || !m.autoscaling) return [];
   const a = m.autoscaling;
+  const ceiling = replicaCeiling(m, place);
   const name = engineName(m);
   const series = scalingSeries(m);
   const target = targetString(m, series.fraction);
@@ -87,7 +120,7 @@ export function autoscalingObjects(p: Platform, m: ModelSpec): PlacedObject[] {
       spec: {
         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
         minReplicaCount: a.minReplicas,
-        maxReplicaCount: a.maxReplicas,
+        maxReplicaCount: ceiling,
         pollingInterval: 15,
         cooldownPeriod: 300,
         advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(m) } },
@@ -103,6 +136,7 @@ export function autoscalingObjects(p: Platform, m: ModelSpec): PlacedObject[] {
               ignoreNullValues: "false",
             },
           },
+          ...(a.minReplicas === 0 ? [activationTrigger(p, m)] : []),
         ],
       },
     };
@@ -115,7 +149,7 @@ export function autoscalingObjects(p: Platform, m: ModelSpec): PlacedObject[] {
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
       minReplicas: Math.max(1, a.minReplicas),
-      maxReplicas: a.maxReplicas,
+      maxReplicas: ceiling,
       metrics: [
         {
           type: "Pods",

@@ -44,6 +44,9 @@ COPY --from=build --chown=node:node /src/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node schema ./schema
+# The gateway's working data (the embedded RAG store under .inferplane/): owned by the runtime
+# user, so a volume mounted here starts writable.
+RUN mkdir -p /app/.inferplane && chown node:node /app/.inferplane
 # The image's built-in unprivileged user (uid 1000), matching the Deployment's runAsUser.
 USER node
 EXPOSE 8080
@@ -136,7 +139,8 @@ export function compose(p: Platform): string {
     image: "ghcr.io/inferplane/inferplane:dev",
     command: ["serve", "-c", "/etc/inferplane/inferplane.yaml", "--host", "0.0.0.0", "--port", "8080"],
     ports: ["8080:8080"],
-    volumes: ["./inferplane.yaml:/etc/inferplane/inferplane.yaml:ro"],
+    // The embedded RAG store and other state live under /app/.inferplane (the image's user owns it).
+    volumes: ["./inferplane.yaml:/etc/inferplane/inferplane.yaml:ro", "gateway-data:/app/.inferplane"],
     depends_on: { redis: healthy },
     restart: "unless-stopped",
   };
@@ -145,6 +149,8 @@ export function compose(p: Platform): string {
     command: ["redis-server", "--save", "", "--appendonly", "no"],
     healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "3s", retries: 5 },
   };
+  // Each vLLM service gets GPUs of its own (compose's `count` would hand GPU 0 to all of them).
+  let nextGpu = 0;
   for (const m of deployed) {
     const alias = `engine-${m.name}`;
     const cat = catalogModelOf(m);
@@ -197,6 +203,9 @@ export function compose(p: Platform): string {
     };
     if (m.engine === "vllm") {
       const repo = m.source.replace(/^hf:\/\//, "");
+      const gpus = typeof m.gpu?.count === "number" && m.gpu.migProfile === undefined ? m.gpu.count : 1;
+      const deviceIds = Array.from({ length: gpus }, (_, k) => String(nextGpu + k));
+      nextGpu += gpus;
       services[`vllm-${m.name}`] = {
         image: engineImage(m),
         profiles: ["gpu"],
@@ -209,12 +218,18 @@ export function compose(p: Platform): string {
           "0.0.0.0",
           "--port",
           String(port),
+          "--gpu-memory-utilization",
+          String(m.gpuMemoryUtilization),
+          ...(gpus > 1 ? ["--tensor-parallel-size", String(gpus)] : []),
+          ...(m.maxModelLen !== undefined ? ["--max-model-len", String(m.maxModelLen)] : []),
         ],
         ipc: "host",
         volumes: ["model-cache:/root/.cache/huggingface"],
         environment: ["HF_TOKEN"],
         deploy: {
-          resources: { reservations: { devices: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }] } },
+          resources: {
+            reservations: { devices: [{ driver: "nvidia", device_ids: deviceIds, capabilities: ["gpu"] }] },
+          },
         },
         healthcheck: {
           test: ["CMD", "curl", "-f", `http://localhost:${port}/health`],
@@ -269,11 +284,13 @@ export function compose(p: Platform): string {
     ports: ["3000:3000"],
     depends_on: ["prometheus"],
   };
-  return `# Local stack: docker compose --profile cpu up (simulated engines) or --profile gpu up (vLLM).\n${toYaml(
-    {
-      name: p.metadata.name,
-      services,
-      volumes: { "model-cache": {}, "milvus-data": {}, "es-data": {} },
-    },
-  )}`;
+  const header = [
+    "# Local stack: docker compose --profile cpu up (simulated engines) or --profile gpu up (vLLM).",
+    `# The gpu profile gives each vLLM service GPUs of its own: it needs ${nextGpu} GPU${nextGpu === 1 ? "" : "s"} (device ids 0–${Math.max(0, nextGpu - 1)}).`,
+  ].join("\n");
+  return `${header}\n${toYaml({
+    name: p.metadata.name,
+    services,
+    volumes: { "gateway-data": {}, "model-cache": {}, "milvus-data": {}, "es-data": {} },
+  })}`;
 }

@@ -292,6 +292,23 @@ function engineEnv(m: ModelSpec): unknown[] {
   ];
 }
 
+/**
+ * Replicas spread over the pool's nodes, at most one apart. A preferred anti-affinity is only a
+ * score the scheduler may outweigh (a real scheduler put 3 of 4 TP-2 replicas on one node), so
+ * whole-GPU replicas get a hard constraint — the planner packs them the same way, so `plan`
+ * says where each lands. Replicas on MIG instances or GPU shares go where their slices are
+ * (the plan may put several on one node), so for them the spread is a preference.
+ */
+function spreadConstraint(name: string, place: ModelPlacement): Record<string, unknown> {
+  const whole = place.gpu !== null && place.gpu.resource === "nvidia.com/gpu" && !place.shared;
+  return {
+    maxSkew: 1,
+    topologyKey: "kubernetes.io/hostname",
+    whenUnsatisfiable: whole ? "DoNotSchedule" : "ScheduleAnyway",
+    labelSelector: { matchLabels: selectorLabels(name) },
+  };
+}
+
 /** Objects of one deployed model. */
 export function engineObjects(p: Platform, m: ModelSpec, place: ModelPlacement): PlacedObject[] {
   const name = engineName(m);
@@ -345,7 +362,9 @@ export function engineObjects(p: Platform, m: ModelSpec, place: ModelPlacement):
     kind: "Deployment",
     metadata: { name, labels },
     spec: {
-      ...(isAutoscaled(m) ? {} : { replicas: m.replicas }),
+      // Always set: without an autoscaler (or before KEDA first acts) the Deployment would run
+      // one pod. The ArgoCD Application ignores /spec/replicas where an autoscaler owns it.
+      replicas: m.replicas,
       selector: { matchLabels: selectorLabels(name) },
       // GPUs are scarce: replace pods one at a time instead of surging an extra GPU pod.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
@@ -355,19 +374,7 @@ export function engineObjects(p: Platform, m: ModelSpec, place: ModelPlacement):
           terminationGracePeriodSeconds: 60,
           ...(Object.keys(place.nodeSelector).length > 0 ? { nodeSelector: place.nodeSelector } : {}),
           ...(place.tolerations.length > 0 ? { tolerations: place.tolerations } : {}),
-          affinity: {
-            podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [
-                {
-                  weight: 100,
-                  podAffinityTerm: {
-                    labelSelector: { matchLabels: selectorLabels(name) },
-                    topologyKey: "kubernetes.io/hostname",
-                  },
-                },
-              ],
-            },
-          },
+          topologySpreadConstraints: [spreadConstraint(name, place)],
           initContainers: own?.initContainers ?? initContainers(p, m, image),
           containers: [container],
           volumes: [volume, { name: "shm", emptyDir: { medium: "Memory", sizeLimit: m.shmSize } }],

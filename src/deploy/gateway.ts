@@ -72,7 +72,8 @@ export function gatewayObjects(p: Platform, version: string): PlacedObject[] {
     kind: "Deployment",
     metadata: { name, labels },
     spec: {
-      ...(autoscaled ? {} : { replicas: g.replicas }),
+      // Set even under the HPA: the count it starts from (ArgoCD ignores /spec/replicas then).
+      replicas: g.replicas,
       selector: { matchLabels: selectorLabels(name) },
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {

@@ -13,6 +13,14 @@ import { type GpuConfig, migStrategy } from "./placement.js";
 import type { K8sObject } from "./types.js";
 import { toYaml } from "./yaml.js";
 
+/**
+ * Pinned, so a re-sync never upgrades the operator or the driver under running GPUs: chart
+ * v25.3.4 (NVIDIA/gpu-operator stable/index.yaml) and its default data-center driver 580.82.07
+ * (GPU Operator 25.3.4 release notes, NVIDIA/cloud-native-docs).
+ */
+export const GPU_OPERATOR_CHART_VERSION = "v25.3.4";
+export const GPU_DRIVER_VERSION = "580.82.07";
+
 export const MIG_CONFIGMAP = "inferplane-mig-parted";
 export const DEVICE_PLUGIN_CONFIGMAP = "inferplane-device-plugin";
 export const MIG_DEFAULT = "all-disabled";
@@ -30,7 +38,7 @@ export function gpuOperatorValues(p: Platform): Record<string, unknown> {
   const strategy = migStrategy(p);
   const shared = sharedPools(p).length > 0;
   return {
-    driver: { enabled: true },
+    driver: { enabled: true, version: GPU_DRIVER_VERSION },
     toolkit: { enabled: true },
     ...(strategy !== null ? { mig: { strategy } } : {}),
     migManager: {
@@ -87,6 +95,7 @@ export function gpuObjects(p: Platform, cfg: GpuConfig): { file: string; object:
         spec: {
           repo: "https://helm.ngc.nvidia.com/nvidia",
           chart: "gpu-operator",
+          version: GPU_OPERATOR_CHART_VERSION,
           targetNamespace: ns,
           valuesContent: toYaml(gpuOperatorValues(p)),
         },

@@ -25,6 +25,10 @@ export interface ModelPlacement {
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
   pool: GpuPool | undefined;
+  /** On a time-sliced or MPS pool: replicas share GPUs. */
+  shared: boolean;
+  /** Replicas the plan's inventory holds at most (autoscaling's real ceiling); null without a plan. */
+  holds: number | null;
   /** Where the numbers came from. */
   from: "plan" | "spec";
 }
@@ -56,15 +60,40 @@ export function migStrategy(p: Platform): "single" | "mixed" | null {
   return mixed ? "mixed" : "single";
 }
 
+export const PRODUCT_LABEL = "nvidia.com/gpu.product";
+
+export function isSharedPool(pool: GpuPool | undefined): boolean {
+  return pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
+}
+
+/**
+ * The labels a pool's pods select once the pool runs as configured. With time slicing or MPS on
+ * (and `renameByDefault: false`), GPU Feature Discovery publishes the product as
+ * `<product>-SHARED` (NVIDIA GPU Operator docs, "Time-Slicing GPUs in Kubernetes"), so a pod
+ * selecting the plain product would never find a shared node.
+ */
+export function podNodeSelector(
+  pool: GpuPool | undefined,
+  selector: Record<string, string>,
+): Record<string, string> {
+  const out = { ...selector };
+  const product = out[PRODUCT_LABEL];
+  if (isSharedPool(pool) && product !== undefined && !product.endsWith("-SHARED"))
+    out[PRODUCT_LABEL] = `${product}-SHARED`;
+  return out;
+}
+
 function placeFromSpec(p: Platform, m: ModelSpec): ModelPlacement {
   const pool = m.gpu ? p.gpus.find((g) => g.name === m.gpu?.pool) : undefined;
   const tolerations = pool ? [GPU_TOLERATION, ...(pool.spot ? SPOT_TOLERATIONS : [])] : [];
   const base = {
     gpuMemoryUtilization: m.gpuMemoryUtilization,
     maxModelLen: m.maxModelLen,
-    nodeSelector: { ...(pool?.nodeSelector ?? {}) },
+    nodeSelector: podNodeSelector(pool, pool?.nodeSelector ?? {}),
     tolerations,
     pool,
+    shared: isSharedPool(pool) && m.gpu?.migProfile === undefined,
+    holds: null,
     from: "spec" as const,
   };
   if (!m.gpu) return { ...base, gpu: null, tensorParallel: 1 };
@@ -76,7 +105,7 @@ function placeFromSpec(p: Platform, m: ModelSpec): ModelPlacement {
   const count = m.gpu.count === "auto" ? 1 : m.gpu.count;
   const shared = pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
   const ways = pool?.sharing.replicas ?? 1;
-  if (shared && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
+  if (shared && m.gpu.count !== "auto" && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
     // Time slicing isolates no memory: `ways` replicas on one GPU must share it.
     throw new InferplaneError(
       "spec_invalid",
@@ -94,7 +123,8 @@ function placeFromPlan(p: Platform, m: ModelSpec, mp: ModelPlan): ModelPlacement
     tensorParallel: mp.tensorParallelSize,
     gpuMemoryUtilization: mp.gpuMemoryUtilization,
     maxModelLen: m.maxModelLen ?? mp.maxModelLen,
-    nodeSelector: { ...fallback.nodeSelector, ...mp.nodeSelector },
+    nodeSelector: podNodeSelector(fallback.pool, { ...fallback.nodeSelector, ...mp.nodeSelector }),
+    holds: mp.replicas.holds,
     from: "plan",
   };
 }

@@ -9,14 +9,14 @@
  *   cluster/gpu-operator/ GPU Operator HelmChart, mig-parted and device-plugin ConfigMaps, node labels
  *   services/<ns>/        stores and the OTel collector that live in their own namespace
  *   argocd/               AppProject, one Application per environment, app-of-apps
- *   docker/               Dockerfile, .dockerignore, docker-compose.yaml and its configs
+ *   docker/               Dockerfile, Dockerfile.dockerignore, docker-compose.yaml and its configs
  */
 import { InferplaneError } from "../errors.js";
 import type { Plan } from "../planner/types.js";
 import { environmentNames, parseSpec } from "../spec/load.js";
 import type { Platform } from "../spec/schema.js";
 import { application, appOfApps, appProject } from "./argocd.js";
-import { autoscalingObjects, prometheusAdapterRules } from "./autoscaling.js";
+import { autoscalingObjects, prometheusAdapterRules, replicaCeiling } from "./autoscaling.js";
 import {
   compose,
   composeSpec,
@@ -67,6 +67,22 @@ export interface RenderResult {
   environments: RenderedEnvironment[];
   /** Every Kubernetes object written anywhere in the tree, with its file. */
   objects: { file: string; object: K8sObject }[];
+  /** What the tree does differently from the spec's words, and why (the CLI prints them). */
+  warnings: string[];
+}
+
+/** Autoscalers capped below the spec's maxReplicas because the plan's inventory holds fewer. */
+function ceilingWarnings(name: string, p: Platform, plan: Plan | null): string[] {
+  const placements = placeModels(p, plan);
+  return p.models.filter(isDeployed).flatMap((m) => {
+    const ceiling = replicaCeiling(m, placements.get(m.name));
+    const max = m.autoscaling?.enabled ? m.autoscaling.maxReplicas : undefined;
+    return max !== undefined && ceiling < max
+      ? [
+          `${m.name} (${name}): autoscaling.maxReplicas ${max} capped at ${ceiling}, the replicas pool ${m.gpu?.pool ?? "?"} holds beside the other models (see inferplane plan)`,
+        ]
+      : [];
+  });
 }
 
 const KUSTOMIZE = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization" };
@@ -93,7 +109,7 @@ function appObjects(p: Platform, plan: Plan | null, version: string): PlacedObje
   for (const m of p.models.filter(isDeployed)) {
     const place = placements.get(m.name);
     if (!place) continue;
-    out.push(...engineObjects(p, m, place), ...autoscalingObjects(p, m));
+    out.push(...engineObjects(p, m, place), ...autoscalingObjects(p, m, place));
   }
   out.push(...gatewayObjects(p, version));
   out.push(...vpaObjects(p));
@@ -169,12 +185,12 @@ function images(objects: readonly PlacedObject[]): { name: string; newTag: strin
 export function renderPlatform(specText: string, options: RenderOptions): RenderResult {
   const file = options.file ?? "<inline>";
   const planOf = options.plan ?? (() => null);
-  const base = parseSpec(specText, { file }).platform;
+  const base = parseSpec(specText, { file, deploy: true }).platform;
   const basePlan = planOf(base, null);
   const baseObjects = appObjects(base, basePlan, options.version);
   const envNames = environmentNames(specText).sort();
   const envs: RenderedEnvironment[] = envNames.map((name) => {
-    const p = parseSpec(specText, { file, env: name }).platform;
+    const p = parseSpec(specText, { file, env: name, deploy: true }).platform;
     const plan = planOf(p, name);
     return {
       name,
@@ -263,7 +279,13 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
           namespace: env.namespace,
           labels: [
             {
-              pairs: { "inferplane.dev/environment": env.name },
+              // The platform's labels too: objects only this environment has (under resources/)
+              // never pass through the base's labels.
+              pairs: {
+                "app.kubernetes.io/part-of": commonLabels["app.kubernetes.io/part-of"],
+                "app.kubernetes.io/managed-by": MANAGED_BY,
+                "inferplane.dev/environment": env.name,
+              },
               includeSelectors: false,
               includeTemplates: true,
             },
@@ -423,14 +445,24 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     apps.push(...notificationObjects(g));
     writeObjects("argocd/apps", apps, files);
     track("argocd/apps", apps);
-    const root = [{ file: "app-of-apps.yaml", object: appOfApps(base, g) }];
+    // The namespace first: on a cluster where ArgoCD is not installed yet (or a dry-run of an
+    // empty one) nothing else creates it; where ArgoCD runs, applying it changes nothing.
+    const root = [
+      {
+        file: "app-of-apps.yaml",
+        object: { apiVersion: "v1", kind: "Namespace", metadata: { name: g.argocdNamespace } },
+      },
+      { file: "app-of-apps.yaml", object: appOfApps(base, g) },
+    ];
     writeObjects("argocd", root, files);
     track("argocd", root);
   }
 
   // ---- containers
   files.push({ path: "docker/Dockerfile", content: dockerfile() });
-  files.push({ path: "docker/.dockerignore", content: dockerignore() });
+  // BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile; a .dockerignore here would
+  // be ignored, because the build context is the repository root.
+  files.push({ path: "docker/Dockerfile.dockerignore", content: dockerignore() });
   files.push({ path: "docker/docker-compose.yaml", content: compose(base) });
   files.push({ path: "docker/inferplane.yaml", content: composeSpec(specText, base) });
   files.push({ path: "docker/prometheus.yml", content: prometheusConfig(base) });
@@ -460,6 +492,10 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     },
     environments: envs,
     objects: all,
+    warnings: [
+      ...ceilingWarnings("base", base, basePlan),
+      ...envs.flatMap((e) => ceilingWarnings(e.name, e.platform, e.plan)),
+    ],
   };
 }
 

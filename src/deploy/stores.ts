@@ -13,7 +13,9 @@ import type { Platform } from "../spec/schema.js";
 import { componentLabels, secretName, selectorLabels } from "./names.js";
 import type { K8sObject } from "./types.js";
 
-export const MILVUS_IMAGE = "milvusdb/milvus:v2.4.17";
+// 2.5 or later: the store creates BM25 functions (full-text search arrived in Milvus 2.5.0);
+// v2.5.10 is a published release (github.com/milvus-io/milvus/releases/tag/v2.5.10).
+export const MILVUS_IMAGE = "milvusdb/milvus:v2.5.10";
 export const ELASTICSEARCH_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.15.0";
 export const OPENSEARCH_IMAGE = "opensearchproject/opensearch:2.18.0";
 
@@ -28,6 +30,8 @@ export interface InClusterStore {
   app: string;
   usernameEnv?: string;
   passwordEnv?: string;
+  /** StorageClass of the data volumes; unset: the cluster's default class. */
+  storageClass?: string;
 }
 
 const SVC_HOST = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$/;
@@ -51,7 +55,10 @@ export function inClusterStores(p: Platform): InClusterStore[] {
   const v = p.rag?.stores.vector;
   if (v?.kind === "milvus") {
     const s = parse(v.uri, "milvus", 19530);
-    if (s) out.push(s);
+    if (s) {
+      if (v.storageClass !== undefined) s.storageClass = v.storageClass;
+      out.push(s);
+    }
   }
   const k = p.rag?.stores.keyword;
   if (k && k.kind !== "sqlite") {
@@ -59,6 +66,7 @@ export function inClusterStores(p: Platform): InClusterStore[] {
     if (s) {
       if (k.usernameEnv !== undefined) s.usernameEnv = k.usernameEnv;
       if (k.passwordEnv !== undefined) s.passwordEnv = k.passwordEnv;
+      if (k.storageClass !== undefined) s.storageClass = k.storageClass;
       out.push(s);
     }
   }
@@ -142,7 +150,11 @@ function milvus(s: InClusterStore): K8sObject[] {
         volumeClaimTemplates: [
           {
             metadata: { name: "milvus-data" },
-            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "100Gi" } } },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              resources: { requests: { storage: "100Gi" } },
+              ...(s.storageClass ? { storageClassName: s.storageClass } : {}),
+            },
           },
         ],
       },
@@ -270,7 +282,11 @@ function searchCluster(p: Platform, s: InClusterStore): K8sObject[] {
         volumeClaimTemplates: [
           {
             metadata: { name: "data" },
-            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "200Gi" } } },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              resources: { requests: { storage: "200Gi" } },
+              ...(s.storageClass ? { storageClassName: s.storageClass } : {}),
+            },
           },
         ],
       },

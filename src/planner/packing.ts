@@ -105,19 +105,41 @@ export function packPool(pool: PackPool, items: readonly PackItem[], options: Pa
   }
   const wholeGpus = whole.reduce((s, x) => s + x.tp, 0);
   const placedWhole = new Map<number, { key: string; rank: number; item: PackItem }>();
+  // A model's replicas spread over the pool's nodes at most one apart, as the engine
+  // Deployment's topologySpreadConstraint (maxSkew 1, DoNotSchedule) makes the scheduler do:
+  // every node of the pool is a domain, even one with no GPU left.
+  const nodes = [...new Set(indices.map(nodeOf))];
+  const perModel = new Map<string, Map<number, number>>();
+  const modelOf = (key: string) => (key.includes("#") ? key.slice(0, key.lastIndexOf("#")) : key);
   for (const item of [...whole].sort((a, b) => b.tp - a.tp || a.key.localeCompare(b.key))) {
-    let best: number[] | undefined;
-    for (const list of freeByNode.values()) {
-      if (list.length >= item.tp && (best === undefined || list.length < best.length)) best = list;
+    const counts = perModel.get(modelOf(item.key)) ?? new Map<number, number>();
+    perModel.set(modelOf(item.key), counts);
+    const least = Math.min(...nodes.map((n) => counts.get(n) ?? 0));
+    let best: { node: number; list: number[] } | undefined;
+    let fits = false;
+    for (const [node, list] of freeByNode) {
+      if (list.length < item.tp) continue;
+      fits = true;
+      const c = counts.get(node) ?? 0;
+      if (c + 1 - least > 1) continue;
+      if (
+        best === undefined ||
+        c < (counts.get(best.node) ?? 0) ||
+        (c === (counts.get(best.node) ?? 0) && list.length < best.list.length)
+      )
+        best = { node, list };
     }
     if (best === undefined) {
       const largest = Math.max(0, ...[...freeByNode.values()].map((l) => l.length));
       return fail(
-        `a ${item.tp}-GPU tensor-parallel replica needs ${item.tp} free GPUs on one node; the most left on a node is ${largest}`,
+        fits
+          ? `a ${item.tp}-GPU replica of ${modelOf(item.key)} has room only on nodes that already hold one more of its replicas than another node of the pool (replicas spread at most one apart)`
+          : `a ${item.tp}-GPU tensor-parallel replica needs ${item.tp} free GPUs on one node; the most left on a node is ${largest}`,
         wholeGpus,
       );
     }
-    const taken = best.splice(0, item.tp);
+    counts.set(best.node, (counts.get(best.node) ?? 0) + 1);
+    const taken = best.list.splice(0, item.tp);
     taken.forEach((g, rank) => {
       placedWhole.set(g, { key: item.key, rank, item });
     });

@@ -318,6 +318,7 @@ function planModel(
       max: m.autoscaling?.enabled ? m.autoscaling.maxReplicas : m.replicas,
       forSlo: null,
       placed: 0,
+      holds: 0,
     },
     memory: null,
     latency: null,
@@ -505,6 +506,7 @@ function planModel(
       max: autoscaled ? Math.max(m.autoscaling?.maxReplicas ?? placed, placed) : placed,
       forSlo,
       placed,
+      holds: placed,
     },
     memory: best.memory,
     latency: best.latency,
@@ -554,6 +556,15 @@ function packPoolOf(
   };
   const exactLimit = options.exactLimit ?? 16;
   return { pool, budget: options.exactBudget ?? 200_000, exactLimit };
+}
+
+/** How many of `all` a pack result holds (all of them when feasible, else the prefix it placed). */
+function packedCount(packed: PackResult, all: readonly PackItem[]): number {
+  if (packed.feasible) {
+    const keys = new Set(packed.gpus.flatMap((g) => g.items.map((x) => x.key)));
+    return all.filter((x) => keys.has(x.key)).length;
+  }
+  return 0;
 }
 
 /** Items of a pool, each model's first replica before anyone's second (the order capacity is shared in). */
@@ -645,6 +656,30 @@ export function buildPlan(spec: Platform, options: PlanOptions): Plan {
       }
       const exact = bestFit ? runPacker(info, all.slice(0, placedCount), options) : null;
       packed = exact?.feasible ? exact : (bestFit ?? runPacker(info, [], options));
+    }
+
+    // How far each model can really scale: its replicas the pool holds beside everyone
+    // else's placed ones. A ceiling above it would leave pods Pending; say so.
+    for (const c of mine) {
+      const r = c.plan.replicas;
+      let holds = r.placed;
+      while (holds < r.max) {
+        const extra = Array.from({ length: holds + 1 - r.placed }, (_, k) =>
+          c.item(`${c.plan.name}#${r.placed + k}`),
+        );
+        const probe = runPacker(info, [...all.slice(0, packedCount(packed, all)), ...extra], {
+          ...options,
+          exactBudget: 20 * (all.length + extra.length + 1),
+        });
+        if (!probe.feasible) break;
+        holds++;
+      }
+      r.holds = holds;
+      if (holds < r.max) {
+        c.plan.notes.push(
+          `pool ${info.pool.name} holds ${holds} of the ${r.max} replicas maxReplicas allows (beside the other models' placed replicas); render caps the autoscaler at ${holds}`,
+        );
+      }
     }
 
     // Hour by hour: pack each distinct demand (the scaled cost).
@@ -831,6 +866,10 @@ function layoutPool(info: PoolInfo, packed: PackResult): { nodes: NodePlan[]; co
       }
       labels["nvidia.com/mig.config"] = migConfig ?? "all-disabled";
     }
+    // Time slicing and MPS are off until the node names its device-plugin config (the GPU
+    // Operator's devicePlugin.config has one key per shared pool, see src/deploy/gpu.ts).
+    if (info.pool.sharing.mode === "time-slicing" || info.pool.sharing.mode === "mps")
+      labels["nvidia.com/device-plugin.config"] = info.pool.name;
     nodes.push({ name, pool: info.pool.name, gpuType: info.gpu.id, gpus, migConfig, labels });
   }
   return { nodes, configs: [...configs.values()] };

@@ -147,7 +147,7 @@ export function renderText(plan: Plan): string {
   for (const s of sections(plan)) {
     out.push("", s.title, s.rows.length ? renderTable(s.header, s.rows) : "(none)");
   }
-  const notes = plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`));
+  const notes = [...plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`)), ...idleMigNotes(plan)];
   if (notes.length) out.push("", "NOTES", ...notes.map((n) => `- ${n}`));
   if (plan.infeasible.length) {
     out.push("", "INFEASIBLE", ...plan.infeasible.map((x) => `- [${x.code}] ${x.message}`));
@@ -170,10 +170,33 @@ export function renderMarkdown(plan: Plan): string {
     out.push(`| ${s.header.map(mdCell).join(" | ")} |`, `|${s.header.map(() => "---").join("|")}|`);
     for (const r of s.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
   }
-  const notes = plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`));
+  const notes = [...plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`)), ...idleMigNotes(plan)];
   if (notes.length) out.push("", "## Notes", "", ...notes.map((n) => `- ${n}`));
   if (plan.infeasible.length) {
     out.push("", "## Infeasible", "", ...plan.infeasible.map((x) => `- \`${x.code}\` ${x.message}`));
   }
   return `${out.join("\n")}\n`;
+}
+
+/** MIG instances the layouts create that no model uses: paid for, idle. */
+function idleMigNotes(plan: Plan): string[] {
+  const byPool = new Map<string, Map<string, number>>();
+  for (const n of plan.nodes)
+    for (const g of n.gpus)
+      if (g.layout.mode === "mig")
+        for (const sl of g.layout.slices)
+          if (sl.model === null) {
+            const m = byPool.get(n.pool) ?? new Map<string, number>();
+            m.set(sl.profile, (m.get(sl.profile) ?? 0) + 1);
+            byPool.set(n.pool, m);
+          }
+  return [...byPool].map(
+    ([pool, m]) =>
+      `pool ${pool}: ${[...m]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([p, k]) => `${k} × ${p}`)
+        .join(
+          ", ",
+        )} MIG instances are laid out but no model uses them (change the layouts, or give models these profiles)`,
+  );
 }

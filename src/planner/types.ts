@@ -140,6 +140,11 @@ export interface ModelPlan {
     forSlo: number | null;
     /** Replicas placed on the inventory: max(floor, forSlo), fewer when the pool runs out. */
     placed: number;
+    /**
+     * Replicas the pool holds at most, beside the other models' placed replicas (spread over
+     * nodes as the Deployment spreads them): the ceiling autoscaling can reach without Pending pods.
+     */
+    holds: number;
   };
   memory: MemoryFit | null;
   latency: LatencyEstimate | null;

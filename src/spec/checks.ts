@@ -3,6 +3,7 @@
  * and agreement with the catalog (MIG layouts a GPU can place, a model's context length,
  * quantization of the published variant). Pure: platform in, problems out.
  */
+import { type EngineId, type MetricKey, metricNames } from "../catalog/engines.js";
 import { findGpu, type GpuSpec } from "../catalog/gpus.js";
 import { isLegalMigLayout, normalizeProfileName } from "../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModel, findModelByRepo } from "../catalog/models.js";
@@ -203,6 +204,86 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
         message: `kv_cache_usage is a 0–1 fraction; ${a.target} can never be reached (write ${a.target >= 1 && a.target <= 100 ? a.target / 100 : 0.8})`,
       });
     }
+    if (deploysEngine(m) && m.engine !== "openai") {
+      const metric = metricNames(m.engine as EngineId, m.engineVersion)[
+        SCALING_METRIC[a.metric] ?? "waiting"
+      ];
+      if (!metric || metric.exposed.length === 0) {
+        out.push({
+          path: at("autoscaling", "metric"),
+          message: `engine ${m.engine}${m.engineVersion ? ` ${m.engineVersion}` : ""} exposes no ${a.metric} metric to autoscale on`,
+        });
+      }
+    }
+    if (a.minReplicas === 0) checkScaleToZero(p, m, at, out);
+  }
+}
+
+/** Spec scaling metric → the catalog's metric key. */
+const SCALING_METRIC: Record<string, MetricKey> = {
+  num_requests_waiting: "waiting",
+  num_requests_running: "running",
+  kv_cache_usage: "kvCacheUsage",
+};
+
+/** Whether render deploys an engine for the model (not external, not pointed at existing endpoints). */
+export function deploysEngine(m: ModelSpec): boolean {
+  return m.engine !== "openai" && m.endpoints.length === 0 && m.discovery === undefined;
+}
+
+/** Routes whose traffic reaches the model (targets or aliases of it). */
+export function routesTo(p: Platform, m: ModelSpec): string[] {
+  return p.routes.filter((r) => r.targets.some((t) => t.model === m.name)).map((r) => r.name);
+}
+
+/**
+ * Scale to zero: at zero pods the engine's own metric does not exist, so only a signal from
+ * outside the engine can bring the first replica back. KEDA activates on the gateway's
+ * per-route request rate (render adds that trigger); an HPA cannot go below one replica
+ * without the HPAScaleToZero feature gate, and a model no route reaches has no such signal.
+ */
+function checkScaleToZero(p: Platform, m: ModelSpec, at: (...rest: Path) => Path, out: CheckProblem[]): void {
+  if (!deploysEngine(m)) return;
+  const path = at("autoscaling", "minReplicas");
+  if (m.autoscaling?.via !== "keda") {
+    out.push({
+      path,
+      message:
+        "minReplicas 0 needs `via: keda`: an HPA cannot scale a Deployment back up from zero (its metric comes from the pods it would start)",
+    });
+  } else if (routesTo(p, m).length === 0) {
+    out.push({
+      path,
+      message:
+        "minReplicas 0: no route targets this model, so no gateway traffic can activate its first replica (at zero pods its own metric does not exist)",
+    });
+  }
+}
+
+/**
+ * What render must be able to deploy, checked here so that validate, plan and render agree:
+ * a time-sliced GPU shares its memory, so replicas' utilisations must add up to at most one GPU;
+ * Triton needs a prepared model repository render cannot make from a Hugging Face id.
+ */
+function checkDeployable(p: Platform, m: ModelSpec, at: (...rest: Path) => Path, out: CheckProblem[]): void {
+  if (!deploysEngine(m)) return;
+  if (m.engine === "triton") {
+    out.push({
+      path: at("engine"),
+      message:
+        "render cannot deploy Triton: it serves a prepared model repository (config.pbtxt per model) and speaks OpenAI only through its separate frontend; serve this model with vllm, or run Triton yourself and give its OpenAI frontend as `endpoints`",
+    });
+  }
+  const pool = m.gpu ? p.gpus.find((g) => g.name === m.gpu?.pool) : undefined;
+  const shared = pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
+  const ways = pool?.sharing.replicas ?? 1;
+  // With `count: auto` the planner chooses the share and its memory fraction itself.
+  const fixed = m.gpu?.migProfile === undefined && m.gpu?.count !== "auto";
+  if (shared && fixed && m.gpuMemoryUtilization * ways > 1 + 1e-9) {
+    out.push({
+      path: at("gpuMemoryUtilization"),
+      message: `${m.gpuMemoryUtilization} on pool ${pool?.name}, shared ${ways} ways, claims ${(m.gpuMemoryUtilization * ways).toFixed(2)} of one GPU (time slicing isolates no memory); use at most ${(Math.floor(100 / ways) / 100).toFixed(2)}`,
+    });
   }
 }
 
@@ -405,6 +486,28 @@ function checkGateway(p: Platform, out: CheckProblem[]): void {
       message: `rate limits with ${g.replicas} gateway replicas need shared state in Redis, or each replica enforces its own (the real limit becomes limit × replicas)`,
     });
   }
+}
+
+/**
+ * Checks of what `render` deploys that a local run (`serve`, `up`: one process) does not care
+ * about. validate, plan and render run them all three, so none accepts what render refuses.
+ */
+export function deployChecks(p: Platform): CheckProblem[] {
+  const out: CheckProblem[] = [];
+  p.models.forEach((m, i) => {
+    checkDeployable(p, m, (...rest: Path): Path => ["models", i, ...rest], out);
+  });
+  const g = p.gateway;
+  // The embedded SQLite store is a file inside one pod: more gateway pods would each index and
+  // search a throwaway database of their own.
+  const sqlite = (["vector", "keyword"] as const).filter((k) => p.rag?.stores[k]?.kind === "sqlite");
+  if (p.rag?.enabled && sqlite.length > 0 && g.replicas > 1) {
+    out.push({
+      path: ["gateway", "replicas"],
+      message: `${g.replicas} gateway replicas with the embedded SQLite RAG store (rag.stores.${sqlite[0]}): each pod would get its own empty database; use 1 replica, or milvus / elasticsearch / opensearch stores`,
+    });
+  }
+  return out;
 }
 
 export function crossCheck(p: Platform): CheckProblem[] {

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
 import { InferplaneError, type Problem } from "../errors.js";
-import { crossCheck } from "./checks.js";
+import { crossCheck, deployChecks } from "./checks.js";
 import { applyEnvironment } from "./overlay.js";
 import { type Platform, PlatformShape } from "./schema.js";
 import { describeFound, redactSecrets } from "./secrets.js";
@@ -36,7 +36,7 @@ export function readSpecText(file: string): string {
 }
 
 /** Validates an already-parsed document (shape, then cross references). */
-export function validateSource(doc: SourceDoc): Platform {
+export function validateSource(doc: SourceDoc, options: { deploy?: boolean } = {}): Platform {
   const parsed = PlatformShape.safeParse(doc.value, { reportInput: true });
   const locate = (path: readonly PropertyKey[], message: string): Problem => ({
     path: formatPath(path),
@@ -50,7 +50,8 @@ export function validateSource(doc: SourceDoc): Platform {
     });
   }
   const platform = withDefaultRoutes(parsed.data);
-  const problems = crossCheck(platform).map((p) => locate(p.path, redactSecrets(p.message)));
+  const checks = options.deploy ? [...crossCheck(platform), ...deployChecks(platform)] : crossCheck(platform);
+  const problems = checks.map((p) => locate(p.path, redactSecrets(p.message)));
   if (problems.length > 0) {
     throw new InferplaneError("spec_invalid", `the spec has ${plural(problems.length, "problem")}`, {
       problems,
@@ -59,15 +60,25 @@ export function validateSource(doc: SourceDoc): Platform {
   return platform;
 }
 
-/** Parses and validates spec text, applying an environment's overrides first. */
-export function parseSpec(text: string, options: { env?: string; file?: string } = {}): LoadedSpec {
+/**
+ * Parses and validates spec text, applying an environment's overrides first. `deploy` adds the
+ * checks of what render deploys (validate, plan and render set it; serve and up do not).
+ */
+export function parseSpec(
+  text: string,
+  options: { env?: string; file?: string; deploy?: boolean } = {},
+): LoadedSpec {
   const file = options.file ?? "<inline>";
   let doc = parseYamlSource(text);
   if (options.env !== undefined) doc = applyEnvironment(doc, options.env);
-  return { platform: validateSource(doc), file, ...(options.env === undefined ? {} : { env: options.env }) };
+  return {
+    platform: validateSource(doc, { deploy: options.deploy === true }),
+    file,
+    ...(options.env === undefined ? {} : { env: options.env }),
+  };
 }
 
-export function loadSpec(options: { file?: string; env?: string } = {}): LoadedSpec {
+export function loadSpec(options: { file?: string; env?: string; deploy?: boolean } = {}): LoadedSpec {
   const file = resolveSpecFile(options.file);
   return parseSpec(readSpecText(file), { ...options, file });
 }

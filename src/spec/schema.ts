@@ -681,6 +681,12 @@ const VectorStore = z
       uri: url("Milvus endpoint, e.g. http://milvus-svc.ai-rag.svc:19530."),
       tokenEnv: envVar("Milvus token.").optional(),
       database: z.string().default("default").describe("Milvus database."),
+      storageClass: z
+        .string()
+        .optional()
+        .describe(
+          "StorageClass of the data volume when render deploys Milvus in the cluster (ReadWriteOnce); default: the cluster's default class.",
+        ),
       index: z
         .strictObject({
           type: z.enum(["HNSW", "IVF_FLAT", "FLAT"]).default("HNSW").describe("Vector index."),
@@ -706,6 +712,12 @@ const KeywordStore = z
       usernameEnv: envVar("Username.").optional(),
       passwordEnv: envVar("Password.").optional(),
       indexPrefix: z.string().default("inferplane-").describe("Prefix of index names."),
+      storageClass: z
+        .string()
+        .optional()
+        .describe(
+          "StorageClass of the data volumes when render deploys the cluster in Kubernetes (ReadWriteOnce); default: the cluster's default class.",
+        ),
     }),
   ])
   .describe("Where the BM25 keyword index lives.");

@@ -29,7 +29,7 @@ function attempt(
   env: string | null,
 ): ValidationOutcome & { summary?: PlatformSummary } {
   try {
-    const { platform } = parseSpec(text, env === null ? { file } : { file, env });
+    const { platform } = parseSpec(text, env === null ? { file, deploy: true } : { file, env, deploy: true });
     return { env, valid: true, problems: [], summary: summarize(platform) };
   } catch (err) {
     if (!isInferplaneError(err)) throw err;

@@ -124,7 +124,7 @@ describe("kustomize build", () => {
         "GPU toleration kept",
       );
       assert.ok(spec.tolerations.some((x: Plain) => x.key === "cloud.google.com/gke-spot"));
-      assert.ok(spec.affinity.podAntiAffinity, "anti-affinity kept");
+      assert.ok(spec.topologySpreadConstraints?.length > 0, "spread kept");
       assert.ok(spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution.length > 0);
       assert.equal(spec.terminationGracePeriodSeconds, 25);
       assert.deepEqual(spec.containers[0].lifecycle.preStop.exec.command, ["/bin/sh", "-c", "sleep 5"]);

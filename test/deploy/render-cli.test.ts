@@ -132,7 +132,7 @@ describe("containers and collector", () => {
     assert.match(d, /^HEALTHCHECK .*\n.*\/healthz/m);
     assert.match(d, /npm prune --omit=dev/);
     for (const x of ["node_modules", ".git", "test"])
-      assert.match(file("docker/.dockerignore"), new RegExp(`^${x.replace(".", "\\.")}$`, "m"));
+      assert.match(file("docker/Dockerfile.dockerignore"), new RegExp(`^${x.replace(".", "\\.")}$`, "m"));
   });
 
   it("docker-compose: every dependency and volume resolves; vLLM only under the gpu profile, simulators under cpu", () => {

@@ -32,7 +32,23 @@ EMBEDDING_MODEL_DIR="$CACHE/models/bge-small-en-v1.5-int8-0.36.2"
 # Dashboard checker on the types Grafana publishes in its Foundation SDK (Apache-2.0; Grafana itself
 # is AGPL and not installable here): test/services/grafana-dashboard-check, pinned in its go.mod.
 GRAFANA_SDK_VERSION="v0.0.22"
-ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk llamacpp embedding_models grafana-dashboard-check)
+# A real Kubernetes control plane (test/services/kube.ts): kube-apiserver, kube-scheduler and
+# kube-controller-manager built from the Go module proxy, etcd, kwok, and the CRDs the rendered trees use,
+# taken from their upstream modules. Each piece has its own stamp, so a bump rebuilds only that piece.
+KUBE_VERSION="v1.36.3"
+KUBE_STAGING_VERSION="v0.36.3"
+ETCD_VERSION="v3.6.16"
+KWOK_VERSION="v0.8.0"
+# module@version:directory-in-module holding the CRD YAML (keep in step with test/services/kube.ts)
+KUBE_CRD_SOURCES=(
+  "github.com/kedacore/keda/v2@v2.19.0:config/crd/bases"
+  "github.com/prometheus-operator/prometheus-operator@v0.85.0:example/prometheus-operator-crd"
+  "github.com/argoproj/argo-cd/v3@v3.3.0:manifests/crds"
+  "github.com/k3s-io/helm-controller@v0.17.9:pkg/crds/yaml/generated"
+)
+KUBE_CRDS_STAMP="$(printf '%s\n' "${KUBE_CRD_SOURCES[@]}" | cksum | cut -d' ' -f1)"
+KUBE_BUILD="$CACHE/kube-build"
+ALL=(redis prometheus llm-d-inference-sim dnsmasq otelcol chromium kustomize opensearch milvus-lite elasticsearch wrk llamacpp embedding_models grafana-dashboard-check kube)
 
 log() { echo "[install.sh] $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -56,9 +72,18 @@ present() {
     # kubectl embeds kustomize (`kubectl kustomize DIR`); without kubectl, the standalone binary
     kustomize) have kubectl || have kustomize || [ -x "$BIN/kustomize" ] ;;
     grafana-dashboard-check) [ -x "$BIN/grafana-dashboard-check" ] && [ "$(cat "$BIN/.grafana-dashboard-check.version" 2>/dev/null)" = "$GRAFANA_SDK_VERSION" ] ;;
+    kube) kube_present ;;
     otelcol) [ -x "$BIN/otelcol-inferplane" ] && [ "$(cat "$BIN/.otelcol-inferplane.version" 2>/dev/null)" = "$OTELCOL_VERSION" ] ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; return 2 ;;
   esac
+}
+
+stamped() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
+kube_present() {
+  stamped etcd "$ETCD_VERSION" && stamped kwok "$KWOK_VERSION" && [ -s "$CACHE/kube-kwok/stages-$KWOK_VERSION.yaml" ] \
+    && stamped kube-apiserver "$KUBE_VERSION" \
+    && stamped kube-scheduler "$KUBE_VERSION" && stamped kube-controller-manager "$KUBE_VERSION" \
+    && [ "$(cat "$CACHE/kube-crds/.version" 2>/dev/null)" = "$KUBE_CRDS_STAMP" ]
 }
 
 # NB: these run inside `if`, where `set -e` is off, hence the explicit `|| return 1`.
@@ -185,6 +210,149 @@ install_llm-d-inference-sim() {
   echo "$SIM_VERSION" >"$BIN/.llm-d-inference-sim.version"
 }
 
+# --- Kubernetes control plane ---
+# Every step prints its wall time (and appends it to $KUBE_BUILD/timings.log): the apiserver build is
+# the slowest thing CI installs, so its cost must stay visible.
+kube_step() {
+  local name="$1" t0 rc
+  shift
+  t0=$(date +%s)
+  "$@"
+  rc=$?
+  log "kube: $name took $(($(date +%s) - t0)) s (exit $rc)"
+  mkdir -p "$KUBE_BUILD" && echo "$(date -u +%FT%TZ) $name $(($(date +%s) - t0))s exit=$rc" >>"$KUBE_BUILD/timings.log"
+  return $rc
+}
+kube_go() { command -v go || echo /usr/local/go/bin/go; }
+
+kube_build_etcd() {
+  stamped etcd "$ETCD_VERSION" && return 0
+  local go dir="$KUBE_BUILD/etcd"
+  go="$(kube_go)"
+  mkdir -p "$dir" "$BIN" || return 1
+  cat >"$dir/main.go" <<'EOF' || return 1
+// etcd server, built from its module (the apiserver's storage for the test control plane)
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+  (cd "$dir" && rm -f go.mod go.sum && "$go" mod init inferplane.test/etcd >/dev/null 2>&1 \
+    && "$go" get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" && "$go" mod tidy \
+    && "$go" build -trimpath -ldflags "-s -w" -o "$BIN/etcd" .) || return 1
+  echo "$ETCD_VERSION" >"$BIN/.etcd.version"
+}
+
+kube_build_kwok() {
+  local go moddir f
+  go="$(kube_go)"
+  if ! stamped kwok "$KWOK_VERSION"; then
+    mkdir -p "$BIN" || return 1
+    GOBIN="$BIN" "$go" install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" || return 1
+    echo "$KWOK_VERSION" >"$BIN/.kwok.version"
+  fi
+  # kwok needs its stages (fake kubelet behaviour) as config: the "fast" node and pod stages and
+  # the lease heartbeat, as the kwok module ships them.
+  [ -s "$CACHE/kube-kwok/stages-$KWOK_VERSION.yaml" ] && return 0
+  moddir="$(cd "$CACHE" && GOFLAGS=-mod=mod "$go" mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || return 1
+  mkdir -p "$CACHE/kube-kwok" || return 1
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    cat "$moddir/kustomize/stage/$f" && echo "---"
+  done >"$CACHE/kube-kwok/stages.tmp" || return 1
+  mv "$CACHE/kube-kwok/stages.tmp" "$CACHE/kube-kwok/stages-$KWOK_VERSION.yaml"
+}
+
+# The CRDs as their projects publish them, copied out of the Go module cache (no repo clone needed).
+kube_fetch_crds() {
+  [ "$(cat "$CACHE/kube-crds/.version" 2>/dev/null)" = "$KUBE_CRDS_STAMP" ] && return 0
+  local go src mod dir moddir out="$CACHE/kube-crds.tmp"
+  go="$(kube_go)"
+  rm -rf "$out" && mkdir -p "$out" || return 1
+  for src in "${KUBE_CRD_SOURCES[@]}"; do
+    mod="${src%%:*}"
+    dir="${src#*:}"
+    moddir="$(cd "$CACHE" && GOFLAGS=-mod=mod "$go" mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || return 1
+    [ -d "$moddir/$dir" ] || { log "kube: $mod has no $dir"; return 1; }
+    mkdir -p "$out/${mod%%@*}" && cp "$moddir/$dir"/*.yaml "$out/${mod%%@*}/" || return 1
+  done
+  chmod -R u+w "$out" && rm -rf "$CACHE/kube-crds" && mv "$out" "$CACHE/kube-crds" || return 1
+  echo "$KUBE_CRDS_STAMP" >"$CACHE/kube-crds/.version"
+}
+
+# A throwaway main module requiring k8s.io/kubernetes, with every staging module (which the
+# kubernetes go.mod points at ./staging/...) replaced by its published v0.x release.
+kube_prepare_module() {
+  local go dir="$KUBE_BUILD/k8s" kmod
+  go="$(kube_go)"
+  [ "$(cat "$dir/.version" 2>/dev/null)" = "$KUBE_VERSION" ] && return 0
+  mkdir -p "$dir" || return 1
+  kmod="$(cd "$CACHE" && GOFLAGS=-mod=mod "$go" mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')" || return 1
+  [ -s "$kmod" ] || { log "kube: no go.mod for k8s.io/kubernetes@$KUBE_VERSION"; return 1; }
+  {
+    echo "module inferplane.test/kube"
+    echo
+    sed -n 's/^go \([0-9.]*\)$/go \1/p' "$kmod"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    echo "replace ("
+    sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$kmod" | sort -u |
+      while read -r m; do echo "	$m => $m $KUBE_STAGING_VERSION"; done
+    echo ")"
+  } >"$dir/go.mod" || return 1
+  cat >"$dir/tools.go" <<'EOF' || return 1
+//go:build tools
+
+// The control-plane commands this module exists to build.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+EOF
+  (cd "$dir" && rm -f go.sum && "$go" mod tidy) || return 1
+  echo "$KUBE_VERSION" >"$dir/.version"
+}
+
+kube_build_cmd() {
+  local cmd="$1" go dir="$KUBE_BUILD/k8s" minor
+  stamped "$cmd" "$KUBE_VERSION" && return 0
+  go="$(kube_go)"
+  minor="$(echo "$KUBE_VERSION" | cut -d. -f2)"
+  mkdir -p "$BIN" || return 1
+  (cd "$dir" && "$go" build -trimpath -o "$BIN/$cmd.tmp" -ldflags "-s -w \
+    -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION \
+    -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
+    -X k8s.io/component-base/version.gitTreeState=clean \
+    -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z" "k8s.io/kubernetes/cmd/$cmd") || return 1
+  mv "$BIN/$cmd.tmp" "$BIN/$cmd" && echo "$KUBE_VERSION" >"$BIN/.$cmd.version"
+}
+
+install_kube() {
+  if command -v flock >/dev/null 2>&1; then
+    exec 8>"$CACHE/install-kube.lock"
+    flock -w 3600 8 || { log "timed out waiting for $CACHE/install-kube.lock"; return 1; }
+    kube_present && return 0
+  fi
+  have openssl || apt_install openssl || return 1
+  [ -x "$(kube_go)" ] || { log "go toolchain not found (needed for the Kubernetes control plane)"; return 1; }
+  kube_step etcd kube_build_etcd || return 1
+  kube_step kwok kube_build_kwok || return 1
+  kube_step crds kube_fetch_crds || return 1
+  kube_step k8s-module kube_prepare_module || return 1
+  kube_step kube-apiserver kube_build_cmd kube-apiserver || return 1
+  kube_step kube-scheduler kube_build_cmd kube-scheduler || return 1
+  kube_step kube-controller-manager kube_build_cmd kube-controller-manager || return 1
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=("${ALL[@]}")
 
@@ -196,7 +364,8 @@ done
 
 # Serialize concurrent runs (parallel test files may install lazily), then re-check under the lock.
 mkdir -p "$CACHE"
-if command -v flock >/dev/null 2>&1; then
+# kube takes its own lock (in install_kube): its half-hour build must not hold every other lazy install.
+if [ "${missing[*]}" != "kube" ] && command -v flock >/dev/null 2>&1; then
   exec 9>"$CACHE/install.lock"
   flock -w 1200 9 || { log "timed out waiting for $CACHE/install.lock"; exit 1; }
 fi

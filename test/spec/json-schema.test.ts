@@ -34,7 +34,7 @@ describe("JSON Schema export", () => {
     const validate = compile();
     const cases: [string, string][] = [
       [EXAMPLE.replace("maxModelLen: 8192", 'maxModelLen: "eight"'), "/models/0/maxModelLen"],
-      [EXAMPLE.replace("\n  replicas: 3\n", "\n  replicas: 3\n  replicaz: 3\n"), "/gateway"],
+      [EXAMPLE.replace("\n  replicas: 1\n", "\n  replicas: 1\n  replicaz: 1\n"), "/gateway"],
       [EXAMPLE.replace("engine: vllm", "engine: vllmm"), "/models/0/engine"],
     ];
     for (const [text, path] of cases) {

@@ -740,14 +740,15 @@ export class Linter implements LintContext {
   }
 
   private argocdRules(): void {
-    const apps = this.k8s.filter((k) => k.kind === "Application");
-    if (apps.length === 0) return;
+    const allApps = this.k8s.filter((k) => k.kind === "Application");
+    if (allApps.length === 0) return;
     const autos = this.autoscalers();
     for (const dep of this.k8s.filter((k) => k.kind === "Deployment")) {
       const spec = isPlain(dep.o.spec) ? dep.o.spec : {};
       if (typeof spec.replicas !== "number") continue;
       const scaler = autos.find((a) => a.target === dep.name);
       if (!scaler) continue;
+      const apps = allApps.filter((app) => this.syncs(app, dep));
       const ignoring = apps.filter((app) => {
         const s = isPlain(app.o.spec) ? app.o.spec : {};
         const diffs = Array.isArray(s.ignoreDifferences) ? s.ignoreDifferences : [];
@@ -770,6 +771,25 @@ export class Linter implements LintContext {
         );
       }
     }
+  }
+
+  /**
+   * Whether an Application may sync `dep`: its source path(s) hold the Deployment's file, or none
+   * of them is among the linted directories (unknown: assume it does). A Deployment that only an
+   * overlay's kustomization pulls in from a base is not followed (the overlay may drop the autoscaler).
+   */
+  private syncs(app: K8s, dep: K8s): boolean {
+    const spec = isPlain(app.o.spec) ? app.o.spec : {};
+    const sources = [spec.source, ...(Array.isArray(spec.sources) ? spec.sources : [])].filter(isPlain);
+    const paths = sources.map((s) => str(s.path)?.replace(/\/+$/, "")).filter((p) => p !== undefined);
+    if (paths.length === 0 || paths.length < sources.length) return true;
+    // The repository root is unknown here (`deploy/overlays/dev` may be linted as
+    // `out/overlays/dev`): the path's last two segments must match.
+    const dirOf = (file: string) => `/${file.replace(/\\/g, "/").replace(/\/[^/]*$/, "")}/`;
+    const tails = paths.map((p) => `/${p.split("/").slice(-2).join("/")}/`);
+    const covers = (file: string) => tails.some((t) => dirOf(file).includes(t));
+    if (!this.input.docs.some((d) => covers(d.file))) return true;
+    return covers(dep.doc.file);
   }
 
   private timeSliceRules(): void {
