@@ -16,10 +16,10 @@ import { startLocalEmbedded } from "../rag/local-embedded.js";
 import type { SearchRequest } from "../rag/retrieve/search.js";
 import { RagService } from "../rag/service.js";
 import type { SourceDocument } from "../rag/types.js";
+import { renderTable } from "../report/table.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
 import type { Platform, RagSpec } from "../spec/schema.js";
 import { type CliIO, printJson } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface RagCliOptions {
   config?: string;

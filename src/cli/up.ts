@@ -4,11 +4,11 @@ import { type LocalReplicas, localRunnerFor } from "../engines/index.js";
 import { InferplaneError } from "../errors.js";
 import { manageLifecycle } from "../gateway/lifecycle.js";
 import { startGateway } from "../gateway/server.js";
+import { renderTable } from "../report/table.js";
 import { simPlanFor } from "../sim/from-spec.js";
 import { type SimFleetHandle, startSimFleet } from "../sim/server.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
 import type { CliIO } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface UpOptions {
   config?: string;
