@@ -43,130 +43,144 @@ function seconds(ms: number): string {
   return String(ms / 1000);
 }
 
-/** Every alert of the platform, with its unit-test fixture. */
+/** Every alert of the platform, with its unit-test fixture: engines, gateway, then RAG. */
 export function alertDefs(p: Platform): AlertDef[] {
+  const models = metricModels(p);
+  return [
+    ...(models.length > 0 ? engineAlertDefs(p, models) : []),
+    ...gatewayAlertDefs(p),
+    ...(p.rag?.enabled ? ragAlertDefs(p) : []),
+  ];
+}
+
+/** The engines' alerts (queue, KV cache, preemptions, TTFT, pods down, serving), on their real metric names. */
+function engineAlertDefs(p: Platform, models: ModelSpec[]): AlertDef[] {
   const ns = p.metadata.namespace;
   const a = p.observability.alerts;
-  const models = metricModels(p);
   const out: AlertDef[] = [];
   const pod = models[0] ? `${engineName(models[0])}-0` : "engine-0";
   const podRe = models.map(engineName).join("|");
-  if (models.length > 0) {
-    const waiting = engineSeriesNames(models, "waiting");
-    const kv = engineSeriesNames(models, "kvCacheUsage");
-    const preempt = engineSeriesNames(models, "preemptions");
-    const ttft = engineSeriesNames(models, "ttft");
-    const m0 = (names: string[]) => names[0] ?? "";
-    const podLabels = `namespace="${ns}",pod="${pod}"`;
-    if (waiting.length > 0) {
-      out.push({
-        group: "inferplane-engines",
-        alert: "InferplaneEngineQueueDepth",
-        expr: `sum by (namespace, pod) (${selector(waiting, `namespace="${ns}"`)}) > ${a.queueDepth}`,
-        for: "5m",
-        severity: "warning",
-        summary: "Requests are queueing in an engine replica",
-        description: `{{ $labels.pod }} has had more than ${a.queueDepth} waiting requests for 5 minutes.`,
-        test: {
-          series: [{ series: `${m0(waiting)}{${podLabels}}`, values: `${a.queueDepth * 2}x15` }],
-          evalTime: "10m",
-          labels: { namespace: ns, pod },
-        },
-      });
-      out.push({
-        group: "inferplane-engines",
-        alert: "InferplaneEngineMetricsMissing",
-        expr: `absent(${selector(waiting, `namespace="${ns}"`)})`,
-        for: "10m",
-        severity: "warning",
-        summary: "No engine queue metric: autoscaling and load-aware routing are blind",
-        description: `No ${waiting.join(" or ")} series in namespace {{ $labels.namespace }} for 10 minutes (renamed metric, or scraping broken).`,
-        test: {
-          series: [{ series: `up{${podLabels}}`, values: "1x15" }],
-          evalTime: "15m",
-          labels: { namespace: ns },
-        },
-      });
-    }
-    if (kv.length > 0) {
-      out.push({
-        group: "inferplane-engines",
-        alert: "InferplaneEngineKVCacheFull",
-        // A 0–1 fraction: the threshold is a fraction too.
-        expr: `max by (namespace, pod) (${selector(kv, `namespace="${ns}"`)}) > ${a.kvCacheUsage}`,
-        for: "5m",
-        severity: "warning",
-        summary: "Engine KV cache nearly full",
-        description: `{{ $labels.pod }} has used more than ${Math.round(a.kvCacheUsage * 100)}% of its KV cache for 5 minutes; requests will queue or be preempted.`,
-        test: {
-          series: [
-            {
-              series: `${m0(kv)}{${podLabels}}`,
-              values: `${Math.min(1, a.kvCacheUsage + 0.05).toFixed(2)}x15`,
-            },
-          ],
-          evalTime: "10m",
-          labels: { namespace: ns, pod },
-        },
-      });
-    }
-    if (preempt.length > 0) {
-      out.push({
-        group: "inferplane-engines",
-        alert: "InferplaneEnginePreemptions",
-        expr: `sum by (namespace, pod) (increase(${selector(preempt, `namespace="${ns}"`)}[5m])) > 0`,
-        for: "5m",
-        severity: "warning",
-        summary: "Engine preempting requests",
-        description:
-          "{{ $labels.pod }} has preempted requests for 5 minutes: its KV cache is too small for the load.",
-        test: {
-          series: [{ series: `${m0(preempt)}{${podLabels}}`, values: "0+3x20" }],
-          evalTime: "15m",
-          labels: { namespace: ns, pod },
-        },
-      });
-    }
-    if (ttft.length > 0) {
-      const t = Number(seconds(a.ttftP99));
-      const bucket = (le: string) => `${m0(ttft)}_bucket{${podLabels},model_name="m",le="${le}"}`;
-      out.push({
-        group: "inferplane-engines",
-        alert: "InferplaneEngineTTFTHigh",
-        expr: `histogram_quantile(0.99, sum by (le, namespace, model_name) (rate(${selector(ttft, `namespace="${ns}"`, "_bucket")}[5m]))) > ${t}`,
-        for: "5m",
-        severity: "critical",
-        summary: "Engine p99 time to first token above objective",
-        description: `p99 time to first token of {{ $labels.model_name }} has been above ${t}s for 5 minutes.`,
-        test: {
-          // Every request lands above the threshold: the p99 interpolates inside the last bucket.
-          series: [
-            { series: bucket(String(t)), values: "0x20" },
-            { series: bucket(String(t * 4)), values: "0+10x20" },
-            { series: bucket("+Inf"), values: "0+10x20" },
-          ],
-          evalTime: "15m",
-          labels: { namespace: ns, model_name: "m" },
-        },
-      });
-    }
-    out.push(...servingAlertDefs(p, models));
+  const waiting = engineSeriesNames(models, "waiting");
+  const kv = engineSeriesNames(models, "kvCacheUsage");
+  const preempt = engineSeriesNames(models, "preemptions");
+  const ttft = engineSeriesNames(models, "ttft");
+  const m0 = (names: string[]) => names[0] ?? "";
+  const podLabels = `namespace="${ns}",pod="${pod}"`;
+  if (waiting.length > 0) {
     out.push({
       group: "inferplane-engines",
-      alert: "InferplaneEngineDown",
-      expr: `up{namespace="${ns}",pod=~"(${podRe})-.*"} == 0`,
+      alert: "InferplaneEngineQueueDepth",
+      expr: `sum by (namespace, pod) (${selector(waiting, `namespace="${ns}"`)}) > ${a.queueDepth}`,
       for: "5m",
-      severity: "critical",
-      summary: "Engine replica not answering its metrics scrape",
-      description: "{{ $labels.pod }} has been down for 5 minutes.",
+      severity: "warning",
+      summary: "Requests are queueing in an engine replica",
+      description: `{{ $labels.pod }} has had more than ${a.queueDepth} waiting requests for 5 minutes.`,
       test: {
-        series: [{ series: `up{${podLabels},job="j",instance="i"}`, values: "0x15" }],
+        series: [{ series: `${m0(waiting)}{${podLabels}}`, values: `${a.queueDepth * 2}x15` }],
         evalTime: "10m",
-        labels: { namespace: ns, pod, job: "j", instance: "i" },
+        labels: { namespace: ns, pod },
+      },
+    });
+    out.push({
+      group: "inferplane-engines",
+      alert: "InferplaneEngineMetricsMissing",
+      expr: `absent(${selector(waiting, `namespace="${ns}"`)})`,
+      for: "10m",
+      severity: "warning",
+      summary: "No engine queue metric: autoscaling and load-aware routing are blind",
+      description: `No ${waiting.join(" or ")} series in namespace {{ $labels.namespace }} for 10 minutes (renamed metric, or scraping broken).`,
+      test: {
+        series: [{ series: `up{${podLabels}}`, values: "1x15" }],
+        evalTime: "15m",
+        labels: { namespace: ns },
       },
     });
   }
+  if (kv.length > 0) {
+    out.push({
+      group: "inferplane-engines",
+      alert: "InferplaneEngineKVCacheFull",
+      // A 0–1 fraction: the threshold is a fraction too.
+      expr: `max by (namespace, pod) (${selector(kv, `namespace="${ns}"`)}) > ${a.kvCacheUsage}`,
+      for: "5m",
+      severity: "warning",
+      summary: "Engine KV cache nearly full",
+      description: `{{ $labels.pod }} has used more than ${Math.round(a.kvCacheUsage * 100)}% of its KV cache for 5 minutes; requests will queue or be preempted.`,
+      test: {
+        series: [
+          {
+            series: `${m0(kv)}{${podLabels}}`,
+            values: `${Math.min(1, a.kvCacheUsage + 0.05).toFixed(2)}x15`,
+          },
+        ],
+        evalTime: "10m",
+        labels: { namespace: ns, pod },
+      },
+    });
+  }
+  if (preempt.length > 0) {
+    out.push({
+      group: "inferplane-engines",
+      alert: "InferplaneEnginePreemptions",
+      expr: `sum by (namespace, pod) (increase(${selector(preempt, `namespace="${ns}"`)}[5m])) > 0`,
+      for: "5m",
+      severity: "warning",
+      summary: "Engine preempting requests",
+      description:
+        "{{ $labels.pod }} has preempted requests for 5 minutes: its KV cache is too small for the load.",
+      test: {
+        series: [{ series: `${m0(preempt)}{${podLabels}}`, values: "0+3x20" }],
+        evalTime: "15m",
+        labels: { namespace: ns, pod },
+      },
+    });
+  }
+  if (ttft.length > 0) {
+    const t = Number(seconds(a.ttftP99));
+    const bucket = (le: string) => `${m0(ttft)}_bucket{${podLabels},model_name="m",le="${le}"}`;
+    out.push({
+      group: "inferplane-engines",
+      alert: "InferplaneEngineTTFTHigh",
+      expr: `histogram_quantile(0.99, sum by (le, namespace, model_name) (rate(${selector(ttft, `namespace="${ns}"`, "_bucket")}[5m]))) > ${t}`,
+      for: "5m",
+      severity: "critical",
+      summary: "Engine p99 time to first token above objective",
+      description: `p99 time to first token of {{ $labels.model_name }} has been above ${t}s for 5 minutes.`,
+      test: {
+        // Every request lands above the threshold: the p99 interpolates inside the last bucket.
+        series: [
+          { series: bucket(String(t)), values: "0x20" },
+          { series: bucket(String(t * 4)), values: "0+10x20" },
+          { series: bucket("+Inf"), values: "0+10x20" },
+        ],
+        evalTime: "15m",
+        labels: { namespace: ns, model_name: "m" },
+      },
+    });
+  }
+  out.push(...servingAlertDefs(p, models));
+  out.push({
+    group: "inferplane-engines",
+    alert: "InferplaneEngineDown",
+    expr: `up{namespace="${ns}",pod=~"(${podRe})-.*"} == 0`,
+    for: "5m",
+    severity: "critical",
+    summary: "Engine replica not answering its metrics scrape",
+    description: "{{ $labels.pod }} has been down for 5 minutes.",
+    test: {
+      series: [{ series: `up{${podLabels},job="j",instance="i"}`, values: "0x15" }],
+      evalTime: "10m",
+      labels: { namespace: ns, pod, job: "j", instance: "i" },
+    },
+  });
+  return out;
+}
 
+/** The gateway's SLO alerts: 5xx rate, TTFT objective, pools without endpoints, full queues. */
+function gatewayAlertDefs(p: Platform): AlertDef[] {
+  const ns = p.metadata.namespace;
+  const a = p.observability.alerts;
+  const out: AlertDef[] = [];
   const gw = `namespace="${ns}"`;
   const gwPod = `${GATEWAY_NAME}-0`;
   out.push({
@@ -253,69 +267,75 @@ export function alertDefs(p: Platform): AlertDef[] {
       labels: { namespace: ns, route: "chat" },
     },
   });
+  return out;
+}
 
-  if (p.rag?.enabled) {
+/** RAG alerts: store errors, slow stages, Milvus, and in-cluster store pods down. */
+function ragAlertDefs(p: Platform): AlertDef[] {
+  const ns = p.metadata.namespace;
+  const gw = `namespace="${ns}"`;
+  const gwPod = `${GATEWAY_NAME}-0`;
+  const out: AlertDef[] = [];
+  out.push({
+    group: "inferplane-rag",
+    alert: "InferplaneRagStoreErrors",
+    expr: `sum by (namespace, store, op) (rate(inferplane_rag_store_errors_total{${gw}}[5m])) > 0`,
+    for: "5m",
+    severity: "critical",
+    summary: "RAG store operations failing",
+    description: "{{ $labels.op }} on the {{ $labels.store }} store has been failing for 5 minutes.",
+    test: {
+      series: [
+        {
+          series: `inferplane_rag_store_errors_total{${gw},pod="${gwPod}",store="vector",op="search"}`,
+          values: "0+2x20",
+        },
+      ],
+      evalTime: "15m",
+      labels: { namespace: ns, store: "vector", op: "search" },
+    },
+  });
+  const stage = (le: string) =>
+    `inferplane_rag_stage_duration_seconds_bucket{${gw},pod="${gwPod}",stage="search",le="${le}"}`;
+  out.push({
+    group: "inferplane-rag",
+    alert: "InferplaneRagStageSlow",
+    expr: `histogram_quantile(0.95, sum by (le, namespace, stage) (rate(inferplane_rag_stage_duration_seconds_bucket{${gw}}[5m]))) > 2`,
+    for: "10m",
+    severity: "warning",
+    summary: "A RAG stage is slow",
+    description: "p95 of the {{ $labels.stage }} stage has been above 2s for 10 minutes.",
+    test: {
+      series: [
+        { series: stage("2"), values: "0x25" },
+        { series: stage("8"), values: "0+10x25" },
+        { series: stage("+Inf"), values: "0+10x25" },
+      ],
+      evalTime: "20m",
+      labels: { namespace: ns, stage: "search" },
+    },
+  });
+  out.push(...milvusAlertDefs(p));
+  const stores = inClusterStores(p);
+  for (const storeNs of [...new Set(stores.map((s) => s.namespace))]) {
+    const apps = stores.filter((s) => s.namespace === storeNs).map((s) => s.app);
+    const storePod = `${apps[0]}-0`;
     out.push({
       group: "inferplane-rag",
-      alert: "InferplaneRagStoreErrors",
-      expr: `sum by (namespace, store, op) (rate(inferplane_rag_store_errors_total{${gw}}[5m])) > 0`,
+      alert: "InferplaneRagStoreDown",
+      expr: `up{namespace="${storeNs}",pod=~"(${apps.join("|")})-.*"} == 0`,
       for: "5m",
       severity: "critical",
-      summary: "RAG store operations failing",
-      description: "{{ $labels.op }} on the {{ $labels.store }} store has been failing for 5 minutes.",
+      summary: "RAG store pod down",
+      description: "{{ $labels.pod }} in {{ $labels.namespace }} has been down for 5 minutes.",
       test: {
         series: [
-          {
-            series: `inferplane_rag_store_errors_total{${gw},pod="${gwPod}",store="vector",op="search"}`,
-            values: "0+2x20",
-          },
+          { series: `up{namespace="${storeNs}",pod="${storePod}",job="j",instance="i"}`, values: "0x15" },
         ],
-        evalTime: "15m",
-        labels: { namespace: ns, store: "vector", op: "search" },
+        evalTime: "10m",
+        labels: { namespace: storeNs, pod: storePod, job: "j", instance: "i" },
       },
     });
-    const stage = (le: string) =>
-      `inferplane_rag_stage_duration_seconds_bucket{${gw},pod="${gwPod}",stage="search",le="${le}"}`;
-    out.push({
-      group: "inferplane-rag",
-      alert: "InferplaneRagStageSlow",
-      expr: `histogram_quantile(0.95, sum by (le, namespace, stage) (rate(inferplane_rag_stage_duration_seconds_bucket{${gw}}[5m]))) > 2`,
-      for: "10m",
-      severity: "warning",
-      summary: "A RAG stage is slow",
-      description: "p95 of the {{ $labels.stage }} stage has been above 2s for 10 minutes.",
-      test: {
-        series: [
-          { series: stage("2"), values: "0x25" },
-          { series: stage("8"), values: "0+10x25" },
-          { series: stage("+Inf"), values: "0+10x25" },
-        ],
-        evalTime: "20m",
-        labels: { namespace: ns, stage: "search" },
-      },
-    });
-    out.push(...milvusAlertDefs(p));
-    const stores = inClusterStores(p);
-    for (const storeNs of [...new Set(stores.map((s) => s.namespace))]) {
-      const apps = stores.filter((s) => s.namespace === storeNs).map((s) => s.app);
-      const storePod = `${apps[0]}-0`;
-      out.push({
-        group: "inferplane-rag",
-        alert: "InferplaneRagStoreDown",
-        expr: `up{namespace="${storeNs}",pod=~"(${apps.join("|")})-.*"} == 0`,
-        for: "5m",
-        severity: "critical",
-        summary: "RAG store pod down",
-        description: "{{ $labels.pod }} in {{ $labels.namespace }} has been down for 5 minutes.",
-        test: {
-          series: [
-            { series: `up{namespace="${storeNs}",pod="${storePod}",job="j",instance="i"}`, values: "0x15" },
-          ],
-          evalTime: "10m",
-          labels: { namespace: storeNs, pod: storePod, job: "j", instance: "i" },
-        },
-      });
-    }
   }
   return out;
 }
