@@ -1,45 +1,33 @@
-// Over 500 lines: lifecycle, routes and admission all read one incarnation's private state (Life, faults, ids).
 /**
  * One simulator replica: its lifecycle (listen, kill, restart, stop; one engine, clock and
  * metrics per incarnation) and its routes, which hand each request to its dialect
  * (src/sim/dialects/), the simulated endpoints (pooling.ts) or the engine (generation.ts).
  */
 
-import type { ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { processRegistry } from "../telemetry/process-metrics.js";
 import { registerAdmin } from "./admin.js";
+import { admit } from "./admission.js";
 import { ConstantLatencyEngine } from "./constant-latency.js";
-import { wireFor } from "./dialects/index.js";
 import { ollamaTags } from "./dialects/ollama.js";
 import { modelsList } from "./dialects/openai.js";
 import { tgiInfo } from "./dialects/tgi.js";
 import { tritonRoute } from "./dialects/triton.js";
-import { FAULT_HEADER, type FaultAction, FaultInjector } from "./faults.js";
+import { FaultInjector } from "./faults.js";
 import type { Flavour } from "./flavours.js";
-import { Generation, type Job, type Life, type WireContext } from "./generation.js";
+import type { Life, WireContext } from "./generation.js";
 import { readLateness, resetLateness } from "./loop-lateness.js";
 import { SimMetrics } from "./metrics.js";
 import type { EngineConfig } from "./model/config.js";
-import { EngineCore, RequestRejected } from "./model/engine.js";
+import { EngineCore } from "./model/engine.js";
 import { rng } from "./model/workload.js";
 import { type SimSetup, usage } from "./options.js";
 import { embeddings, rerank, score, tokenize } from "./pooling.js";
 import { RealtimeEngine } from "./realtime.js";
-import { type GenKind, type ParsedGeneration, parseGeneration, planReply } from "./request.js";
-import { RichReply } from "./rich-reply.js";
+import type { GenKind } from "./request.js";
 import { admissionQueue, connectionQueue } from "./slices.js";
-import { type ChoiceContent, choiceContent, type RichSpec } from "./structured.js";
-import {
-  badRequest,
-  type Dialect,
-  errorBody,
-  faultError,
-  readyOrRefuse,
-  sendError,
-  type WireError,
-} from "./wire-errors.js";
+import { badRequest, type Dialect, readyOrRefuse, sendError, type WireError } from "./wire-errors.js";
 
 export interface SimServerHandle {
   /** http://HOST:PORT */
@@ -82,7 +70,7 @@ export class Replica implements SimServerHandle {
   readonly host: string;
   port: number;
   private life: Life | undefined;
-  private readonly faults: FaultInjector;
+  readonly faults: FaultInjector;
   /** The replica's own random stream (reply lengths and texts of requests without a seed). */
   readonly rand: () => number;
   private readonly idPrefix: string;
@@ -113,6 +101,10 @@ export class Replica implements SimServerHandle {
   get url(): string {
     const h = this.host.includes(":") ? `[${this.host}]` : this.host;
     return `http://${h}:${this.port}`;
+  }
+  /** The incarnation serving now (undefined while killed). */
+  get current(): Life | undefined {
+    return this.life;
   }
   get running(): boolean {
     return this.life !== undefined;
@@ -384,7 +376,7 @@ export class Replica implements SimServerHandle {
     }
   }
 
-  private wireContext(): WireContext {
+  wireContext(): WireContext {
     return {
       servedModelName: this.servedModelName,
       servedJson: this.servedJson,
@@ -416,7 +408,7 @@ export class Replica implements SimServerHandle {
     admissionQueue.push(() => {
       if (this.life !== life || reply.raw.destroyed) return;
       try {
-        this.admit(life, req, reply, dialect, kind);
+        admit(this, life, req, reply, dialect, kind);
       } catch (err) {
         if (!reply.sent && !reply.raw.headersSent)
           sendError(reply, dialect, {
@@ -431,169 +423,11 @@ export class Replica implements SimServerHandle {
     return undefined;
   }
 
-  private admit(life: Life, req: FastifyRequest, reply: FastifyReply, dialect: Dialect, kind: GenKind): void {
-    if (!readyOrRefuse(life.readyAt, reply, dialect)) return;
-    const parsed = parseGeneration(req, kind, this.servedModelName, this.flavour.engine);
-    if ("status" in parsed) {
-      sendError(reply, dialect, parsed);
-      return;
-    }
-
-    const fault = this.faults.decide(headerValue(req.headers[FAULT_HEADER]));
-    if (typeof fault === "string") {
-      sendError(reply, dialect, badRequest(fault, FAULT_HEADER));
-      return;
-    }
-    if (fault.kind === "status") {
-      sendError(reply, dialect, faultError(fault.status));
-      return;
-    }
-
-    const job = planReply(parsed, fault, this);
-    if ("status" in job) {
-      sendError(reply, dialect, job);
-      return;
-    }
-
-    reply.hijack();
-    const res = reply.raw;
-    if (fault.kind === "hang") return; // never answered; the socket dies with the client or the server
-    if (parsed.rich !== null) {
-      this.admitRich(life, res, dialect, parsed, parsed.rich, job, fault);
-      return;
-    }
-    const wire = wireFor(kind, this.wireContext(), parsed, job);
-    const begin = () => {
-      if (res.destroyed || this.life !== life) return;
-      const g = new Generation(life, job, wire, res, life.rt.now());
-      res.once("close", g.onClose);
-      try {
-        life.rt.submit(
-          {
-            id: job.id,
-            promptTokens: job.promptIds.length,
-            maxTokens: job.outputTokens,
-            tokenIds: job.promptIds,
-          },
-          g,
-        );
-      } catch (err) {
-        res.off("close", g.onClose);
-        const e =
-          err instanceof RequestRejected
-            ? badRequest(err.message, null, "context_length_exceeded")
-            : { status: 500, type: "server_error", code: "internal_error", message: String(err) };
-        res.writeHead(e.status, life.jsonHeaders);
-        res.end(JSON.stringify(errorBody(dialect, e)));
-        return;
-      }
-      if (wire.stream) g.startStream(wire.contentType === "sse" ? life.sseHeaders : life.ndjsonHeaders);
-    };
-    if (fault.kind === "slow") {
-      const t = setTimeout(begin, fault.ms);
-      res.once("close", () => clearTimeout(t));
-    } else begin();
-  }
-
-  /**
-   * A reply of n choices, tool calls, JSON output, logprobs or continuous usage: one engine job
-   * per choice (src/sim/rich-reply.ts), each choice's content from src/sim/structured.ts.
-   */
-  private admitRich(
-    life: Life,
-    res: ServerResponse,
-    dialect: Dialect,
-    p: ParsedGeneration,
-    spec: RichSpec,
-    first: Job,
-    fault: FaultAction,
-  ): void {
-    const jobs: Job[] = [];
-    const contents: ChoiceContent[] = [];
-    const limit = p.maxTokens ?? this.config.maxModelLen - p.promptIds.length;
-    for (let i = 0; i < spec.n; i++) {
-      let job = first;
-      if (i > 0) {
-        const planned = planReply({ ...p, seed: p.seed !== undefined ? p.seed + i : undefined }, fault, this);
-        if ("status" in planned) throw new Error(planned.message);
-        job = { ...planned, id: `${first.id}-${i}` };
-      }
-      const content = choiceContent(spec.output, job.textSeed, i);
-      if (content.pieces !== null && content.pieces.length > 0) {
-        // Guided decoding: the reply is the structured text, cut only by max_tokens.
-        const outputTokens = Math.min(content.pieces.length, limit);
-        job = {
-          ...job,
-          outputTokens,
-          texts: content.pieces.slice(0, outputTokens),
-          finishReason: content.pieces.length <= limit ? "stop" : "length",
-          stopReason: "null",
-          cutAt: fault.kind === "cut" ? Math.floor((outputTokens - 1) / 2) : -1,
-        };
-      }
-      jobs.push(job);
-      contents.push(content);
-    }
-    const begin = () => {
-      if (res.destroyed || this.life !== life) return;
-      const rich = new RichReply(
-        {
-          metrics: life.metrics,
-          abort: (id) => life.rt.abort(id),
-          now: () => life.rt.now(),
-          res,
-          jsonHeaders: life.jsonHeaders,
-          sseHeaders: life.sseHeaders,
-          model: this.servedModelName,
-          created: this.created(),
-          id: `${spec.chat ? "chatcmpl" : "cmpl"}-${first.id}`,
-          stream: p.stream,
-          includeUsage: p.includeUsage,
-          spec,
-        },
-        jobs,
-        contents,
-        life.rt.now(),
-      );
-      try {
-        jobs.forEach((job, i) => {
-          life.rt.submit(
-            {
-              id: job.id,
-              promptTokens: job.promptIds.length,
-              maxTokens: job.outputTokens,
-              tokenIds: job.promptIds,
-            },
-            rich.listener(i),
-          );
-        });
-      } catch (err) {
-        rich.detach();
-        for (const job of jobs) life.rt.abort(job.id);
-        const e =
-          err instanceof RequestRejected
-            ? badRequest(err.message, null, "context_length_exceeded")
-            : { status: 500, type: "server_error", code: "internal_error", message: String(err) };
-        res.writeHead(e.status, life.jsonHeaders);
-        res.end(JSON.stringify(errorBody(dialect, e)));
-        return;
-      }
-      if (p.stream) rich.startStream();
-    };
-    if (fault.kind === "slow") {
-      const t = setTimeout(begin, fault.ms);
-      res.once("close", () => clearTimeout(t));
-    } else begin();
-  }
-
+  /** Keeps the request's traceparent (bounded), so tests can check propagation. */
   private noteTraceparent(req: FastifyRequest): void {
     const tp = req.headers.traceparent;
     if (typeof tp !== "string") return;
     if (this.traceparents.length >= MAX_TRACEPARENTS) this.traceparents.shift();
     this.traceparents.push(tp);
   }
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

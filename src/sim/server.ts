@@ -10,8 +10,9 @@
  * same port with a fresh engine, as a restarted pod). Over HTTP: `POST /admin/stop` and
  * `POST /admin/restart` (see docs/simulator-http.md).
  *
- * Layout: options.ts (resolveSimOptions), replica.ts (lifecycle and routes), dialects/<engine>.ts
- * (each engine flavour's bodies and routes), request.ts (parsing, reply planning), generation.ts
+ * Layout: options.ts (resolveSimOptions), replica.ts (lifecycle and routes), admission.ts (a
+ * generation request from readiness to engine job), dialects/<engine>.ts (each engine
+ * flavour's reply and info bodies), request.ts (parsing, reply planning), generation.ts
  * (the token-writing listener), pooling.ts (embeddings, rerank, score, tokenize), admin.ts,
  * fleet.ts, wire-errors.ts (error bodies and the readiness check).
  *
