@@ -260,7 +260,10 @@ export async function ragAskCommand(question: string, opts: RagCliOptions, io: C
   }
 }
 
-/** BEIR evaluation: ingest the corpus (unchanged documents are skipped), run every query, score. */
+/**
+ * BEIR evaluation: ingest the corpus (unchanged documents are skipped), run every query, score.
+ * Over 120 lines: a thin shell that runs ingest, the queries and the scoring in order.
+ */
 export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<number> {
   if (!opts.corpus)
     throw new InferplaneError("usage", "--corpus DIR is required (a BEIR folder with corpus.jsonl)");

@@ -54,7 +54,10 @@ export function alertDefs(p: Platform): AlertDef[] {
   ];
 }
 
-/** The engines' alerts (queue, KV cache, preemptions, TTFT, pods down, serving), on their real metric names. */
+/**
+ * The engines' alerts (queue, KV cache, preemptions, TTFT, pods down, serving), on their real
+ * metric names. Over 120 lines: one literal per alert, each with its promtool fixture.
+ */
 function engineAlertDefs(p: Platform, models: ModelSpec[]): AlertDef[] {
   const ns = p.metadata.namespace;
   const a = p.observability.alerts;

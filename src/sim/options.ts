@@ -124,26 +124,7 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
       ? given.trim().replace(/^hf:\/\//i, "")
       : (model.variants[0]?.repo ?? model.id);
 
-  // Weight format: the repo's quantization, or --quantization, or --dtype.
-  const repoQuant = byRepo?.variant.quantization ?? "none";
-  let quant: WeightFormat | undefined;
-  if (o.quantization !== undefined) {
-    const q = o.quantization.toLowerCase();
-    if (!QUANTIZATIONS.includes(q))
-      throw usage(`quantization must be one of ${QUANTIZATIONS.join(", ")}, got "${o.quantization}"`);
-    const same = q === repoQuant || (q === "gptq" && repoQuant.startsWith("gptq"));
-    if (repoQuant !== "none" && !same)
-      throw usage(`${repo} is quantized with ${repoQuant}; --quantization ${q} contradicts it`);
-    quant = q as WeightFormat;
-  } else if (repoQuant !== "none") quant = repoQuant;
-  let weightFormat: WeightFormat = quant ?? "none";
-  if (o.dtype !== undefined) {
-    const d = DTYPES[o.dtype.toLowerCase()];
-    if (d === undefined)
-      throw usage(`dtype must be one of ${Object.keys(DTYPES).join(", ")}, got "${o.dtype}"`);
-    if (quant === undefined) weightFormat = d;
-  }
-  if (o.weightFormat !== undefined) weightFormat = o.weightFormat;
+  const weightFormat = weightFormatOf(o, repo, byRepo?.variant.quantization ?? "none");
 
   positiveInt("tp", o.tp);
   positiveInt("max-num-seqs", o.maxNumSeqs);
@@ -177,6 +158,52 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
   const faultProblem = checkFaultOptions(faults);
   if (faultProblem !== undefined) throw usage(faultProblem);
 
+  const config = replicaConfig(o, model, weightFormat);
+  return {
+    flavour,
+    config,
+    model,
+    repo,
+    servedModelName: o.servedModelName ?? repo,
+    host: o.host ?? "127.0.0.1",
+    port,
+    speed,
+    outputLenMean,
+    outputLenSigma,
+    embeddingDim: o.embeddingDim ?? model.embeddingDims ?? 1024,
+    startupDelayMs,
+    faults,
+    seed,
+    replicaIndex: o.replicaIndex ?? 0,
+    constantLatency: o.constantLatency ?? null,
+  };
+}
+
+/** The weight format: the repo's quantization, or --quantization, or --dtype (`weightFormat` overrides all). */
+function weightFormatOf(o: SimServerOptions, repo: string, repoQuant: WeightFormat | "none"): WeightFormat {
+  let quant: WeightFormat | undefined;
+  if (o.quantization !== undefined) {
+    const q = o.quantization.toLowerCase();
+    if (!QUANTIZATIONS.includes(q))
+      throw usage(`quantization must be one of ${QUANTIZATIONS.join(", ")}, got "${o.quantization}"`);
+    const same = q === repoQuant || (q === "gptq" && repoQuant.startsWith("gptq"));
+    if (repoQuant !== "none" && !same)
+      throw usage(`${repo} is quantized with ${repoQuant}; --quantization ${q} contradicts it`);
+    quant = q as WeightFormat;
+  } else if (repoQuant !== "none") quant = repoQuant;
+  let weightFormat: WeightFormat = quant ?? "none";
+  if (o.dtype !== undefined) {
+    const d = DTYPES[o.dtype.toLowerCase()];
+    if (d === undefined)
+      throw usage(`dtype must be one of ${Object.keys(DTYPES).join(", ")}, got "${o.dtype}"`);
+    if (quant === undefined) weightFormat = d;
+  }
+  if (o.weightFormat !== undefined) weightFormat = o.weightFormat;
+  return weightFormat;
+}
+
+/** The replica's engine configuration, with max_model_len checked or fitted to its KV cache as vLLM does. */
+function replicaConfig(o: SimServerOptions, model: ModelSpec, weightFormat: WeightFormat): EngineConfig {
   // Encoder (embedding, rerank) models keep no KV cache, so the computed pool is empty; give them
   // room for max-num-seqs sequences of full length so the scheduler can still batch them.
   const encoderBlocks =
@@ -214,22 +241,5 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
     if (isInferplaneError(err)) throw err;
     throw usage(err instanceof Error ? err.message : String(err));
   }
-  return {
-    flavour,
-    config,
-    model,
-    repo,
-    servedModelName: o.servedModelName ?? repo,
-    host: o.host ?? "127.0.0.1",
-    port,
-    speed,
-    outputLenMean,
-    outputLenSigma,
-    embeddingDim: o.embeddingDim ?? model.embeddingDims ?? 1024,
-    startupDelayMs,
-    faults,
-    seed,
-    replicaIndex: o.replicaIndex ?? 0,
-    constantLatency: o.constantLatency ?? null,
-  };
+  return config;
 }

@@ -62,6 +62,9 @@ function randomHex(rand: () => number, n: number): string {
   return s;
 }
 
+/** Answers 503 in the dialect and returns false while the replica is still starting. */
+type Ready = (reply: FastifyReply, dialect: Dialect) => boolean;
+
 export class Replica implements SimServerHandle {
   readonly setup: SimSetup;
   readonly flavour: Flavour;
@@ -218,7 +221,18 @@ export class Replica implements SimServerHandle {
   // ---------------------------------------------------------------------------------------------
 
   private buildApp(life: Life): FastifyInstance {
-    const f = this.flavour;
+    const app = this.baseApp();
+    const ready = (reply: FastifyReply, dialect: Dialect): boolean =>
+      readyOrRefuse(life.readyAt, reply, dialect);
+    this.healthRoutes(app, life, ready);
+    this.openaiRoutes(app, life, ready);
+    this.nativeRoutes(app, life, ready);
+    registerAdmin(app, this);
+    return app;
+  }
+
+  /** A fastify app that reads any body as JSON and answers errors and 404s in the route's dialect. */
+  private baseApp(): FastifyInstance {
     const app = Fastify({
       logger: false,
       bodyLimit: 64 * 1024 * 1024,
@@ -260,11 +274,12 @@ export class Replica implements SimServerHandle {
         message: `Not Found: ${req.method} ${req.url.split("?")[0]}`,
       }),
     );
+    return app;
+  }
 
-    const ready = (reply: FastifyReply, dialect: Dialect): boolean =>
-      readyOrRefuse(life.readyAt, reply, dialect);
-
-    // Health
+  /** The engine's health and metrics paths, and the simulator's own process and loop-lateness. */
+  private healthRoutes(app: FastifyInstance, life: Life, ready: Ready): void {
+    const f = this.flavour;
     for (const path of f.healthPaths) {
       app.get(path, (_req, reply) => {
         if (!ready(reply, "openai")) return reply;
@@ -295,9 +310,11 @@ export class Replica implements SimServerHandle {
         return sendError(reply, "openai", badRequest("`scope` must be window or all.", "scope"));
       return reply.send(resetLateness(scope === "all"));
     });
+  }
 
-    // OpenAI API
-    const o = f.openai;
+  /** The OpenAI API as this flavour serves it. */
+  private openaiRoutes(app: FastifyInstance, life: Life, ready: Ready): void {
+    const o = this.flavour.openai;
     if (o.models !== null)
       app.get(o.models, (_req, reply) => reply.send(modelsList(this.setup, this.created())));
     if (o.chat !== null) app.post(o.chat, (req, reply) => this.generate(life, req, reply, "openai", "chat"));
@@ -316,8 +333,11 @@ export class Replica implements SimServerHandle {
     if (o.score !== null)
       app.post(o.score, (req, reply) => (ready(reply, "openai") ? score(this, req, reply) : reply));
     if (o.tokenize !== null) app.post(o.tokenize, (req, reply) => tokenize(this, req, reply));
+  }
 
-    // Native APIs
+  /** The flavour's native API: TGI's, Ollama's or Triton's. */
+  private nativeRoutes(app: FastifyInstance, life: Life, ready: Ready): void {
+    const f = this.flavour;
     const n = f.native;
     if (n.version !== null) {
       const path = n.version;
@@ -357,9 +377,6 @@ export class Replica implements SimServerHandle {
       app.post(tritonRoute(n.tritonGenerateStream), (req, reply) =>
         this.generate(life, req, reply, "triton", "triton-stream"),
       );
-
-    registerAdmin(app, this);
-    return app;
   }
 
   private dialectOf(url: string): Dialect {
