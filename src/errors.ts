@@ -242,6 +242,15 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * Exit statuses that are outcomes rather than an error code's own (docs/errors.md, "Exit
+ * statuses"): `plan` ran fine but found a placement that does not fit.
+ */
+export const EXIT_STATUSES = {
+  ok: 0,
+  plan_infeasible: 3,
+} as const;
+
 /** One located problem, e.g. a schema violation at a field path and YAML line. */
 export interface Problem {
   /** Field path in the spec, `models[0].maxModelLen`; empty for the document root. */

@@ -1,5 +1,15 @@
-/** Library entry: every CLI command is also a function here. */
+/**
+ * Library entry: the functions behind the CLI's commands, callable without it. Per command:
+ * validate → validateSpecFile; schema → specJsonSchema; plan → planSpec and renderPlanText /
+ * renderPlanMarkdown / renderPlanHtml; render → renderPlatform and writeTree; lint → lintPaths;
+ * sim → startSimServer / startSimFleet; serve → startGateway; embed-serve → startEmbeddingServer;
+ * bench → runBench; rag → RagService.
+ * CLI-only (test/index-exports.test.ts holds the list): `up` (composes sim, embedded engines
+ * and the gateway from these pieces), and `keys` / `usage` (thin commands over the gateway's
+ * policy stores, src/gateway/policy, whose store factory is not yet a stable surface).
+ */
 
+export { type BenchOptions, type BenchOutcome, runBench } from "./bench/run.js";
 export {
   formatSarif as formatLintSarif,
   type LintReport,
@@ -9,11 +19,20 @@ export {
 export { makePlanner as makeRenderPlanner } from "./deploy/plan.js";
 export { type RenderOptions, type RenderResult, renderPlatform } from "./deploy/render.js";
 export { writeTree } from "./deploy/write.js";
+export {
+  type EmbeddingServerHandle,
+  type EmbeddingServerOptions,
+  startEmbeddingServer,
+} from "./engines/embedded/index.js";
 export { getEngineAdapter } from "./engines/index.js";
 export * from "./errors.js";
 export { createBalancer } from "./gateway/routing/balancers/index.js";
 export { Router } from "./gateway/routing/router.js";
 export { type GatewayHandle, type GatewayOptions, startGateway } from "./gateway/server.js";
+export { renderHtml as renderPlanHtml } from "./planner/html.js";
+export { planSpec } from "./planner/index.js";
+export { renderMarkdown as renderPlanMarkdown, renderText as renderPlanText } from "./planner/report.js";
+export { RagService, type RagServiceOptions } from "./rag/service.js";
 export { CALIBRATION, type CalibrationPoint } from "./sim/model/calibration.js";
 export {
   type EngineConfig,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { it } from "node:test";
-import { ERRORS, InferplaneError } from "../src/errors.js";
+import { ERRORS, EXIT_STATUSES, InferplaneError } from "../src/errors.js";
 
 it("every error code is documented in docs/errors.md with its status, type and exit code", () => {
   const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
@@ -25,4 +25,25 @@ it("serializes to the OpenAI error shape", () => {
   assert.deepEqual(err.toOpenAI(), {
     error: { message: "bad", type: "invalid_request_error", code: "spec_invalid", param: null },
   });
+});
+
+it("every exit status the CLI can return is documented in docs/errors.md", () => {
+  const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
+  const section = doc.slice(doc.indexOf("## Exit statuses"));
+  const rows = new Map(
+    section
+      .split("\n")
+      .filter((l) => /^\| \d+ \|/.test(l))
+      .map((l) => {
+        const cells = l.split("|").map((c) => c.trim());
+        return [Number(cells[1]), cells[2] ?? ""] as const;
+      }),
+  );
+  const exits = new Set<number>([
+    ...Object.values(ERRORS).map((d) => d.exit),
+    ...Object.values(EXIT_STATUSES),
+  ]);
+  for (const exit of exits) assert.ok(rows.has(exit), `exit ${exit} is not documented`);
+  assert.deepEqual([...rows.keys()].sort(), [...exits].sort(), "docs list an exit status nothing returns");
+  assert.match(rows.get(EXIT_STATUSES.plan_infeasible) ?? "", /plan_infeasible/);
 });

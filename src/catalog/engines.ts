@@ -1,3 +1,4 @@
+// Over 600 lines: data, one sourced entry per engine and version (paths, images, metric names).
 /**
  * Engine facts: where each serving engine listens, which paths it serves, which image runs it,
  * and which Prometheus series carry its load — by version, because names change.

@@ -3,8 +3,8 @@
  * a TTY (quiet otherwise), the final table, and the files asked for (--json, --md, --chart).
  */
 import { InferplaneError } from "../errors.js";
+import { renderTable } from "../report/table.js";
 import type { CliIO } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface BenchCliOptions {
   url?: string;

@@ -2,9 +2,9 @@ import { InferplaneError } from "../errors.js";
 import { createKey, listKeys, parseBudget, revokeKey, rotateKey } from "../gateway/policy/key-admin.js";
 import { generateKey } from "../gateway/policy/keys.js";
 import { openPolicyStores } from "../gateway/policy/stores.js";
+import { renderTable } from "../report/table.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
 import { type CliIO, printJson } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface KeysOptions {
   config?: string;

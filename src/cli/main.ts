@@ -14,6 +14,7 @@ function version(): string {
   return pkg.version;
 }
 
+/** The CLI's commands. Over 120 lines: one declaration per command, each loading its module lazily. */
 export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   const program = new Command("inferplane")
     .description("Run LLM inference in production on Kubernetes: one spec, one CLI.")

@@ -1,6 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { InferplaneError } from "../errors.js";
+import { EXIT_STATUSES, InferplaneError } from "../errors.js";
 import { renderHtml } from "../planner/html.js";
 import { planSpec } from "../planner/index.js";
 import { renderMarkdown, renderText } from "../planner/report.js";
@@ -16,7 +16,7 @@ export interface PlanCliOptions {
 }
 
 /** Exit code when the plan has infeasibilities (every one is printed with its reason). */
-export const PLAN_INFEASIBLE_EXIT = 3;
+export const PLAN_INFEASIBLE_EXIT = EXIT_STATUSES.plan_infeasible;
 
 /** Writes `text` to `file` through a temporary file and a rename, so a reader never sees half a page. */
 function writeAtomically(file: string, text: string): void {

@@ -15,10 +15,10 @@ import { startLocalEmbedded } from "../rag/local-embedded.js";
 import type { SearchRequest } from "../rag/retrieve/search.js";
 import { RagService } from "../rag/service.js";
 import type { SourceDocument } from "../rag/types.js";
+import { renderTable } from "../report/table.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
 import type { Platform, RagSpec } from "../spec/schema.js";
 import { type CliIO, printJson } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface RagCliOptions {
   config?: string;
@@ -261,7 +261,10 @@ export async function ragAskCommand(question: string, opts: RagCliOptions, io: C
   }
 }
 
-/** BEIR evaluation: ingest the corpus (unchanged documents are skipped), run every query, score. */
+/**
+ * BEIR evaluation: ingest the corpus (unchanged documents are skipped), run every query, score.
+ * Over 120 lines: a thin shell that runs ingest, the queries and the scoring in order.
+ */
 export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<number> {
   if (!opts.corpus)
     throw new InferplaneError("usage", "--corpus DIR is required (a BEIR folder with corpus.jsonl)");

@@ -5,10 +5,10 @@
 
 import { engineInfo } from "../catalog/engines.js";
 import { InferplaneError } from "../errors.js";
+import { renderTable } from "../report/table.js";
 import { isSimEngine, SIM_ENGINES } from "../sim/flavours.js";
 import type { SimFleetHandle, SimFleetOptions } from "../sim/server.js";
 import type { CliIO } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface SimCliOptions {
   engine?: string;

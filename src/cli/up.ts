@@ -4,11 +4,11 @@ import { type LocalReplicas, localRunnerFor } from "../engines/index.js";
 import { InferplaneError } from "../errors.js";
 import { manageLifecycle } from "../gateway/lifecycle.js";
 import { startGateway } from "../gateway/server.js";
+import { renderTable } from "../report/table.js";
 import { simPlanFor } from "../sim/from-spec.js";
 import { type SimFleetHandle, startSimFleet } from "../sim/server.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
 import type { CliIO } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface UpOptions {
   config?: string;
@@ -31,7 +31,8 @@ export function localCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * The local stack, like the guide's `docker compose up`: for every model without endpoints, real
  * replicas where its engine runs here (llama.cpp with real weights) and simulated ones otherwise,
- * the gateway in front, until SIGINT/SIGTERM.
+ * the gateway in front, until SIGINT/SIGTERM. Over 120 lines: a thin shell that starts the
+ * pieces in order and stops what it started on failure or on a signal.
  */
 export async function upCommand(opts: UpOptions, io: CliIO): Promise<number> {
   const file = resolveSpecFile(opts.config);

@@ -2,9 +2,9 @@ import { InferplaneError, isInferplaneError } from "../errors.js";
 import { defaultRange, parseGroupBy, parseTime } from "../gateway/policy/admin.js";
 import { openPolicyStores } from "../gateway/policy/stores.js";
 import { groupUsage } from "../gateway/policy/usage.js";
+import { renderTable } from "../report/table.js";
 import { loadSpec, resolveSpecFile } from "../spec/load.js";
 import { type CliIO, printJson } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface UsageOptions {
   config?: string;

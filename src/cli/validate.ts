@@ -1,7 +1,7 @@
 import { formatProblem } from "../errors.js";
+import { renderTable } from "../report/table.js";
 import { validateSpecFile } from "../spec/validate.js";
 import { type CliIO, printJson } from "./io.js";
-import { renderTable } from "./table.js";
 
 export interface ValidateOptions {
   config?: string;

@@ -2,7 +2,7 @@
  * The plan as text: a terminal report (padded tables) and Markdown. Both show the same rows;
  * pure functions of the plan.
  */
-import { renderTable } from "../cli/table.js";
+import { renderTable } from "../report/table.js";
 import type { GpuLayout, ModelPlan, NodePlan, Plan, PlanUnit } from "./types.js";
 
 export const usd = (x: number): string => `$${Math.round(x).toLocaleString("en-US")}`;

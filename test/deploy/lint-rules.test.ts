@@ -328,6 +328,9 @@ describe("inferplane lint (command)", () => {
     assert.match(c.get().err, /no such file/);
     const d = capture();
     assert.equal(await main(["node", "inferplane", "lint", "--format", "xml", guide], d.io), 2);
+    // Both through the error module: its message form and its code.
+    assert.match(c.get().err, /^✖ no such file or directory: .*nope \[usage\]$/m);
+    assert.match(d.get().err, /^✖ unknown --format xml: use text, json, sarif \[usage\]$/m);
   });
 
   it("--format json and --format sarif carry the same findings", async () => {

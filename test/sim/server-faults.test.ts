@@ -165,9 +165,16 @@ describe("sim server: faults", () => {
     assert.equal(health.status, 503);
     const early = await post(`${sim.url}/v1/chat/completions`, chat(sim.servedModelName));
     assert.equal(early.status, 503);
+    // The simulated endpoints check the same readiness as generation.
+    const embed = { model: sim.servedModelName, input: "x" };
+    const rerank = { model: sim.servedModelName, query: "q", documents: ["d"] };
+    assert.equal((await post(`${sim.url}/v1/embeddings`, embed)).status, 503);
+    assert.equal((await post(`${sim.url}/v1/rerank`, rerank)).status, 503);
     await sleep(450);
     assert.equal((await fetch(`${sim.url}/health`)).status, 200);
     assert.equal((await post(`${sim.url}/v1/chat/completions`, chat(sim.servedModelName))).status, 200);
+    assert.equal((await post(`${sim.url}/v1/embeddings`, embed)).status, 200);
+    assert.equal((await post(`${sim.url}/v1/rerank`, rerank)).status, 200);
   });
 
   it("admin stop refuses connections (dropping streams in flight); restart serves again with a fresh engine", async (t) => {

@@ -4,7 +4,7 @@
  * and checked for the spec-level forms of the same mistakes.
  */
 import { existsSync } from "node:fs";
-import { isInferplaneError } from "../../errors.js";
+import { InferplaneError, isInferplaneError } from "../../errors.js";
 import { parseSpec } from "../../spec/load.js";
 import type { Platform } from "../../spec/schema.js";
 import { type LintInput, type LoadedDoc, loadPaths } from "./load.js";
@@ -21,8 +21,6 @@ export interface LintReport {
   warnings: number;
   notes: number;
 }
-
-export class LintUsageError extends Error {}
 
 function isSpec(doc: LoadedDoc): boolean {
   const v = doc.value as { apiVersion?: unknown; kind?: unknown } | null;
@@ -105,7 +103,8 @@ export function lintInput(input: LintInput): Finding[] {
 
 export function lintPaths(paths: readonly string[]): LintReport {
   const list = paths.length > 0 ? paths : ["."];
-  for (const p of list) if (!existsSync(p)) throw new LintUsageError(`no such file or directory: ${p}`);
+  for (const p of list)
+    if (!existsSync(p)) throw new InferplaneError("usage", `no such file or directory: ${p}`);
   const input = loadPaths(list);
   const findings = lintInput(input);
   const files = new Set([...input.docs.map((d) => d.file), ...input.dockerfiles.map((d) => d.file)]).size;

@@ -1,7 +1,8 @@
+// Over 600 lines: the rule list, then the Linter whose checks share the documents it classifies once.
 /**
- * The lint rules. Every item of DESIGN.md's "Known errors in the guide" and "Other mistakes" is
- * a rule here (RULES lists them with their source); each finding carries the rule id, the
- * severity, a message with the numbers, and file:line.
+ * The lint rules. Every known error of the deployment guide and every other common mistake
+ * (docs/deploy.md, "Rules") is a rule here (RULES lists them with their source); each finding
+ * carries the rule id, the severity, a message with the numbers, and file:line.
  */
 import { findGpu, listGpus } from "../../catalog/gpus.js";
 import { kvBytesPerToken, type WeightFormat, weightBytes } from "../../catalog/kv.js";

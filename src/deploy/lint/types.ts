@@ -23,6 +23,6 @@ export interface RuleInfo {
   severity: Severity;
   /** One line: what it catches. */
   title: string;
-  /** Which list of DESIGN.md it comes from; "guide-file": read in the guide's own files (issue 23). */
+  /** Known error of the guide, other mistake (docs/deploy.md, "Rules"); "guide-file": read in the guide's own files. */
   source: "known-error" | "other-mistake" | "guide-file" | "extra";
 }

@@ -229,7 +229,10 @@ export class EngineCore {
     events.push({ type: "preempted", id: seq.input.id, time: now });
   }
 
-  /** Schedules and runs one step starting at `now`; `null` when there is nothing to do. */
+  /**
+   * Schedules and runs one step starting at `now`; `null` when there is nothing to do.
+   * Over 120 lines: its three numbered phases share the step's token budget and block state.
+   */
   step(now: number): StepResult | null {
     const events: EngineEvent[] = this.pendingEvents;
     this.pendingEvents = [];

@@ -1,4 +1,4 @@
-/** Plain-text tables for terminal reports: columns padded to the widest cell. */
+/** Plain-text tables for terminal reports (the CLI and the planner's text report): columns padded to the widest cell. */
 export function renderTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
