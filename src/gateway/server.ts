@@ -12,6 +12,8 @@ import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
+import { poolSource } from "./console/pool-source.js";
+import { registerConsole } from "./console/register.js";
 import { GatewayMetrics } from "./metrics.js";
 import { hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
 import { type ApiOp, type ForwardDeps, Forwarder, sendError, startTiming } from "./proxy/forward.js";
@@ -96,6 +98,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     });
   }
   let spec = platform;
+  let loadedAt = Date.now(); // console
   const pools = new Map<string, UpstreamPool>();
   const upkeep = new EndpointUpkeep(
     () => pools.values(),
@@ -287,6 +290,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
         .map((id) => ({ id, object: "model", created, owned_by: "inferplane" })),
     };
   });
+  // --- console (issue 21): a stopgap source over the pools; the runtime's own replaces it ---
+  if (spec.gateway.console.enabled) {
+    const simulated = new Set(Object.keys(options.endpoints ?? {}));
+    registerConsole(app, poolSource({ spec: () => spec, loadedAt: () => loadedAt, pools, simulated, env }));
+  }
+  // --- end console ---
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const now = performance.now();
@@ -341,6 +350,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     pools,
     reload(next: Platform) {
       spec = next;
+      loadedAt = Date.now(); // console
       buildPools(next);
       deps.router = new Router(next);
       deps.timeouts = next.gateway.timeouts;
