@@ -4,7 +4,7 @@
 // Also: nothing in the console's JSON or page exposes a key, a hash, the admin token or a prompt.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -46,6 +46,37 @@ gateway:
 function buildConsole() {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "src/console/tsconfig.json"]);
   execFileSync(process.execPath, ["scripts/build-console.mjs"]);
+}
+
+/**
+ * Lowest WCAG contrast ratio of visible text against its background, in `theme`. A string:
+ * tsx's transform would wrap a function's helpers in names the page does not define.
+ */
+function contrastScript(theme: string): string {
+  return `(() => {
+    document.documentElement.dataset.theme = ${JSON.stringify(theme)};
+    const lum = (c) => {
+      const [r, g, b] = (c.match(/[\\d.]+/g) || []).slice(0, 3).map((v) => {
+        const x = Number(v) / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const bgOf = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = getComputedStyle(e).backgroundColor;
+        if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") return c;
+      }
+      return "rgb(255, 255, 255)";
+    };
+    let min = 21;
+    for (const el of document.querySelectorAll("h1, h2, h3, h4, p, td, th, button, dt, dd, label")) {
+      if (!el.checkVisibility()) continue;
+      const a = lum(getComputedStyle(el).color), b = lum(bgOf(el));
+      min = Math.min(min, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05));
+    }
+    return min;
+  })()`;
 }
 
 async function shot(page: Page, name: string) {
@@ -168,6 +199,7 @@ describe("operator console", () => {
       await page.keyboard.type(ADMIN_TOKEN);
       await page.keyboard.press("Enter");
       await page.locator("#status").filter({ hasText: "Live" }).waitFor({ timeout: 5_000 });
+      await page.locator("#signin").waitFor({ state: "hidden", timeout: 5_000 });
     });
 
     await t.test("live view: every endpoint of the pool, healthy and simulated", async () => {
@@ -234,6 +266,20 @@ describe("operator console", () => {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px in a narrow window`);
       await shot(page, "live-narrow-dark");
+    });
+
+    await t.test("every control has a label; text contrast is at least 4.5:1 in both themes", async () => {
+      const unlabelled = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLInputElement>("input, select, textarea")]
+          .filter((el) => (el.labels?.length ?? 0) === 0)
+          .map((el) => el.id),
+      );
+      assert.deepEqual(unlabelled, []);
+      for (const theme of ["light", "dark"]) {
+        const worst = (await page.evaluate(contrastScript(theme))) as number;
+        assert.ok(worst < 21, "some text was measured");
+        assert.ok(worst >= 4.5, `${theme}: lowest text contrast ${worst.toFixed(2)}:1`);
+      }
     });
 
     assert.deepEqual(errors, []);
