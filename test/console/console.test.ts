@@ -260,19 +260,19 @@ describe("operator console", () => {
     await t.test("narrow window and dark theme", async () => {
       await page.setViewportSize({ width: 380, height: 800 });
       await page.getByRole("button", { name: /dark and light/ }).click();
-      const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+      const theme = (await page.evaluate("document.documentElement.dataset.theme")) as string;
       assert.ok(theme === "dark" || theme === "light");
       if (theme !== "dark") await page.getByRole("button", { name: /dark and light/ }).click();
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = (await page.evaluate(
+        "document.documentElement.scrollWidth - window.innerWidth",
+      )) as number;
       assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px in a narrow window`);
       await shot(page, "live-narrow-dark");
     });
 
     await t.test("every control has a label; text contrast is at least 4.5:1 in both themes", async () => {
-      const unlabelled = await page.evaluate(() =>
-        [...document.querySelectorAll<HTMLInputElement>("input, select, textarea")]
-          .filter((el) => (el.labels?.length ?? 0) === 0)
-          .map((el) => el.id),
+      const unlabelled = await page.evaluate(
+        `[...document.querySelectorAll("input, select, textarea")].filter((el) => el.labels.length === 0).map((el) => el.id)`,
       );
       assert.deepEqual(unlabelled, []);
       for (const theme of ["light", "dark"]) {
