@@ -293,7 +293,10 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
   // --- console (issue 21): a stopgap source over the pools; the runtime's own replaces it ---
   if (spec.gateway.console.enabled) {
     const simulated = new Set(Object.keys(options.endpoints ?? {}));
-    registerConsole(app, poolSource({ spec: () => spec, loadedAt: () => loadedAt, pools, simulated, env }));
+    registerConsole(
+      app,
+      poolSource({ spec: () => spec, loadedAt: () => loadedAt, pools, simulated, env, metrics }),
+    );
   }
   // --- end console ---
   app.get("/healthz", async () => ({ status: "ok" }));

@@ -247,6 +247,14 @@ describe("operator console", () => {
       await shot(page, "playground");
     });
 
+    await t.test("live view: the route's traffic over the window from the gateway's counters", async () => {
+      await page.getByRole("button", { name: "Live" }).click();
+      await page
+        .locator("section[data-route=chat] p.meta")
+        .filter({ hasText: /req\/s, [\d.]+% errors, TTFT p50 \d+/ })
+        .waitFor({ timeout: 5_000 });
+    });
+
     await t.test("a stopped replica turns unhealthy within 5 s", async () => {
       await page.getByRole("button", { name: "Live" }).click();
       await b.stop();

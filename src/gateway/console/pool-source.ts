@@ -1,11 +1,13 @@
 /**
- * A `ConsoleSource` over the gateway's current runtime (its pools and spec). A stopgap the
- * runtime's own source replaces: per-route traffic and rejected reloads are not measured here.
+ * A `ConsoleSource` over the gateway's current runtime (its pools, spec and metrics). A stopgap
+ * the runtime's own source replaces: rejected reloads are not known here.
  */
 import type { Platform } from "../../spec/schema.js";
+import type { GatewayMetrics } from "../metrics.js";
 import type { EndpointState } from "../types.js";
 import type { UpstreamPool } from "../upstream/pool.js";
 import type { ConsoleSource, EndpointView, PoolView, RouteView } from "./source.js";
+import { type Buckets, type RouteTotals, TrafficWindow } from "./traffic.js";
 
 export interface PoolSourceInput {
   spec: () => Platform;
@@ -15,6 +17,53 @@ export interface PoolSourceInput {
   /** Pools whose endpoints are simulated replicas (`inferplane up`). */
   simulated: ReadonlySet<string>;
   env: NodeJS.ProcessEnv;
+  /** The gateway's metrics, read for per-route traffic; without them no traffic is shown. */
+  metrics?: GatewayMetrics;
+}
+
+type HistogramValues = Awaited<ReturnType<GatewayMetrics["ttft"]["get"]>>["values"];
+
+function addBuckets(into: Map<string, Map<number, number>>, values: HistogramValues) {
+  for (const v of values) {
+    if (!v.metricName?.endsWith("_bucket")) continue;
+    const route = String(v.labels.gen_ai_request_model ?? "");
+    const bound = (v.labels as Record<string, string | number | undefined>).le; // bucket series carry `le`
+    const le = bound === "+Inf" ? Number.POSITIVE_INFINITY : Number(bound);
+    const m = into.get(route) ?? new Map<number, number>();
+    m.set(le, (m.get(le) ?? 0) + v.value);
+    into.set(route, m);
+  }
+}
+
+const sorted = (m: Map<number, number> | undefined): Buckets =>
+  [...(m ?? new Map<number, number>())].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+
+/** Cumulative per-route totals from the gateway's counters and histograms (summed over pools and operations). */
+export async function readTotals(metrics: GatewayMetrics): Promise<Map<string, RouteTotals>> {
+  const out = new Map<string, RouteTotals>();
+  const totals = (route: string) => {
+    let t = out.get(route);
+    if (!t) {
+      t = { requests: 0, errors: 0, ttft: [], itl: [] };
+      out.set(route, t);
+    }
+    return t;
+  };
+  for (const v of (await metrics.requests.get()).values) {
+    const t = totals(String(v.labels.route ?? ""));
+    t.requests += v.value;
+    if (Number(v.labels.code) >= 400) t.errors += v.value;
+  }
+  const ttft = new Map<string, Map<number, number>>();
+  const itl = new Map<string, Map<number, number>>();
+  addBuckets(ttft, (await metrics.ttft.get()).values);
+  addBuckets(itl, (await metrics.tpot.get()).values);
+  for (const route of new Set([...ttft.keys(), ...itl.keys()])) {
+    const t = totals(route);
+    t.ttft = sorted(ttft.get(route));
+    t.itl = sorted(itl.get(route));
+  }
+  return out;
 }
 
 /** Never show credentials embedded in an endpoint URL. */
@@ -51,13 +100,16 @@ export function endpointView(ep: EndpointState, nowPerf: number, nowEpoch: numbe
 }
 
 export function poolSource(input: PoolSourceInput): ConsoleSource {
+  const recent = new TrafficWindow();
   return {
     adminToken() {
       const auth = input.spec().gateway.auth;
       if (auth.mode !== "keys") return undefined;
       return input.env[auth.adminTokenEnv] ?? null;
     },
-    state() {
+    async state() {
+      const at = performance.now();
+      if (input.metrics && recent.due(at)) recent.add({ at, routes: await readTotals(input.metrics) });
       const spec = input.spec();
       const nowPerf = performance.now();
       const nowEpoch = Date.now();
@@ -76,6 +128,10 @@ export function poolSource(input: PoolSourceInput): ConsoleSource {
         targets: r.targets.map((t) => ({ pool: t.model, weight: t.weight })),
         fallbacks: r.fallbacks,
       }));
+      for (const r of routes) {
+        const traffic = recent.traffic(r.name);
+        if (traffic) r.traffic = traffic;
+      }
       return {
         authMode: spec.gateway.auth.mode,
         spec: { name: spec.metadata.name, loadedAt: new Date(input.loadedAt()).toISOString() },

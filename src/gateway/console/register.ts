@@ -61,6 +61,6 @@ export function registerConsole(app: FastifyInstance, source: ConsoleSource, opt
         throw new InferplaneError("invalid_api_key", "missing or wrong admin token");
       }
     }
-    return { generatedAt: new Date().toISOString(), ...source.state() };
+    return { generatedAt: new Date().toISOString(), ...(await source.state()) };
   });
 }

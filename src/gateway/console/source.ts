@@ -85,8 +85,11 @@ export interface ConsoleState {
 }
 
 export interface ConsoleSource {
-  /** The state now, without `generatedAt`. Called on every poll: it must be cheap and synchronous. */
-  state(): Omit<ConsoleState, "generatedAt">;
+  /**
+   * The state now, without `generatedAt`. Called on every poll of every open console: cheap,
+   * and nothing may be computed ahead of it on the request path.
+   */
+  state(): Omit<ConsoleState, "generatedAt"> | Promise<Omit<ConsoleState, "generatedAt">>;
   /**
    * The admin token the console's JSON needs, read at each request (the spec may be reloaded):
    * `undefined` with auth off (the console is open, as the rest of a local gateway); `null`
