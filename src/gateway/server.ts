@@ -290,15 +290,6 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
         .map((id) => ({ id, object: "model", created, owned_by: "inferplane" })),
     };
   });
-  // --- console (issue 21): a stopgap source over the pools; the runtime's own replaces it ---
-  if (spec.gateway.console.enabled) {
-    const simulated = new Set(Object.keys(options.endpoints ?? {}));
-    registerConsole(
-      app,
-      poolSource({ spec: () => spec, loadedAt: () => loadedAt, pools, simulated, env, metrics }),
-    );
-  }
-  // --- end console ---
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const now = performance.now();
@@ -313,6 +304,15 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     }
     return { status: "ready" };
   });
+  // --- console (issue 21): a stopgap source over the pools; the runtime's own replaces it ---
+  if (spec.gateway.console.enabled) {
+    const simulated = new Set(Object.keys(options.endpoints ?? {}));
+    registerConsole(
+      app,
+      poolSource({ spec: () => spec, loadedAt: () => loadedAt, pools, simulated, env, metrics }),
+    );
+  }
+  // --- end console ---
   if (platform.observability.metrics.enabled) {
     app.get(platform.observability.metrics.path, async (_request, reply) => {
       void reply.header("content-type", metrics.registry.contentType);
