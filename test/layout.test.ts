@@ -14,17 +14,14 @@ const MAX_FUNCTION_LINES = 120;
 
 /** Over the limits today, without a reason yet: being moved or split by other issues. */
 const PENDING = new Set([
-  "src/gateway/proxy/forward.ts",
   "src/planner/plan.ts",
   "src/spec/schema.ts",
   "src/planner/packing.ts packPool",
   "src/deploy/render.ts renderPlatform",
-  "src/gateway/server.ts startGateway",
   "src/planner/plan.ts planModel",
   "src/planner/plan.ts buildPlan",
   "src/rag/api.ts registerRagRoutes",
   "src/rag/api.ts (anonymous)",
-  "src/gateway/proxy/forward.ts attempt",
   "src/deploy/gateway.ts gatewayObjects",
   "src/deploy/containers.ts compose",
   "src/gateway/policy/policy.ts admit",

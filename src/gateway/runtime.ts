@@ -57,7 +57,8 @@ export interface GatewayRuntime {
 
 /**
  * `gateway.*` fields a running gateway cannot change: they shape the listening socket, the
- * HTTP parser, the stores opened at start, or the deployment (replicas). A reload that changes
+ * HTTP parser, the stores opened at start, the routes mounted (console), or the deployment
+ * (replicas). A reload that changes
  * one logs a warning naming it; the rest of the reload applies.
  */
 export const RESTART_ONLY: readonly string[] = [
@@ -73,7 +74,11 @@ export const RESTART_ONLY: readonly string[] = [
   "usage.flushInterval",
   "http.maxHeaderBytes",
   "maxRequestBytes",
+  "console.enabled",
 ];
+
+/** `gateway.*` fields only the deploy compiler reads (the Ingress in front of the gateway). */
+export const DEPLOY_ONLY_PREFIXES: readonly string[] = ["ingress."];
 
 function balancerFor(spec: Platform, model: string): BalancerName {
   return spec.routes.find((r) => r.targets.some((t) => t.model === model))?.balancer ?? "least-request";

@@ -9,7 +9,8 @@ import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { doors } from "./api/index.js";
-import type { StreamMeter } from "./meter.js";
+import { poolSource } from "./console/pool-source.js";
+import { registerConsole } from "./console/register.js";
 import { GatewayMetrics } from "./metrics.js";
 import { hardenedServerOptions, installGatewayPolicy } from "./policy/index.js";
 import { createForwarder } from "./proxy/forward.js";
@@ -180,6 +181,34 @@ function reloadRuntime(next: Platform, r: Running): void {
   r.log("info", "spec reloaded", { models: next.models.length, routes: next.routes.length });
 }
 
+/** Phase 4: the operator console (`gateway.console`), reading the runtime in force. */
+function mountConsole(
+  app: FastifyInstance,
+  rt: Running["rt"],
+  options: GatewayOptions,
+  env: NodeJS.ProcessEnv,
+): { reloaded(): void } {
+  let loadedAt = Date.now();
+  if (rt.get().plan.gateway.console.enabled) {
+    registerConsole(
+      app,
+      poolSource({
+        spec: () => rt.get().plan.spec,
+        loadedAt: () => loadedAt,
+        pools: () => rt.get().pools,
+        simulated: new Set(Object.keys(options.endpoints ?? {})),
+        env,
+        metrics: rt.metrics,
+      }),
+    );
+  }
+  return {
+    reloaded: () => {
+      loadedAt = Date.now();
+    },
+  };
+}
+
 export async function startGateway(platform: Platform, options: GatewayOptions = {}): Promise<GatewayHandle> {
   const env = options.env ?? process.env;
   const { logger, log, tracing } = telemetryFor(platform, options, env);
@@ -209,6 +238,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
   });
   registerApiRoutes(app, ctx);
   registerInfoRoutes(app, ctx, platform);
+  const consoleView = mountConsole(app, rt, options, env);
   await app.listen({
     host: options.host ?? platform.gateway.listen.host,
     port: options.port ?? platform.gateway.listen.port,
@@ -223,8 +253,10 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     closed ??= closeAll({ rt, app, policy, logger, log, endpoints: options.endpoints }, tracing);
     return closed;
   };
-  const reload = (next: Platform) =>
+  const reload = (next: Platform) => {
     reloadRuntime(next, { rt, app, policy, logger, log, endpoints: options.endpoints });
+    consoleView.reloaded();
+  };
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,

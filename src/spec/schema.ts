@@ -518,6 +518,17 @@ const Gateway = z
       })
       .prefault({})
       .describe("Usage accounting per key, route and model (on when `auth.mode` is `keys`)."),
+    console: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Serve the operator console at `/console` (its JSON behind the admin token when `auth.mode` is `keys`); turn off in production overlays that do not want it.",
+          ),
+      })
+      .prefault({})
+      .describe("The operator console served by the gateway (docs/console.md)."),
     http: z
       .strictObject({
         maxHeaderBytes: z

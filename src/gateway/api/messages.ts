@@ -363,6 +363,24 @@ class MessagesStream implements DoorStream {
 /** Chat parameter names back to the Messages names a client sent. */
 const PARAM_NAMES: Readonly<Record<string, string>> = { stop: "stop_sequences" };
 
+/** A non-streaming chat answer as an Anthropic message. */
+function messageOf(upstream: unknown, id: string, model: string, stops: string[]): Json {
+  const a = readChatAnswer(upstream);
+  const blocks: Json[] = [];
+  if (a.text !== "") blocks.push({ type: "text", text: a.text });
+  for (const c of a.toolCalls)
+    blocks.push({ type: "tool_use", id: toolUseId(c.id), name: c.name, input: parseInput(c.arguments) });
+  return {
+    id,
+    type: "message",
+    role: "assistant",
+    model,
+    content: blocks,
+    ...stopReason(a.finishReason, a.stopReason, stops, a.toolCalls.length > 0),
+    usage: usageOf(a.usage),
+  };
+}
+
 export function messagesDoor(): FrontDoor {
   return {
     path: "/v1/messages",
@@ -418,27 +436,7 @@ export function messagesDoor(): FrontDoor {
         op: "chat",
         body: chat,
         stream,
-        response(upstream: unknown): unknown {
-          const a = readChatAnswer(upstream);
-          const blocks: Json[] = [];
-          if (a.text !== "") blocks.push({ type: "text", text: a.text });
-          for (const c of a.toolCalls)
-            blocks.push({
-              type: "tool_use",
-              id: toolUseId(c.id),
-              name: c.name,
-              input: parseInput(c.arguments),
-            });
-          return {
-            id,
-            type: "message",
-            role: "assistant",
-            model,
-            content: blocks,
-            ...stopReason(a.finishReason, a.stopReason, stops as string[], a.toolCalls.length > 0),
-            usage: usageOf(a.usage),
-          };
-        },
+        response: (upstream: unknown) => messageOf(upstream, id, model, stops as string[]),
         streamTranslator: () => new MessagesStream(id, model, stops as string[]),
       };
     },

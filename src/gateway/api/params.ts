@@ -58,6 +58,19 @@ function bool(body: Record<string, unknown>, key: string): boolean | undefined {
 }
 
 function sampling(op: "chat" | "completions", b: Record<string, unknown>): void {
+  const temperature = ranges(b);
+  counts(b, temperature);
+  lengths(b);
+  seedStopStream(b);
+  if (op === "chat") {
+    chatLogprobs(b);
+    tools(b);
+    responseFormat(b);
+  } else completionLogprobs(b);
+}
+
+/** Sampling ranges; returns the temperature (greedy sampling limits `n`). */
+function ranges(b: Record<string, unknown>): number | undefined {
   const temperature = num(b, "temperature");
   if (temperature !== undefined && temperature < 0)
     fail("temperature", `temperature must be non-negative, got ${temperature}.`);
@@ -77,7 +90,10 @@ function sampling(op: "chat" | "completions", b: Record<string, unknown>): void 
   const rep = num(b, "repetition_penalty");
   if (rep !== undefined && !(rep > 0))
     fail("repetition_penalty", `repetition_penalty must be greater than zero, got ${rep}.`);
+  return temperature;
+}
 
+function counts(b: Record<string, unknown>, temperature: number | undefined): void {
   const n = int(b, "n");
   if (n !== undefined && n < 1) fail("n", `n must be at least 1, got ${n}.`);
   if (n !== undefined && n > 1 && temperature === 0)
@@ -85,7 +101,9 @@ function sampling(op: "chat" | "completions", b: Record<string, unknown>): void 
   const bestOf = int(b, "best_of");
   if (bestOf !== undefined && bestOf < (n ?? 1))
     fail("best_of", `best_of must be greater than or equal to n, got n=${n ?? 1} and best_of=${bestOf}.`);
+}
 
+function lengths(b: Record<string, unknown>): void {
   const maxKey = opt(b, "max_completion_tokens") !== undefined ? "max_completion_tokens" : "max_tokens";
   const maxTokens = int(b, maxKey);
   if (maxTokens !== undefined && maxTokens < 1)
@@ -95,7 +113,9 @@ function sampling(op: "chat" | "completions", b: Record<string, unknown>): void 
     fail("min_tokens", `min_tokens must be greater than or equal to 0, got ${minTokens}.`);
   if (minTokens !== undefined && maxTokens !== undefined && minTokens > maxTokens)
     fail("min_tokens", `min_tokens must be less than or equal to max_tokens=${maxTokens}, got ${minTokens}.`);
+}
 
+function seedStopStream(b: Record<string, unknown>): void {
   const seed = int(b, "seed");
   if (seed !== undefined && (BigInt(seed) < INT64_MIN || BigInt(seed) > INT64_MAX))
     fail("seed", `seed must be a 64-bit integer, got ${seed}.`);
@@ -116,32 +136,32 @@ function sampling(op: "chat" | "completions", b: Record<string, unknown>): void 
     bool(so, "include_usage");
     bool(so, "continuous_usage_stats");
   }
+}
 
-  if (op === "chat") {
-    const logprobs = bool(b, "logprobs");
-    const top = int(b, "top_logprobs");
-    if (top !== undefined) {
-      if (top < 0) fail("top_logprobs", "`top_logprobs` must be a positive value.");
-      if (top > 0 && logprobs !== true)
-        fail("top_logprobs", "when using `top_logprobs`, `logprobs` must be set to true.");
-      if (top > MAX_LOGPROBS)
-        fail(
-          "top_logprobs",
-          `Requested sample logprobs of ${top}, which is greater than max allowed: ${MAX_LOGPROBS}`,
-        );
-    }
-    tools(b);
-    responseFormat(b);
-  } else {
-    const logprobs = int(b, "logprobs");
-    if (logprobs !== undefined && logprobs < 0)
-      fail("logprobs", `logprobs must be non-negative, got ${logprobs}.`);
-    if (logprobs !== undefined && logprobs > MAX_LOGPROBS)
+function chatLogprobs(b: Record<string, unknown>): void {
+  const logprobs = bool(b, "logprobs");
+  const top = int(b, "top_logprobs");
+  if (top !== undefined) {
+    if (top < 0) fail("top_logprobs", "`top_logprobs` must be a positive value.");
+    if (top > 0 && logprobs !== true)
+      fail("top_logprobs", "when using `top_logprobs`, `logprobs` must be set to true.");
+    if (top > MAX_LOGPROBS)
       fail(
-        "logprobs",
-        `Requested sample logprobs of ${logprobs}, which is greater than max allowed: ${MAX_LOGPROBS}`,
+        "top_logprobs",
+        `Requested sample logprobs of ${top}, which is greater than max allowed: ${MAX_LOGPROBS}`,
       );
   }
+}
+
+function completionLogprobs(b: Record<string, unknown>): void {
+  const logprobs = int(b, "logprobs");
+  if (logprobs !== undefined && logprobs < 0)
+    fail("logprobs", `logprobs must be non-negative, got ${logprobs}.`);
+  if (logprobs !== undefined && logprobs > MAX_LOGPROBS)
+    fail(
+      "logprobs",
+      `Requested sample logprobs of ${logprobs}, which is greater than max allowed: ${MAX_LOGPROBS}`,
+    );
 }
 
 function tools(b: Record<string, unknown>): void {

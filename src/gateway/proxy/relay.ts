@@ -235,7 +235,7 @@ export async function relayStream(
 }
 
 /**
- * Feeds a readable's chunks to `onChunk` from 'data' events: no promise per chunk, unlike
+ * Feeds a readable's chunks to `onChunk` on its data events: no promise per chunk, unlike
  * `for await` (a relayed token is one chunk). "wait" pauses until `drained`; "stop" destroys
  * the body (the upstream request ends) and resolves.
  */
