@@ -39,12 +39,14 @@ KUBE_VERSION="v1.36.3"
 KUBE_STAGING_VERSION="v0.36.3"
 ETCD_VERSION="v3.6.16"
 KWOK_VERSION="v0.8.0"
-# module@version:directory-in-module holding the CRD YAML (keep in step with test/services/kube.ts)
+# module@version:directory (or one file) in the module holding the CRD YAML (keep in step with test/services/kube.ts)
 KUBE_CRD_SOURCES=(
   "github.com/kedacore/keda/v2@v2.19.0:config/crd/bases"
   "github.com/prometheus-operator/prometheus-operator@v0.85.0:example/prometheus-operator-crd"
   "github.com/argoproj/argo-cd/v3@v3.3.0:manifests/crds"
   "github.com/k3s-io/helm-controller@v0.17.9:pkg/crds/yaml/generated"
+  "github.com/cert-manager/cert-manager@v1.19.1:deploy/crds"
+  "k8s.io/autoscaler/vertical-pod-autoscaler@v1.4.1:deploy/vpa-v1-crd-gen.yaml"
 )
 KUBE_CRDS_STAMP="$(printf '%s\n' "${KUBE_CRD_SOURCES[@]}" | cksum | cut -d' ' -f1)"
 KUBE_BUILD="$CACHE/kube-build"
@@ -278,8 +280,13 @@ kube_fetch_crds() {
     mod="${src%%:*}"
     dir="${src#*:}"
     moddir="$(cd "$CACHE" && GOFLAGS=-mod=mod "$go" mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || return 1
-    [ -d "$moddir/$dir" ] || { log "kube: $mod has no $dir"; return 1; }
-    mkdir -p "$out/${mod%%@*}" && cp "$moddir/$dir"/*.yaml "$out/${mod%%@*}/" || return 1
+    mkdir -p "$out/${mod%%@*}" || return 1
+    if [ -f "$moddir/$dir" ]; then
+      cp "$moddir/$dir" "$out/${mod%%@*}/" || return 1
+    else
+      [ -d "$moddir/$dir" ] || { log "kube: $mod has no $dir"; return 1; }
+      cp "$moddir/$dir"/*.yaml "$out/${mod%%@*}/" || return 1
+    fi
   done
   chmod -R u+w "$out" && rm -rf "$CACHE/kube-crds" && mv "$out" "$CACHE/kube-crds" || return 1
   echo "$KUBE_CRDS_STAMP" >"$CACHE/kube-crds/.version"

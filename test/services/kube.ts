@@ -1,7 +1,7 @@
 // A real Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC on, client certificates
 // made with openssl), kube-scheduler, kube-controller-manager and kwok (fake nodes and pods), all
 // built by install.sh (`kube`). The CRDs the rendered trees use (KEDA, prometheus-operator, Argo CD,
-// helm-controller's HelmChart) are applied from the copies install.sh took out of their upstream
+// helm-controller's HelmChart, cert-manager, the Vertical Pod Autoscaler) are applied from the copies install.sh took out of their upstream
 // Go modules. Nodes are kwok nodes: whatever capacity (nvidia.com/gpu, nvidia.com/mig-…) a test gives them.
 import { existsSync, readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
