@@ -3,7 +3,7 @@
  * health and readiness, metrics, graceful drain on SIGTERM and hot reload of the spec. Start and
  * reload go through one derivation (runtime.ts); this file wires its phases.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";

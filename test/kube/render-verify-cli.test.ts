@@ -13,7 +13,15 @@ function capture() {
   let out = "";
   let err = "";
   return {
-    io: { out: (t: string) => void (out += t), err: (t: string) => void (err += t), isTTY: false },
+    io: {
+      out: (t: string) => {
+        out += t;
+      },
+      err: (t: string) => {
+        err += t;
+      },
+      isTTY: false,
+    },
     text: () => ({ out, err }),
   };
 }
