@@ -1,6 +1,5 @@
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { type LocalReplicas, localRunnerFor } from "../engines/index.js";
+import { localCacheDir } from "../engines/local.js";
 import { InferplaneError } from "../errors.js";
 import { manageLifecycle } from "../gateway/lifecycle.js";
 import { startGateway } from "../gateway/server.js";
@@ -21,11 +20,6 @@ export interface UpOptions {
 
 function log(level: string, msg: string, fields: Record<string, unknown> = {}) {
   process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
-}
-
-/** Where engines that run for real keep their installs: `INFERPLANE_CACHE`, else ~/.cache/inferplane. */
-export function localCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.INFERPLANE_CACHE ?? join(homedir(), ".cache", "inferplane");
 }
 
 /**

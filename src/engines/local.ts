@@ -5,6 +5,7 @@
  *
  * Seam agreed between the llama.cpp engine work and the embedding engine work: keep it stable.
  */
+import { join } from "node:path";
 import type { ModelSpec } from "../spec/schema.js";
 
 export interface LocalReplicas {
@@ -28,4 +29,11 @@ export interface LocalRunOptions {
 export interface LocalRunner {
   /** Starts the model's replicas; installs what they need into `cacheDir` on first use. */
   start(model: ModelSpec, options: LocalRunOptions): Promise<LocalReplicas>;
+}
+
+/** Where engines that run for real keep their installs: `$INFERPLANE_CACHE_DIR`, else `$XDG_CACHE_HOME/inferplane`, else `~/.cache/inferplane`. */
+export function localCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.INFERPLANE_CACHE_DIR) return env.INFERPLANE_CACHE_DIR;
+  const home = env.HOME ?? env.USERPROFILE ?? ".";
+  return join(env.XDG_CACHE_HOME ?? join(home, ".cache"), "inferplane");
 }

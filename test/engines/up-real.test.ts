@@ -4,6 +4,8 @@
 // repository's .cache (install.sh llamacpp), where `up` finds it already installed.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -27,7 +29,7 @@ it("up -c examples/local-real.yaml: real and simulated endpoints listed; the pri
       "--port",
       "0",
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, INFERPLANE_CACHE: LLAMACPP_CACHE } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, INFERPLANE_CACHE_DIR: LLAMACPP_CACHE } },
   );
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let out = "";
@@ -60,6 +62,13 @@ it("up -c examples/local-real.yaml: real and simulated endpoints listed; the pri
     const text = body.choices[0]?.message.content ?? "";
     assert.match(text, /[A-Za-z]{3,}/, `real words from real weights: ${JSON.stringify(text)}`);
     assert.ok(body.usage.completion_tokens > 0);
+
+    // A fully real local RAG on the same stack: real embeddings (bge-small on the embedded engine)
+    // for retrieval, real generation (SmolLM2 on llama.cpp) for the answer.
+    assert.match(out, /bge-small\[0\]\s+embedded \(real\)\s+CPU/);
+    const gateway = /^gateway\s+inferplane\s+(http:\/\/\S+)/m.exec(out)?.[1];
+    assert.ok(gateway, "up lists the gateway's URL");
+    await localRag(gateway);
   } finally {
     child.kill("SIGINT");
   }
@@ -72,3 +81,46 @@ it("up -c examples/local-real.yaml: real and simulated endpoints listed; the pri
     );
   }
 });
+
+/** Three documents ingested through `up`'s gateway; `rag ask` answers from the right one and lists it first. */
+async function localRag(gateway: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "inferplane-local-rag-"));
+  try {
+    await mkdir(join(dir, "docs"));
+    const docs: Record<string, string> = {
+      "reactor.txt":
+        "The Zorblax reactor on Mars station Kappa runs on liquid helium-3 and produces 42 megawatts.",
+      "food.txt": "The cafeteria on station Kappa serves tomato soup every Tuesday and pancakes on Sundays.",
+      "security.txt": "Station Kappa's airlock codes rotate every six hours; the commander is Ada Okafor.",
+    };
+    for (const [name, text] of Object.entries(docs)) await writeFile(join(dir, "docs", name), `${text}\n`);
+    const cli = (args: string[]) =>
+      run(
+        process.execPath,
+        [
+          join(REPO_ROOT, "bin/inferplane.js"),
+          "rag",
+          ...args,
+          "-c",
+          join(REPO_ROOT, "examples/local-real.yaml"),
+          "--gateway",
+          gateway,
+        ],
+        { cwd: dir, timeoutMs: 180_000 },
+      );
+    const ingest = await cli(["ingest", join(dir, "docs")]);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    assert.match(ingest.stdout + ingest.stderr, /3 documents/);
+    const ask = await cli(["ask", "How much power does the Zorblax reactor produce?", "--json"]);
+    assert.equal(ask.code, 0, ask.stderr);
+    const answer = JSON.parse(ask.stdout) as {
+      choices: { message: { content: string } }[];
+      sources: { docId: string; score: number }[];
+    };
+    assert.equal(answer.sources[0]?.docId, "reactor.txt", "real retrieval puts the right document first");
+    const reply = answer.choices[0]?.message.content ?? "";
+    assert.match(reply, /[A-Za-z]{3,}/, `a real generated answer: ${JSON.stringify(reply)}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

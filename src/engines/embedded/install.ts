@@ -109,9 +109,5 @@ export async function ensureModelFiles(
   return filesIn(dir);
 }
 
-/** Where local engines keep their files: `$INFERPLANE_CACHE_DIR`, else `$XDG_CACHE_HOME/inferplane`, else `~/.cache/inferplane`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.INFERPLANE_CACHE_DIR) return env.INFERPLANE_CACHE_DIR;
-  const home = env.HOME ?? env.USERPROFILE ?? ".";
-  return join(env.XDG_CACHE_HOME ?? join(home, ".cache"), "inferplane");
-}
+/** Where local engines keep their files (one place for every local engine: src/engines/local.ts). */
+export { localCacheDir as defaultCacheDir } from "../local.js";
