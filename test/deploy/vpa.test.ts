@@ -76,7 +76,8 @@ describe("autoscaling.vpa", () => {
     );
     // Recommend-only is fine, and so is CPU when the gateway runs one replica (no HPA).
     assert.doesNotThrow(() => render(text.replace("    updateMode: Initial\n", '    updateMode: "Off"\n')));
-    const single = render(text.replace(/^ {2}replicas: 3$/m, "  replicas: 1"));
+    // The example's gateway runs 1 replica in base and 3 in production (an override).
+    const single = render(text.replace(/^( {2}| {8})replicas: 3$/gm, "$1replicas: 1"));
     assert.equal(
       single.base.objects.filter(
         (o) => o.object.kind === "HorizontalPodAutoscaler" && o.object.metadata.name === "inferplane-gateway",
