@@ -15,6 +15,7 @@ models:
     resources: {cpu: "1", memory: 1Gi}
 rag:
   embedding: {route: bge-small, dimensions: 384, inputType: true}
+gateway: {replicas: 1} # the embedded SQLite RAG store needs one gateway pod
 `;
 
 type Container = {
