@@ -97,6 +97,11 @@ const RUNNERS: Partial<Record<EngineId, () => Promise<LocalRunner>>> = {
   embedded: async () => (await import("./embedded/index.js")).localRunner,
 };
 
+/** Whether `up` runs `engine` for real (its replicas serve real weights) rather than simulating it. */
+export function runsLocally(engine: EngineId): boolean {
+  return RUNNERS[engine] !== undefined;
+}
+
 /** The local runner of `engine`, `undefined` for engines `up` simulates. */
 export async function localRunnerFor(engine: EngineId): Promise<LocalRunner | undefined> {
   return RUNNERS[engine]?.();

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
+import { runsLocally } from "../engines/index.js";
 import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
@@ -196,7 +197,13 @@ function mountConsole(
         spec: () => rt.get().plan.spec,
         loadedAt: () => loadedAt,
         pools: () => rt.get().pools,
-        simulated: new Set(Object.keys(options.endpoints ?? {})),
+        // `up` hands over its local replicas: simulated unless the engine runs for real here.
+        simulated: new Set(
+          rt
+            .get()
+            .plan.spec.models.filter((m) => options.endpoints?.[m.name] && !runsLocally(m.engine))
+            .map((m) => m.name),
+        ),
         env,
         metrics: rt.metrics,
       }),
