@@ -6,10 +6,10 @@
  * the official `@anthropic-ai/sdk` types (resources/messages/messages.d.ts); errors on this door
  * are Anthropic's `{"type":"error","error":{"type","message"}}`.
  */
-import { InferplaneError, isInferplaneError } from "../../errors.js";
+import { InferplaneError } from "../../errors.js";
 import { type ChatUsage, hexId, isObject, readChatAnswer, readChatChunk, sseEvent } from "./chat-shapes.js";
 import type { DoorStream, DoorTranslation, FrontDoor, SseFrame } from "./door.js";
-import { validateParams } from "./params.js";
+import { validateTranslated } from "./params.js";
 
 type Json = Record<string, unknown>;
 
@@ -421,15 +421,7 @@ export function messagesDoor(): FrontDoor {
         chat.stream = true;
         chat.stream_options = { include_usage: true };
       }
-      try {
-        validateParams("chat", chat);
-      } catch (err) {
-        if (isInferplaneError(err) && err.param !== null && err.param in PARAM_NAMES) {
-          const param = PARAM_NAMES[err.param] as string;
-          throw bad(param, err.message.replaceAll(err.param, param));
-        }
-        throw err;
-      }
+      validateTranslated("chat", chat, PARAM_NAMES);
       const id = `msg_${hexId(12)}`;
       const model = b.model;
       return {

@@ -10,7 +10,7 @@
  * logprobs; `validate_stream_options`; `check_tool_usage`); vLLM's `--max-logprobs` default 20
  * (vllm/config: ModelConfig.max_logprobs), which caps top_logprobs and completions logprobs.
  */
-import { InferplaneError } from "../../errors.js";
+import { InferplaneError, isInferplaneError } from "../../errors.js";
 
 export type ParamOp = "chat" | "completions" | "embeddings";
 
@@ -258,4 +258,23 @@ export function validateParams(op: ParamOp, body: unknown): void {
   if (!isObject(body)) throw new InferplaneError("invalid_json", "The request body must be a JSON object.");
   if (op === "embeddings") embeddings(body);
   else sampling(op, body);
+}
+
+/**
+ * `validateParams` for a front door's translated body: an error names the parameter the client
+ * sent (`names` maps chat names back to the door's, e.g. `stop` → `stop_sequences`).
+ */
+export function validateTranslated(
+  op: ParamOp,
+  body: unknown,
+  names: Readonly<Record<string, string>>,
+): void {
+  try {
+    validateParams(op, body);
+  } catch (err) {
+    if (!isInferplaneError(err) || err.param === null) throw err;
+    const own = names[err.param];
+    if (own === undefined) throw err;
+    throw new InferplaneError("invalid_request", err.message.replaceAll(err.param, own), { param: own });
+  }
 }

@@ -13,7 +13,7 @@
  * OpenAI API answers for an unknown id. Built-in tools (web search, file search, computer use,
  * MCP), background mode and conversations are refused with a 400 naming the field.
  */
-import { InferplaneError, isInferplaneError } from "../../errors.js";
+import { InferplaneError } from "../../errors.js";
 import {
   type ChatAnswer,
   type ChatUsage,
@@ -24,7 +24,7 @@ import {
   sseEvent,
 } from "./chat-shapes.js";
 import type { DoorStream, DoorTranslation, FrontDoor, SseFrame } from "./door.js";
-import { validateParams } from "./params.js";
+import { validateTranslated } from "./params.js";
 
 type Json = Record<string, unknown>;
 type ChatMessage = Json;
@@ -528,15 +528,7 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
         chat.stream = true;
         chat.stream_options = { include_usage: true };
       }
-      try {
-        validateParams("chat", chat);
-      } catch (err) {
-        if (isInferplaneError(err) && err.param !== null && err.param in PARAM_NAMES) {
-          const param = PARAM_NAMES[err.param] as string;
-          throw bad(param, err.message.replaceAll(err.param, param));
-        }
-        throw err;
-      }
+      validateTranslated("chat", chat, PARAM_NAMES);
       const ex = new Exchange(b, b.model, history, store);
       return {
         op: "chat",
