@@ -143,7 +143,8 @@ export function smallestUtilization(
 ): number | null {
   for (let pct = 1; pct <= Math.round(cap * 100); pct++) {
     const fit = fitMemory(model, gpu, { ...s, gpuMemoryUtilization: pct / 100 });
-    if (fit.kvBytes > 0 && fit.kvTokens >= kvTokensNeeded) return pct / 100;
+    // A model with no KV cache (an encoder: embeddings, reranking) needs only room beside its weights.
+    if (fit.kvBytes > 0 && (fit.kvBytesPerToken === 0 || fit.kvTokens >= kvTokensNeeded)) return pct / 100;
   }
   return null;
 }

@@ -211,10 +211,10 @@ describe("the rendered example on a real control plane", () => {
         ),
       );
       for (const node of Object.keys(got.byNode)) assert.match(node, /^a100-/, `${d} on ${node}`);
-      // Models the plan has a share for land where it says; the others render placed from the
-      // spec's gpu fields (render says so) and only need to reach the shared pool.
-      if (Object.keys(want).length > 0) assert.deepEqual(got.byNode, want, d);
-      else assert.equal(result.base.placedFrom[d.replace(/^vllm-/, "")], "spec");
+      // Every model, the encoders included, has a share in the plan and lands where it says.
+      assert.ok(Object.keys(want).length > 0, `the plan places ${d}`);
+      assert.equal(result.base.placedFrom[d.replace(/^vllm-/, "")], "plan");
+      assert.deepEqual(got.byNode, want, d);
     }
   });
 });
