@@ -154,13 +154,26 @@ export class GatewayMetrics {
 
   /** Counts one answered request. */
   countRequest(route: string, pool: string, code: number): void {
+    this.requestChild(route, pool, code).inc();
+  }
+
+  /**
+   * Every route's "no pool could answer" series, declared at zero: a series born at its first
+   * value shows no increase to rate(), so the first requests to a model at zero replicas would
+   * never reach the scale-from-zero activation query (src/deploy/autoscaling.ts) without it.
+   */
+  declareRoutes(routes: Iterable<string>): void {
+    for (const route of routes) this.requestChild(route, "", 503).inc(0); // prom-client exposes a child once incremented
+  }
+
+  private requestChild(route: string, pool: string, code: number): CounterChild {
     const byCode = this.codes.get(route, pool);
     let c = byCode.get(code);
     if (!c) {
       c = this.requests.labels({ route, pool, code: String(code) });
       byCode.set(code, c);
     }
-    c.inc();
+    return c;
   }
 
   /** Counts one balancer decision. */

@@ -108,6 +108,7 @@ async function startRuntime(platform: Platform, options: GatewayOptions, log: Lo
   const plan = deriveRuntime(platform, options.endpoints);
   const applied = set.apply(plan);
   current = runtimeOf(plan, applied.pools);
+  metrics.declareRoutes(plan.spec.routes.map((r) => r.name));
   await applied.firstLookups;
   return {
     metrics,
@@ -116,6 +117,7 @@ async function startRuntime(platform: Platform, options: GatewayOptions, log: Lo
     get: () => current as GatewayRuntime,
     swap: (next: GatewayRuntime) => {
       current = next;
+      metrics.declareRoutes(next.plan.spec.routes.map((r) => r.name));
     },
   };
 }

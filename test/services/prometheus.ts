@@ -15,7 +15,15 @@ import {
 } from "./harness.js";
 
 /** "host:port" (job "test", path /metrics) or a full job. */
-export type ScrapeTarget = string | { job: string; targets: readonly string[]; metricsPath?: string };
+export type ScrapeTarget =
+  | string
+  | {
+      job: string;
+      targets: readonly string[];
+      metricsPath?: string;
+      /** Target labels, as Kubernetes service discovery attaches `namespace` in a cluster. */
+      labels?: Record<string, string>;
+    };
 
 export interface PrometheusOptions {
   scrapeTargets: readonly ScrapeTarget[];
@@ -64,7 +72,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
         : {
             job_name: t.job,
             metrics_path: t.metricsPath ?? "/metrics",
-            static_configs: [{ targets: t.targets }],
+            static_configs: [{ targets: t.targets, ...(t.labels ? { labels: t.labels } : {}) }],
           },
     ),
   };
