@@ -42,11 +42,11 @@ export async function loadCollections() {
     const keep = select.value;
     select.replaceChildren(...list.data.map((c) => h("option", { value: c.name }, c.name)));
     if (list.data.some((c) => c.name === keep)) select.value = keep;
-    $("rag-out").replaceChildren(
-      list.data.length ? "" : "No collection yet (create one with POST /v1/rag/collections).",
-    );
+    $("rag-note").textContent = list.data.length
+      ? ""
+      : "No collection yet (create one with POST /v1/rag/collections).";
   } catch (err) {
-    $("rag-out").replaceChildren(h("p", {}, `Collections: ${errorText(err)}`));
+    $("rag-note").textContent = `Collections: ${errorText(err)}`;
   }
 }
 

@@ -18,7 +18,7 @@ import { type RagSims, startRagSims } from "../rag/sim-stack.js";
 import { startChromium } from "../services/chromium.js";
 import { requireService } from "../services/harness.js";
 import { type LlamaCppService, startLlamaCpp } from "../services/llamacpp.js";
-import { buildConsole, shot } from "./helpers.js";
+import { buildConsole, contrastScript, shot } from "./helpers.js";
 
 const ADMIN_TOKEN = "console-views-admin-token-5e21b";
 const quiet = () => {};
@@ -320,6 +320,48 @@ describe("operator console: keys, RAG, usage, spec, plan and bench", () => {
       });
       assert.equal(await page.locator("#reports-out tbody tr").count(), 2);
       await shot(page, "plan-bench");
+    });
+
+    await t.test(
+      "every view: labelled controls, contrast at least 4.5:1 in both themes, no sideways scroll when narrow",
+      async () => {
+        await page.setViewportSize({ width: 380, height: 800 });
+        for (const view of ["Live", "Spec", "Playground", "RAG", "Keys", "Usage", "Plan & bench"]) {
+          await page.getByRole("button", { name: view, exact: true }).click();
+          await page.waitForTimeout(300); // the view's own fetch (spec, collections, reports)
+          const unlabelled = await page.evaluate(
+            `[...document.querySelectorAll("input, select, textarea")].filter((el) => el.labels.length === 0).map((el) => el.id)`,
+          );
+          assert.deepEqual(unlabelled, [], view);
+          for (const theme of ["light", "dark"]) {
+            const worst = (await page.evaluate(contrastScript(theme))) as number;
+            assert.ok(worst >= 4.5, `${view}, ${theme}: lowest text contrast ${worst.toFixed(2)}:1`);
+          }
+          const overflow = (await page.evaluate(
+            "document.documentElement.scrollWidth - window.innerWidth",
+          )) as number;
+          assert.ok(overflow <= 1, `${view} scrolls sideways by ${overflow}px in a narrow window`);
+        }
+        await page.getByRole("button", { name: "RAG", exact: true }).click();
+        await shot(page, "rag-narrow-dark");
+      },
+    );
+
+    await t.test("nothing the console serves holds a key, the admin token or a question asked", async () => {
+      const reports = await (await admin("/console/api/reports")).text();
+      const links = JSON.parse(reports) as { plan: { url: string }; bench: { chart: string } };
+      const bodies = [
+        reports,
+        await (await admin("/console/api/state")).text(),
+        await (await admin("/console/api/spec")).text(),
+        await (await fetch(`${gw.url}${links.plan.url}`)).text(),
+        await (await fetch(`${gw.url}${links.bench.chart}`)).text(),
+      ];
+      for (const body of bodies) {
+        for (const secret of [ADMIN_TOKEN, key, "Which source says", "v1$"]) {
+          assert.ok(!body.includes(secret), `the console exposes ${secret.slice(0, 10)}…`);
+        }
+      }
     });
 
     assert.deepEqual(errors, []);
