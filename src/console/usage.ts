@@ -32,8 +32,14 @@ const label = (r: UsageRow) =>
     ? `${r.key_name ?? "(unnamed)"} (${r.key})`
     : String(r[group as "route" | "model" | "day"] ?? "");
 
-/** RFC 4180: quote every field, double the quotes inside. */
-const csvField = (v: unknown) => `"${String(v ?? "").replace(/"/g, '""')}"`;
+/**
+ * RFC 4180: quote every field, double the quotes inside; a text that a spreadsheet would run
+ * as a formula (a key named `=cmd|…`) gets a leading apostrophe (OWASP's CSV-injection advice).
+ */
+const csvField = (v: unknown) => {
+  const text = String(v ?? "");
+  return `"${(/^[=+\-@\t\r]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"`;
+};
 
 export function usageCsv(): string {
   const dims = group === "key" ? ["key", "key_name"] : [group];
