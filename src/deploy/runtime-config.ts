@@ -2,7 +2,10 @@
  * The gateway's runtime config in the cluster: the spec as the user wrote it (environment
  * overrides applied, `environments` dropped), plus what only the compiler knows — where each
  * deployed engine's pods are found (DNS on its headless Service) and the Redis it shares.
- * Built from the source document, not the defaulted object, so defaults stay the gateway's.
+ * Built from the source document, not the defaulted object, so defaults stay the gateway's —
+ * with one exception: the production environment does not serve the operator console unless
+ * its spec says so (`gateway.console.enabled`, in the base or the overlay), so a cluster only
+ * exposes it where someone chose to.
  */
 import { applyEnvironment } from "../spec/overlay.js";
 import type { Platform } from "../spec/schema.js";
@@ -12,6 +15,9 @@ import { engineName, REDIS_NAME } from "./names.js";
 import { toYaml } from "./yaml.js";
 
 type Plain = Record<string, unknown>;
+
+/** The environment whose runtime config turns the console off by default. */
+export const PRODUCTION_ENV = "production";
 
 export function gatewayNeedsRedis(p: Platform): boolean {
   return p.gateway.replicas > 1 && p.gateway.redis === undefined;
@@ -35,11 +41,13 @@ export function runtimeConfig(specText: string, env: string | null, p: Platform)
       port: enginePort(m),
     };
   }
-  if (gatewayNeedsRedis(p)) {
-    const gateway = (value.gateway ?? {}) as Plain;
-    gateway.redis = { url: `redis://${REDIS_NAME}:6379` };
-    value.gateway = gateway;
+  const gateway = (value.gateway ?? {}) as Plain;
+  if (gatewayNeedsRedis(p)) gateway.redis = { url: `redis://${REDIS_NAME}:6379` };
+  const consoleSettings = (gateway.console ?? {}) as Plain;
+  if (env === PRODUCTION_ENV && consoleSettings.enabled === undefined) {
+    gateway.console = { ...consoleSettings, enabled: false };
   }
+  if (Object.keys(gateway).length > 0) value.gateway = gateway;
   const header =
     "# Rendered by inferplane render: the spec with in-cluster discovery. Edit the source spec instead.\n";
   return header + toYaml(value);

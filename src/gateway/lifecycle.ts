@@ -24,12 +24,14 @@ export function manageLifecycle(gw: GatewayHandle, o: LifecycleOptions): () => v
       o.log("info", "reloaded spec", { why, file: o.file });
     } catch (err) {
       const problems = isInferplaneError(err) ? err.problems.map((p) => formatProblem(p, o.file)) : [];
+      const error = err instanceof Error ? err.message : String(err);
       o.log("error", "rejected the new spec; keeping the running one", {
         why,
         file: o.file,
-        error: err instanceof Error ? err.message : String(err),
+        error,
         problems,
       });
+      gw.reloadRejected([error, ...problems].join("\n")); // the console shows it (same text as the log)
     }
   };
   let debounce: NodeJS.Timeout | undefined;

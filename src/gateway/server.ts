@@ -54,6 +54,8 @@ export interface GatewayHandle {
   readonly poolSet: PoolSet;
   /** Swaps in a new spec; in-flight requests finish on the runtime they started on. */
   reload(platform: Platform): void;
+  /** The reload path refused a new spec: the console shows when, and `error` (no secret values). */
+  reloadRejected(error: string): void;
   /** Readiness fails at once; the listener closes after the drain delay; in-flight work finishes within the grace period. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -190,14 +192,16 @@ function mountConsole(
   rt: Running["rt"],
   options: GatewayOptions,
   env: NodeJS.ProcessEnv,
-): { reloaded(): void } {
+): { reloaded(): void; rejected(error: string): void } {
   let loadedAt = Date.now();
+  let lastRejected: { at: string; error: string } | undefined;
   if (rt.get().plan.gateway.console.enabled) {
     registerConsole(
       app,
       poolSource({
         spec: () => rt.get().plan.spec,
         loadedAt: () => loadedAt,
+        lastRejected: () => lastRejected,
         pools: () => rt.get().pools,
         // `up` hands over its local replicas: simulated unless the engine runs for real here.
         simulated: new Set(
@@ -214,6 +218,9 @@ function mountConsole(
   return {
     reloaded: () => {
       loadedAt = Date.now();
+    },
+    rejected: (error) => {
+      lastRejected = { at: new Date().toISOString(), error };
     },
   };
 }
@@ -277,6 +284,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions =
     upkeep: rt.upkeep,
     poolSet: rt.set,
     reload,
+    reloadRejected: (error) => consoleView.rejected(error),
     async drain() {
       if (ctx.draining) return closed;
       ctx.draining = true;

@@ -3,23 +3,24 @@
 // replica turning unhealthy, a streamed chat, a key created in the page and used over HTTP.
 // Also: nothing in the console's JSON or page exposes a key, a hash, the admin token or a prompt.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Page } from "playwright-core";
 import { BUDGET_BYTES } from "../../src/gateway/console/assets.js";
+import { generateKey } from "../../src/gateway/policy/keys.js";
 import { type GatewayHandle, startGateway } from "../../src/gateway/server.js";
 import { type SimServerHandle, startSimServer } from "../../src/sim/server.js";
 import { parseSpec } from "../../src/spec/load.js";
 import { startChromium } from "../services/chromium.js";
 import { requireService } from "../services/harness.js";
+import { buildConsole, contrastScript, shot } from "./helpers.js";
 
 const ADMIN_TOKEN = "console-test-admin-token-7f3a9c";
 const PROMPT_CANARY = "canary-prompt-91d2e";
-const SHOTS = "tmp/console-screenshots";
 const quiet = () => {};
+/** A key declared in the spec by its hash (GitOps): the Spec view must not show the hash. */
+const GITOPS = generateKey();
 
 function spec(a: SimServerHandle, b: SimServerHandle, db: string, consoleOn = true) {
   return parseSpec(`apiVersion: inferplane.dev/v1
@@ -36,52 +37,13 @@ routes:
     targets: [{model: llama}]
 gateway:
   console: {enabled: ${consoleOn}}
-  auth: {mode: keys, sqlitePath: ${db}}
+  auth:
+    mode: keys
+    sqlitePath: ${db}
+    keys: [{name: gitops, hash: "${GITOPS.hash}"}]
   outlierDetection: {interval: 1s}
   http: {securityHeaders: true}
 `).platform;
-}
-
-/** Builds the console the way `npm run build` does (tests run from source). */
-function buildConsole() {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "src/console/tsconfig.json"]);
-  execFileSync(process.execPath, ["scripts/build-console.mjs"]);
-}
-
-/**
- * Lowest WCAG contrast ratio of visible text against its background, in `theme`. A string:
- * tsx's transform would wrap a function's helpers in names the page does not define.
- */
-function contrastScript(theme: string): string {
-  return `(() => {
-    document.documentElement.dataset.theme = ${JSON.stringify(theme)};
-    const lum = (c) => {
-      const [r, g, b] = (c.match(/[\\d.]+/g) || []).slice(0, 3).map((v) => {
-        const x = Number(v) / 255;
-        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
-      });
-      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    };
-    const bgOf = (el) => {
-      for (let e = el; e; e = e.parentElement) {
-        const c = getComputedStyle(e).backgroundColor;
-        if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") return c;
-      }
-      return "rgb(255, 255, 255)";
-    };
-    let min = 21;
-    for (const el of document.querySelectorAll("h1, h2, h3, h4, p, td, th, button, dt, dd, label")) {
-      if (!el.checkVisibility()) continue;
-      const a = lum(getComputedStyle(el).color), b = lum(bgOf(el));
-      min = Math.min(min, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05));
-    }
-    return min;
-  })()`;
-}
-
-async function shot(page: Page, name: string) {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
 describe("operator console", () => {
@@ -151,13 +113,27 @@ describe("operator console", () => {
     const state = JSON.parse(text) as { authMode: string; pools: { endpoints: { url: string }[] }[] };
     assert.equal(state.authMode, "keys");
     assert.equal(state.pools[0]?.endpoints.length, 2);
-    const page = await (await fetch(`${gw.url}/console`)).text();
-    const script = await (await fetch(`${gw.url}/console/app.js`)).text();
-    for (const body of [text, page, script]) {
-      for (const secret of [ADMIN_TOKEN, key.key, PROMPT_CANARY, "v1$"]) {
+    const admin = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
+    const specDoc = await (await fetch(`${gw.url}/console/api/spec`, admin)).text();
+    assert.match(specDoc, /"name":"gitops"/, "the spec view shows the declared key, by name");
+    const reports = await (await fetch(`${gw.url}/console/api/reports`, admin)).text();
+    const planUrl = (JSON.parse(reports) as { plan: { url: string } }).plan.url;
+    const plan = await (await fetch(`${gw.url}${planUrl}`)).text();
+    assert.match(plan, /<svg/);
+    const bodies = [text, specDoc, reports, plan, await (await fetch(`${gw.url}/console`)).text()];
+    for (const f of readdirSync("dist/console").filter((n) => n.endsWith(".js"))) {
+      bodies.push(await (await fetch(`${gw.url}/console/${f}`)).text());
+    }
+    for (const body of bodies) {
+      for (const secret of [ADMIN_TOKEN, key.key, PROMPT_CANARY, "v1$", GITOPS.key, GITOPS.hash]) {
         assert.ok(!body.includes(secret), `the console exposes ${secret.slice(0, 8)}…`);
       }
     }
+    // Every JSON route needs the token; an unknown report link answers 404.
+    for (const path of ["/console/api/spec", "/console/api/reports"]) {
+      assert.equal((await fetch(`${gw.url}${path}`)).status, 401, path);
+    }
+    assert.equal((await fetch(`${gw.url}/console/report/nope/plan.html`)).status, 404);
   });
 
   it("serves the page with a CSP that allows only its own files; 404 when disabled", async () => {
@@ -247,13 +223,26 @@ describe("operator console", () => {
       await shot(page, "playground");
     });
 
-    await t.test("live view: the route's traffic over the window from the gateway's counters", async () => {
-      await page.getByRole("button", { name: "Live" }).click();
-      await page
-        .locator("section[data-route=chat] p.meta")
-        .filter({ hasText: /req\/s, [\d.]+% errors, TTFT p50 \d+/ })
-        .waitFor({ timeout: 5_000 });
-    });
+    await t.test(
+      "live view: the route's traffic from the gateway's counters, as figures and charts",
+      async () => {
+        await page.getByRole("button", { name: "Live" }).click();
+        // Samples are 5 s apart: the chat above shows within one interval.
+        await page
+          .locator("section[data-route=chat] p.meta")
+          .filter({ hasText: /req\/s, [\d.]+% errors, TTFT p50 \d+/ })
+          .waitFor({ timeout: 12_000 });
+        const charts = page.locator("[data-charts=chat] svg[role=img]");
+        assert.equal(await charts.count(), 4);
+        const labels = await charts.evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""));
+        assert.match(labels[0] ?? "", /^Requests, latest: rate [\d.]+ req\/s/);
+        assert.match(labels[2] ?? "", /^TTFT, latest: p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms/);
+        assert.ok(
+          (await page.locator("[data-charts=chat] svg polyline, [data-charts=chat] svg circle").count()) > 0,
+        );
+        await shot(page, "live-traffic");
+      },
+    );
 
     await t.test("a stopped replica turns unhealthy within 5 s", async () => {
       await page.getByRole("button", { name: "Live" }).click();

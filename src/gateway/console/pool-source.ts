@@ -1,18 +1,21 @@
 /**
- * A `ConsoleSource` over the gateway's current runtime (its pools, spec and metrics). A stopgap
- * the runtime's own source replaces: rejected reloads are not known here.
+ * A `ConsoleSource` over the gateway's current runtime: its pools, spec and metrics, and what
+ * the reload path reports (when the spec was loaded, the last reload it refused).
  */
 import type { Platform } from "../../spec/schema.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { EndpointState } from "../types.js";
 import type { UpstreamPool } from "../upstream/pool.js";
-import type { ConsoleSource, EndpointView, PoolView, RouteView } from "./source.js";
+import { planPage, publicUrl, readBench, redactSpec } from "./reports.js";
+import type { ConsoleSource, EndpointView, PoolView, RouteView, SpecView } from "./source.js";
 import { type Buckets, type RouteTotals, TrafficWindow } from "./traffic.js";
 
 export interface PoolSourceInput {
   spec: () => Platform;
   /** When the spec in force was loaded (ms since the epoch). */
   loadedAt: () => number;
+  /** The last reload the gateway refused, with its error (no secret values in it). */
+  lastRejected?: () => SpecView["lastRejectedReload"];
   /** The pools of the runtime in force (a reload swaps them). */
   pools: () => ReadonlyMap<string, UpstreamPool>;
   /** Pools whose endpoints are simulated replicas (`inferplane up`). */
@@ -67,18 +70,6 @@ export async function readTotals(metrics: GatewayMetrics): Promise<Map<string, R
   return out;
 }
 
-/** Never show credentials embedded in an endpoint URL. */
-export function publicUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, "//");
-  }
-}
-
 export function endpointView(ep: EndpointState, nowPerf: number, nowEpoch: number, simulated: boolean) {
   const ejected = ep.ejectedUntil > nowPerf;
   const view: EndpointView = {
@@ -101,7 +92,8 @@ export function endpointView(ep: EndpointState, nowPerf: number, nowEpoch: numbe
 }
 
 export function poolSource(input: PoolSourceInput): ConsoleSource {
-  const recent = new TrafficWindow();
+  // A sample at most every 5 s, while someone has the console open; 5 minutes of history.
+  const recent = new TrafficWindow(60_000, 5_000, 300_000);
   return {
     adminToken() {
       const auth = input.spec().gateway.auth;
@@ -110,7 +102,9 @@ export function poolSource(input: PoolSourceInput): ConsoleSource {
     },
     async state() {
       const at = performance.now();
-      if (input.metrics && recent.due(at)) recent.add({ at, routes: await readTotals(input.metrics) });
+      if (input.metrics && recent.due(at)) {
+        recent.add({ at, epoch: Date.now(), routes: await readTotals(input.metrics) });
+      }
       const spec = input.spec();
       const nowPerf = performance.now();
       const nowEpoch = Date.now();
@@ -132,13 +126,19 @@ export function poolSource(input: PoolSourceInput): ConsoleSource {
       for (const r of routes) {
         const traffic = recent.traffic(r.name);
         if (traffic) r.traffic = traffic;
+        const series = recent.series(r.name);
+        if (series.length > 0) r.series = series;
       }
-      return {
-        authMode: spec.gateway.auth.mode,
-        spec: { name: spec.metadata.name, loadedAt: new Date(input.loadedAt()).toISOString() },
-        routes,
-        pools,
+      const specView: SpecView = {
+        name: spec.metadata.name,
+        loadedAt: new Date(input.loadedAt()).toISOString(),
       };
+      const rejected = input.lastRejected?.();
+      if (rejected) specView.lastRejectedReload = rejected;
+      return { authMode: spec.gateway.auth.mode, spec: specView, routes, pools };
     },
+    specDocument: () => redactSpec(input.spec()),
+    planHtml: () => planPage(input.spec()),
+    bench: () => readBench(input.env),
   };
 }

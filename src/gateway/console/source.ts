@@ -56,6 +56,16 @@ export interface RouteTraffic {
   itlMs?: Percentiles;
 }
 
+/** One interval of a route's recent history (the charts). */
+export interface TrafficPoint {
+  /** End of the interval (ISO time). */
+  at: string;
+  requestsPerSecond: number;
+  errorRate: number;
+  ttftMs?: Percentiles;
+  itlMs?: Percentiles;
+}
+
 export interface RouteView {
   name: string;
   aliases: string[];
@@ -64,6 +74,8 @@ export interface RouteView {
   fallbacks: string[];
   /** Absent while the runtime does not measure per-route traffic. */
   traffic?: RouteTraffic;
+  /** The last minutes, one point per sample interval, oldest first. */
+  series?: TrafficPoint[];
 }
 
 export interface SpecView {
@@ -84,6 +96,18 @@ export interface ConsoleState {
   pools: PoolView[];
 }
 
+/** The `bench --sweep` results the console shows: the table and its chart. */
+export interface BenchView {
+  /** Where they were read from (`$INFERPLANE_CONSOLE_BENCH`). */
+  file: string;
+  startedAt: string;
+  workload: string;
+  header: string[];
+  rows: string[][];
+  /** The latency–throughput chart (src/bench/svg.ts), as an SVG document. */
+  svg: string;
+}
+
 export interface ConsoleSource {
   /**
    * The state now, without `generatedAt`. Called on every poll of every open console: cheap,
@@ -96,4 +120,10 @@ export interface ConsoleSource {
    * with auth on but no token configured (the console refuses everyone).
    */
   adminToken(): string | undefined | null;
+  /** The spec in force as the Spec view shows it: key hashes and URL credentials removed. */
+  specDocument(): unknown;
+  /** The planner's page (`plan --html`) for the spec in force. */
+  planHtml(): string;
+  /** The sweep the operator pointed the console at, why there is none, or why it is unreadable. */
+  bench(): BenchView | { missing: string };
 }
