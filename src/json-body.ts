@@ -4,7 +4,7 @@
  * prompt, and error messages reach logs).
  */
 import { isUtf8 } from "node:buffer";
-import { InferplaneError } from "../../errors.js";
+import { InferplaneError } from "./errors.js";
 
 /** Deeper bodies are refused before parsing: relaying them would overflow JSON.stringify's stack. */
 export const MAX_JSON_DEPTH = 64;
@@ -64,99 +64,142 @@ function checkDepth(buf: Buffer, max: number): void {
   }
 }
 
-/** Finds the first syntax error (run only after JSON.parse failed, to name a position). */
-export function locateJsonError(s: string): { pos: number; reason: string } {
-  let i = 0;
-  const ws = () => {
-    while (i < s.length && (s[i] === " " || s[i] === "\t" || s[i] === "\n" || s[i] === "\r")) i++;
-  };
-  const fail = (reason: string) => ({ pos: i, reason });
-  const end = () => fail(i >= s.length ? "unexpected end of input" : "unexpected character");
-  const stack: string[] = [];
-  const value = (): { pos: number; reason: string } | undefined => {
-    ws();
-    const c = s[i];
+/** Where JSON text breaks, and how. */
+export interface JsonErrorAt {
+  pos: number;
+  reason: string;
+}
+
+/** What the scan expects next: a property name, a value, or `,` / a closer / the end. */
+type Expect = "key" | "value" | "next";
+
+const SCALAR = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/;
+
+/** A cursor over JSON text that stops at the first syntax error; iterative, so depth costs no stack. */
+class JsonScan {
+  private i = 0;
+  private readonly stack: string[] = [];
+  constructor(private readonly s: string) {}
+
+  /** One step of the grammar from `expect`: what to expect next, or the error. */
+  step(expect: Expect): Expect | JsonErrorAt {
+    this.ws();
+    if (expect === "key") return this.key();
+    if (expect === "value") return this.valueThen();
+    return this.next();
+  }
+
+  private ws(): void {
+    const s = this.s;
+    while (
+      this.i < s.length &&
+      (s[this.i] === " " || s[this.i] === "\t" || s[this.i] === "\n" || s[this.i] === "\r")
+    )
+      this.i++;
+  }
+
+  private fail(reason: string): JsonErrorAt {
+    return { pos: this.i, reason };
+  }
+
+  /** `reason`, or "unexpected end of input" when the text ran out. */
+  private failOrEnd(reason: string): JsonErrorAt {
+    return this.fail(this.i >= this.s.length ? "unexpected end of input" : reason);
+  }
+
+  private key(): Expect | JsonErrorAt {
+    if (this.s[this.i] !== '"') return this.failOrEnd("expected a property name");
+    const r = this.value();
+    if (r) return r;
+    this.ws();
+    if (this.s[this.i] !== ":") return this.failOrEnd("expected ':'");
+    this.i++;
+    return "value";
+  }
+
+  private valueThen(): Expect | JsonErrorAt {
+    const before = this.stack.length;
+    const r = this.value();
+    if (r) return r;
+    if (this.stack.length > before) return this.stack[this.stack.length - 1] === "}" ? "key" : "value";
+    return "next";
+  }
+
+  /** After a value: `,`, the closer of the open container, or the end of the text. */
+  private next(): Expect | JsonErrorAt {
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined)
+      return this.fail(this.i < this.s.length ? "unexpected data after the JSON value" : "invalid JSON");
+    if (this.s[this.i] === ",") {
+      this.i++;
+      return top === "}" ? "key" : "value";
+    }
+    if (this.s[this.i] !== top) return this.failOrEnd(`expected ',' or '${top}'`);
+    this.stack.pop();
+    this.i++;
+    return "next";
+  }
+
+  /** A value; a container only opens (its contents are later steps). */
+  private value(): JsonErrorAt | undefined {
+    this.ws();
+    const c = this.s[this.i];
     if (c === "{" || c === "[") {
       const closer = c === "{" ? "}" : "]";
-      i++;
-      ws();
-      if (s[i] === closer)
-        i++; // empty: a complete value
-      else stack.push(closer);
+      this.i++;
+      this.ws();
+      if (this.s[this.i] === closer)
+        this.i++; // empty: a complete value
+      else this.stack.push(closer);
       return undefined;
     }
-    if (c === '"') {
-      i++;
-      while (i < s.length && s[i] !== '"') {
-        const ch = s.charCodeAt(i);
-        if (ch < 0x20) return fail("control character in a string");
-        if (s[i] === "\\") {
-          const e = s[i + 1];
-          if (e === "u") {
-            if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) return fail("bad \\u escape");
-            i += 6;
-            continue;
-          }
-          if (e === undefined || !'"\\/bfnrt'.includes(e)) return fail("bad escape");
-          i += 2;
-          continue;
-        }
-        i++;
-      }
-      if (i >= s.length) return fail("unterminated string");
-      i++;
-      return undefined;
-    }
-    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(s.slice(i, i + 400));
-    if (!m) return end();
-    i += m[0].length;
+    if (c === '"') return this.string();
+    const m = SCALAR.exec(this.s.slice(this.i, this.i + 400));
+    if (!m) return this.failOrEnd("unexpected character");
+    this.i += m[0].length;
     return undefined;
-  };
-  // Iterative: after each value, expect `,`, a closer or the end.
-  let expectValue = true;
-  let expectKey = false;
+  }
+
+  private string(): JsonErrorAt | undefined {
+    this.i++;
+    while (this.i < this.s.length && this.s[this.i] !== '"') {
+      const bad = this.stringChar();
+      if (bad) return bad;
+    }
+    if (this.i >= this.s.length) return this.fail("unterminated string");
+    this.i++;
+    return undefined;
+  }
+
+  /** One character or escape of a string. */
+  private stringChar(): JsonErrorAt | undefined {
+    const s = this.s;
+    const i = this.i;
+    if (s.charCodeAt(i) < 0x20) return this.fail("control character in a string");
+    if (s[i] !== "\\") {
+      this.i++;
+      return undefined;
+    }
+    const e = s[i + 1];
+    if (e === "u") {
+      if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) return this.fail("bad \\u escape");
+      this.i += 6;
+      return undefined;
+    }
+    if (e === undefined || !'"\\/bfnrt'.includes(e)) return this.fail("bad escape");
+    this.i += 2;
+    return undefined;
+  }
+}
+
+/** Finds the first syntax error (run only after JSON.parse failed, to name a position). */
+export function locateJsonError(s: string): JsonErrorAt {
+  const scan = new JsonScan(s);
+  let expect: Expect = "value";
   for (;;) {
-    ws();
-    const top = stack[stack.length - 1];
-    if (expectKey) {
-      if (s[i] !== '"') return fail(i >= s.length ? "unexpected end of input" : "expected a property name");
-      const r = value();
-      if (r) return r;
-      ws();
-      if (s[i] !== ":") return fail(i >= s.length ? "unexpected end of input" : "expected ':'");
-      i++;
-      expectKey = false;
-      expectValue = true;
-      continue;
-    }
-    if (expectValue) {
-      const before = stack.length;
-      const r = value();
-      if (r) return r;
-      if (stack.length > before) {
-        expectKey = stack[stack.length - 1] === "}";
-        expectValue = !expectKey;
-        continue;
-      }
-      expectValue = false;
-      continue;
-    }
-    if (top === undefined) {
-      if (i < s.length) return fail("unexpected data after the JSON value");
-      return fail("invalid JSON");
-    }
-    if (s[i] === ",") {
-      i++;
-      if (top === "}") expectKey = true;
-      else expectValue = true;
-      continue;
-    }
-    if (s[i] === top) {
-      stack.pop();
-      i++;
-      continue;
-    }
-    return fail(i >= s.length ? "unexpected end of input" : `expected ',' or '${top}'`);
+    const r = scan.step(expect);
+    if (typeof r !== "string") return r;
+    expect = r;
   }
 }
 
