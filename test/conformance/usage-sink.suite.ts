@@ -81,6 +81,13 @@ export function usageSinkConformance(open: UsageSinkFactory): void {
     assert.deepEqual(sorted(await f.sink.query(H, H + 7200)), sorted(rows));
   });
 
+  it("a row with every count zero adds nothing", async (t) => {
+    const f = await fixture(t);
+    if (!f) return;
+    await f.sink.add([row({ requests: 0, errors: 0, promptTokens: 0, completionTokens: 0 })]);
+    assert.deepEqual(await f.sink.query(H, H + 3600), []);
+  });
+
   it("a query covers hours from ≤ hour < to", async (t) => {
     const f = await fixture(t);
     if (!f) return;
