@@ -1,6 +1,8 @@
 /**
- * The `inferplane.yaml` schema: one zod object per section of DESIGN.md, a doc string per
- * field (exported as JSON Schema `description`), defaults where a sensible one exists.
+ * The `inferplane.yaml` schema: one zod object per section of the spec, each in its own module
+ * under `schema/` (models and GPU pools, routes, gateway, RAG, observability, environments and
+ * GitOps; enums and field helpers in `schema/enums.ts`), assembled here into the platform. A doc
+ * string per field (exported as JSON Schema `description`), defaults where a sensible one exists.
  * Cross-references (a route naming a model, a model naming a GPU pool, MIG profiles against
  * the catalog) are checked in `checks.ts`, after the shape is known to be right.
  */
