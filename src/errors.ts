@@ -244,11 +244,18 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /**
  * Exit statuses that are outcomes rather than an error code's own (docs/errors.md, "Exit
- * statuses"): `plan` ran fine but found a placement that does not fit.
+ * statuses"): the command ran, and what it found decides the status.
  */
 export const EXIT_STATUSES = {
   ok: 0,
+  /** `lint` found errors, `render --verify` a failing check, `bench` not one successful request. */
+  failures_found: 1,
+  /** `validate` found the spec invalid (each problem is printed): the status of `spec_invalid`. */
+  spec_invalid: ERRORS.spec_invalid.exit,
+  /** `plan` ran fine but found a placement that does not fit. */
   plan_infeasible: 3,
+  /** Stopped by Ctrl+C (SIGINT), as shells report it (128 + 2): `bench` still reports what ran. */
+  interrupted: 130,
 } as const;
 
 /** One located problem, e.g. a schema violation at a field path and YAML line. */

@@ -14,14 +14,7 @@ const MAX_FUNCTION_LINES = 120;
 
 /** Over the limits today, without a reason yet: being moved or split by other issues. */
 const PENDING = new Set([
-  "src/planner/plan.ts",
-  "src/spec/schema.ts",
-  "src/planner/packing.ts packPool",
   "src/deploy/render.ts renderPlatform",
-  "src/planner/plan.ts planModel",
-  "src/planner/plan.ts buildPlan",
-  "src/rag/api.ts registerRagRoutes",
-  "src/rag/api.ts (anonymous)",
   "src/deploy/gateway.ts gatewayObjects",
   "src/deploy/containers.ts compose",
   "src/gateway/policy/policy.ts admit",

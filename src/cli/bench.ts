@@ -2,7 +2,7 @@
  * `inferplane bench`: flags → BenchOptions (src/bench/run.ts), then the report: live progress on
  * a TTY (quiet otherwise), the final table, and the files asked for (--json, --md, --chart).
  */
-import { InferplaneError } from "../errors.js";
+import { EXIT_STATUSES, InferplaneError } from "../errors.js";
 import { renderTable } from "../report/table.js";
 import type { CliIO } from "./io.js";
 
@@ -234,9 +234,9 @@ export async function benchCommand(o: BenchCliOptions, io: CliIO): Promise<numbe
     const failed = rep.targets.every((t) => t.requests.ok === 0);
     if (failed) {
       io.err(`✖ every request failed: ${rep.targets[0]?.requests.firstError ?? "unknown error"}`);
-      return 1;
+      return EXIT_STATUSES.failures_found;
     }
-    return ac.signal.aborted ? 130 : 0;
+    return ac.signal.aborted ? EXIT_STATUSES.interrupted : EXIT_STATUSES.ok;
   } finally {
     progress?.stop();
     process.off("SIGINT", onSignal);

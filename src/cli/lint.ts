@@ -1,5 +1,5 @@
 import { formatSarif, formatText, lintPaths } from "../deploy/lint/index.js";
-import { InferplaneError } from "../errors.js";
+import { EXIT_STATUSES, InferplaneError } from "../errors.js";
 import { type CliIO, printJson } from "./io.js";
 
 export interface LintCliOptions {
@@ -17,5 +17,5 @@ export function lintCommand(paths: string[], opts: LintCliOptions, io: CliIO): n
   if (format === "json") printJson(io, report);
   else if (format === "sarif") io.out(formatSarif(report));
   else io.out(formatText(report));
-  return report.errors > 0 ? 1 : 0;
+  return report.errors > 0 ? EXIT_STATUSES.failures_found : EXIT_STATUSES.ok;
 }

@@ -5,7 +5,7 @@ import { renderPlatform } from "../deploy/render.js";
 import { validateObject } from "../deploy/validate.js";
 import { verifyTree } from "../deploy/verify.js";
 import { writeTree } from "../deploy/write.js";
-import { InferplaneError } from "../errors.js";
+import { EXIT_STATUSES, InferplaneError } from "../errors.js";
 import { readSpecText, resolveSpecFile } from "../spec/load.js";
 import { type CliIO, printJson } from "./io.js";
 
@@ -80,7 +80,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
   };
   if (opts.json) {
     printJson(io, report);
-    return failed.length > 0 ? 1 : 0;
+    return failed.length > 0 ? EXIT_STATUSES.failures_found : EXIT_STATUSES.ok;
   }
   const fromSpec = [result.base, ...result.environments].flatMap((e) =>
     Object.entries(e.placedFrom)
@@ -106,7 +106,7 @@ export function renderCommand(file: string | undefined, opts: RenderCliOptions, 
     for (const s of verified.skipped) io.out(`  - skipped: ${s}\n`);
   }
   if (cluster) io.out(clusterText(cluster));
-  return failed.length > 0 ? 1 : 0;
+  return failed.length > 0 ? EXIT_STATUSES.failures_found : EXIT_STATUSES.ok;
 }
 
 function clusterText(c: ClusterReport): string {

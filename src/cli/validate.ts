@@ -1,4 +1,4 @@
-import { formatProblem } from "../errors.js";
+import { EXIT_STATUSES, formatProblem } from "../errors.js";
 import { renderTable } from "../report/table.js";
 import { validateSpecFile } from "../spec/validate.js";
 import { type CliIO, printJson } from "./io.js";
@@ -13,7 +13,7 @@ export function validateCommand(file: string | undefined, opts: ValidateOptions,
   const report = validateSpecFile({ file: file ?? opts.config, env: opts.env });
   if (opts.json) {
     printJson(io, report);
-    return report.valid ? 0 : 2;
+    return report.valid ? EXIT_STATUSES.ok : EXIT_STATUSES.spec_invalid;
   }
   for (const o of report.outcomes.filter((x) => !x.valid)) {
     const where = o.env === null ? "" : ` (environment ${o.env})`;
@@ -21,7 +21,7 @@ export function validateCommand(file: string | undefined, opts: ValidateOptions,
     for (const p of o.problems) io.err(`  ${formatProblem(p, report.file)}`);
   }
   const s = report.summary;
-  if (!s) return 2;
+  if (!s) return EXIT_STATUSES.spec_invalid;
   const envNote = report.outcomes[0]?.env ? ` with environment ${report.outcomes[0].env}` : "";
   const lines = [
     `${report.valid ? "✔" : "✖"} ${report.file}${envNote}: platform ${s.name}, namespace ${s.namespace}`,
@@ -69,5 +69,5 @@ export function validateCommand(file: string | undefined, opts: ValidateOptions,
     );
   }
   io.out(`${lines.join("\n")}\n`);
-  return report.valid ? 0 : 2;
+  return report.valid ? EXIT_STATUSES.ok : EXIT_STATUSES.spec_invalid;
 }

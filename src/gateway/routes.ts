@@ -6,7 +6,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InferplaneError, isInferplaneError } from "../errors.js";
-import { registerRagRoutes } from "../rag/api.js";
+import { type RagCaller, registerRagRoutes } from "../rag/index.js";
 import type { Platform } from "../spec/schema.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import type { Tracing } from "../telemetry/tracing.js";
@@ -15,8 +15,8 @@ import { doors } from "./api/index.js";
 import { validateParams } from "./api/params.js";
 import type { StreamMeter } from "./meter.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { callerOf } from "./policy/index.js";
-import { inScope } from "./policy/keys.js";
+import { callerOf, internalRequestHeaders } from "./policy/index.js";
+import { credentialOf, inScope } from "./policy/keys.js";
 import { Exchange, OVERHEAD_HEADER, REQUEST_ID_HEADER, requestIdOf } from "./proxy/exchange.js";
 import type { Handler } from "./proxy/layers.js";
 import type { ProxyOp } from "./proxy/ops.js";
@@ -161,6 +161,19 @@ function modelEntry(id: string, created: number) {
   return { id, object: "model", created, owned_by: "inferplane" };
 }
 
+/** The caller of a RAG request as the policy knows it: its key's collections and its credential. */
+const ragCaller: RagCaller = {
+  mayUse(request, collection) {
+    const key = callerOf(request);
+    return !key || inScope(key.collections, collection);
+  },
+  headers(headers) {
+    const credential = credentialOf(headers);
+    // The internal header only says the RAG route already counted the request; it admits nothing without the key.
+    return credential ? { authorization: `Bearer ${credential}`, ...internalRequestHeaders() } : {};
+  },
+};
+
 export function registerInfoRoutes(app: FastifyInstance, ctx: RouteContext, platform: Platform): void {
   // RAG (/v1/rag/*): embeddings, rerank and answers call this gateway's own router over loopback.
   registerRagRoutes(app, {
@@ -168,6 +181,7 @@ export function registerInfoRoutes(app: FastifyInstance, ctx: RouteContext, plat
     gatewayUrl: () => selfUrl(app),
     registry: ctx.metrics.registry,
     tracing: ctx.tracing,
+    caller: ragCaller,
   });
   // Only what the caller's key may use (with keys on, admission already required one).
   const names = (request: FastifyRequest) => {

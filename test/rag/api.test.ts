@@ -246,6 +246,30 @@ describe("RAG API through the gateway", () => {
     assert.equal((await call(gw.url, "DELETE", "/v1/rag/collections/docs/documents/spin.html")).status, 404);
   });
 
+  it("rag_unsupported_file: a file no loader reads is answered 415 and nothing is added", async () => {
+    const form = new FormData();
+    form.append("file", new Blob([Buffer.from([0x4d, 0x5a, 0x90, 0x00])]), "tool.exe");
+    const res = await fetch(`${gw.url}/v1/rag/collections/docs/documents`, { method: "POST", body: form });
+    const json = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(res.status, 415, JSON.stringify(json));
+    assert.equal(json.error.code, "rag_unsupported_file");
+    assert.match(json.error.message, /tool\.exe/);
+  });
+
+  it("rag_store_unavailable: a store that cannot be opened is answered 502 and the gateway keeps serving", async () => {
+    // The store's path names a directory: SQLite cannot open it as a database file.
+    const broken = parseSpec(specText.replaceAll(join(dir, "rag.db"), dir)).platform;
+    const other = await startGateway(broken, { host: "127.0.0.1", port: 0, log: quiet });
+    try {
+      const r = await call(other.url, "GET", "/v1/rag/collections");
+      assert.equal(r.status, 502, r.text);
+      assert.equal((r.json.error as { code: string }).code, "rag_store_unavailable");
+      assert.equal((await fetch(`${other.url}/healthz`)).status, 200);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("SSRF guard: refuses loopback and private URLs unless the spec allows them", async () => {
     for (const url of [
       pageUrl,

@@ -1,6 +1,6 @@
 // The embedded store against the shared contract, plus what only a file store can show.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -195,4 +195,20 @@ describe("sqlite store: in-memory indexes", () => {
       await server.close();
     }
   });
+});
+
+it("a store path that cannot hold a database is rag_store_unavailable, naming the path", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rag-sqlite-bad-"));
+  const file = join(dir, "not-a-directory");
+  writeFileSync(file, "x");
+  try {
+    for (const path of [dir, join(file, "rag.db")]) {
+      assert.throws(
+        () => new SqliteStore(path),
+        (e: Error & { code?: string }) => e.code === "rag_store_unavailable" && e.message.includes(path),
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

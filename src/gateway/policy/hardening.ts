@@ -7,8 +7,8 @@
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import { InferplaneError } from "../../errors.js";
+import { parseJsonBody } from "../../json-body.js";
 import type { GatewaySpec } from "../../spec/schema.js";
-import { parseJsonBody } from "./json-body.js";
 
 /** Options for Fastify (and the Node server under it) from the spec's limits. */
 export function hardenedServerOptions(g: GatewaySpec): FastifyServerOptions {

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Redis } from "ioredis";
 import { InferplaneError } from "../../errors.js";
-import { locateJsonError } from "./json-body.js";
+import { locateJsonError } from "../../json-body.js";
 import { parseHash } from "./keys.js";
 
 export interface KeyScope {

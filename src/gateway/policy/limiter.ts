@@ -261,6 +261,41 @@ interface LocalKey {
   buckets: Map<number, number>; // second → tokens
 }
 
+/** Admissions in the window; expired ones dropped first (a queue with a moving head: O(1) each, compaction amortized). */
+function liveAdmissions(e: LocalKey, now: number): number {
+  while (e.head < e.admitted.length && (e.admitted[e.head] as number) <= now - WINDOW_MS) e.head++;
+  if (e.head > 1024 && e.head * 2 > e.admitted.length) {
+    e.admitted = e.admitted.slice(e.head);
+    e.head = 0;
+  }
+  return e.admitted.length - e.head;
+}
+
+/** Tokens booked in the window and its live buckets, oldest first; expired buckets dropped. */
+function liveTokens(e: LocalKey, sec: number): { used: number; live: [number, number][] } {
+  let used = 0;
+  const live: [number, number][] = [];
+  for (const [s, v] of e.buckets) {
+    if (s <= sec - WINDOW_S) e.buckets.delete(s);
+    else {
+      used += v;
+      live.push([s, v]);
+    }
+  }
+  live.sort((a, b) => a[0] - b[0]);
+  return { used, live };
+}
+
+/** Milliseconds until buckets holding `excess` tokens have left the window. */
+function tokensFreedIn(live: readonly [number, number][], excess: number, now: number): number {
+  let left = excess;
+  for (const [s, v] of live) {
+    left -= v;
+    if (left <= 0) return (s + WINDOW_S) * 1000 - now;
+  }
+  return WINDOW_MS;
+}
+
 /** The same algorithm for one gateway without Redis. `spentSoFar` seeds a month's budget from durable usage. */
 export class MemoryLimiter implements Limiter {
   private readonly keys = new Map<string, LocalKey>();
@@ -293,13 +328,7 @@ export class MemoryLimiter implements Limiter {
     if (req.budget && spent >= req.budget) {
       return { ok: false, reason: "budget", retryAfterMs: 1, spent };
     }
-    // A queue with a moving head: dropping expired entries is O(1) each, compaction amortized.
-    while (e.head < e.admitted.length && (e.admitted[e.head] as number) <= now - WINDOW_MS) e.head++;
-    if (e.head > 1024 && e.head * 2 > e.admitted.length) {
-      e.admitted = e.admitted.slice(e.head);
-      e.head = 0;
-    }
-    const count = e.admitted.length - e.head;
+    const count = liveAdmissions(e, now);
     if (req.rpm && count >= req.rpm) {
       const wait = (e.admitted[e.head] as number) + WINDOW_MS - now;
       return {
@@ -309,27 +338,10 @@ export class MemoryLimiter implements Limiter {
         ...state(req, [1, wait, count, 0, wait, 0]),
       };
     }
-    let used = 0;
-    const live: [number, number][] = [];
-    for (const [s, v] of e.buckets) {
-      if (s <= sec - WINDOW_S) e.buckets.delete(s);
-      else {
-        used += v;
-        live.push([s, v]);
-      }
-    }
-    live.sort((a, b) => a[0] - b[0]);
+    const { used, live } = liveTokens(e, sec);
     let resetTok = live.length > 0 ? ((live[0] as [number, number])[0] + WINDOW_S) * 1000 - now : 0;
     if (req.tpm && used + req.estimate > req.tpm) {
-      let excess = used + req.estimate - req.tpm;
-      let wait = WINDOW_MS;
-      for (const [s, v] of live) {
-        excess -= v;
-        if (excess <= 0) {
-          wait = (s + WINDOW_S) * 1000 - now;
-          break;
-        }
-      }
+      const wait = tokensFreedIn(live, used + req.estimate - req.tpm, now);
       return {
         ok: false,
         reason: "tpm",
@@ -344,7 +356,6 @@ export class MemoryLimiter implements Limiter {
     }
     if (req.tpm) {
       e.buckets.set(sec, (e.buckets.get(sec) ?? 0) + req.estimate);
-      used += req.estimate;
       if (resetTok === 0) resetTok = WINDOW_MS;
     }
     if (req.budget) this.spent.set(`${req.keyId}\u0000${req.month}`, spent + req.estimate);
@@ -359,7 +370,7 @@ export class MemoryLimiter implements Limiter {
         budget: !!req.budget,
       },
       ...(req.budget ? { spent: spent + req.estimate } : {}),
-      ...state(req, [0, 0, req.rpm ? count + 1 : 0, used, resetReq, resetTok]),
+      ...state(req, [0, 0, req.rpm ? count + 1 : 0, used + (req.tpm ? req.estimate : 0), resetReq, resetTok]),
     };
   }
 

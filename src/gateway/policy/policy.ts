@@ -6,25 +6,19 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { InferplaneError } from "../../errors.js";
 import type { GatewaySpec } from "../../spec/schema.js";
 import type { StreamMeter } from "../meter.js";
-import { declaredKeys, type KeyRecord, type KeyStore, RedisKeyStore, SqliteKeyStore } from "./key-store.js";
+import { declaredKeys, type KeyRecord, type KeyStore } from "./key-store.js";
 import { credentialOf, fingerprint, inScope, parseKey, verifySecret } from "./keys.js";
-import {
-  type Decision,
-  type Limiter,
-  type LimitState,
-  MemoryLimiter,
-  RedisLimiter,
-  type Ticket,
-} from "./limiter.js";
+import type { Decision, Limiter, LimitState, Ticket } from "./limiter.js";
 import { checkRequestFields, type Op } from "./request-fields.js";
+import { openPolicyStores } from "./stores.js";
 import { createStreamMeter } from "./stream-meter.js";
 import { completionReserve, promptTokenEstimate } from "./tokens.js";
-import { RedisUsage, SqliteUsage, UsageRecorder, type UsageSink } from "./usage.js";
+import { UsageRecorder } from "./usage.js";
 
 export type LogFn = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -163,57 +157,15 @@ export class GatewayPolicy {
     if (spec.auth.mode !== "keys") return undefined;
     // Refuse bad declared keys before opening anything.
     declaredKeys(spec.auth.keys, opts.env[spec.auth.keyHashesEnv], spec.auth.keyHashesEnv);
-    let redis: Redis | undefined;
-    if (spec.redis) {
-      const password = spec.redis.passwordEnv ? opts.env[spec.redis.passwordEnv] : undefined;
-      redis = new Redis(spec.redis.url, {
-        ...(password ? { password } : {}),
-        enableOfflineQueue: false, // fail fast while disconnected: the fail mode decides, not a queue
-        maxRetriesPerRequest: 0,
-        commandTimeout: 1_000,
-        connectTimeout: 1_000,
-        retryStrategy: (times) => Math.min(100 * times, 1_000),
-      });
-      let down = false;
-      redis.on("error", (err: Error) => {
-        if (!down) opts.log("warn", "policy store (redis) connection error", { error: err.message });
-        down = true;
-      });
-      redis.on("ready", () => {
-        if (down) opts.log("info", "policy store (redis) connected again");
-        down = false;
-      });
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2_000);
-        redis?.once("ready", () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    const prefix = spec.redis?.prefix ?? "inferplane:";
-    const store: KeyStore =
-      spec.auth.store === "redis" && redis
-        ? new RedisKeyStore(redis, prefix)
-        : new SqliteKeyStore(spec.auth.sqlitePath);
-    let sink: UsageSink;
-    let limiter: Limiter;
-    if (redis) {
-      sink = new RedisUsage(redis, prefix);
-      limiter = new RedisLimiter(redis, prefix);
-    } else {
-      const local = new SqliteUsage(spec.auth.sqlitePath);
-      sink = local;
-      limiter = new MemoryLimiter((key, month) => local.monthTokens(key, month));
-    }
-    const usage = new UsageRecorder(sink, (err, rows) =>
+    const stores = await openPolicyStores(spec, opts.env, { purpose: "gateway", log: opts.log });
+    const usage = new UsageRecorder(stores.usage, (err, rows) =>
       opts.log("warn", "usage flush failed; keeping the counts for the next flush", {
         error: err.message,
         rows,
       }),
     );
     usage.start(spec.usage.flushInterval);
-    return new GatewayPolicy(spec, opts, store, limiter, usage, redis);
+    return new GatewayPolicy(spec, opts, stores.keys, stores.limiter, usage, stores.redis);
   }
 
   private loadDeclared(spec: GatewaySpec): Map<string, KeyRecord> {

@@ -52,55 +52,66 @@ function contentCost(content: unknown): { chars: number; images: number } {
   let chars = 0;
   let images = 0;
   for (const part of content) {
-    if (typeof part === "string") chars += part.length;
-    else if (typeof part === "number")
-      chars += 4; // a token id
-    else if (Array.isArray(part)) chars += 4 * part.length;
-    else if (typeof part === "object" && part !== null) {
-      const p = part as { type?: unknown; text?: unknown };
-      if (typeof p.text === "string" && (p.type === undefined || p.type === "text")) chars += p.text.length;
-      else {
-        chars += jsonChars(part);
-        if (typeof p.type === "string" && p.type.startsWith("image")) images++;
-      }
-    }
+    const c = partCost(part);
+    chars += c.chars;
+    images += c.images;
   }
   return { chars, images };
 }
 
+/** One part of a content array: text, a token id, a token array, or a typed part (image parts counted). */
+function partCost(part: unknown): { chars: number; images: number } {
+  if (typeof part === "string") return { chars: part.length, images: 0 };
+  if (typeof part === "number") return { chars: 4, images: 0 }; // a token id
+  if (Array.isArray(part)) return { chars: 4 * part.length, images: 0 };
+  if (typeof part !== "object" || part === null) return { chars: 0, images: 0 };
+  const p = part as { type?: unknown; text?: unknown };
+  if (typeof p.text === "string" && (p.type === undefined || p.type === "text"))
+    return { chars: p.text.length, images: 0 };
+  return { chars: jsonChars(part), images: typeof p.type === "string" && p.type.startsWith("image") ? 1 : 0 };
+}
+
+/** Characters and extra tokens (framing, images) a request's prompt fields add up to. */
+interface PromptCost {
+  chars: number;
+  extra: number;
+}
+
+function addContent(cost: PromptCost, v: unknown): void {
+  const c = contentCost(v);
+  cost.chars += c.chars;
+  cost.extra += c.images * IMAGE_PART_TOKENS;
+}
+
+function chatCost(body: Record<string, unknown>, cost: PromptCost): void {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (const m of messages) {
+    cost.extra += MESSAGE_FRAMING_TOKENS;
+    if (typeof m !== "object" || m === null) continue;
+    const msg = m as Record<string, unknown>;
+    addContent(cost, msg.content);
+    if (typeof msg.name === "string") cost.chars += msg.name.length;
+    cost.chars += jsonChars(msg.tool_calls) + jsonChars(msg.function_call);
+    if (typeof msg.tool_call_id === "string") cost.chars += msg.tool_call_id.length;
+  }
+  cost.chars += jsonChars(body.tools) + jsonChars(body.functions) + jsonChars(body.tool_choice);
+}
+
 /** Prompt tokens a request will be charged, by the rules above. */
 export function promptTokenEstimate(op: Op, body: Record<string, unknown>): number {
-  let chars = 0;
-  let extra = 0;
-  const add = (v: unknown) => {
-    const c = contentCost(v);
-    chars += c.chars;
-    extra += c.images * IMAGE_PART_TOKENS;
-  };
-  if (op === "chat") {
-    if (Array.isArray(body.messages)) {
-      for (const m of body.messages) {
-        extra += MESSAGE_FRAMING_TOKENS;
-        if (typeof m !== "object" || m === null) continue;
-        const msg = m as Record<string, unknown>;
-        add(msg.content);
-        if (typeof msg.name === "string") chars += msg.name.length;
-        chars += jsonChars(msg.tool_calls) + jsonChars(msg.function_call);
-        if (typeof msg.tool_call_id === "string") chars += msg.tool_call_id.length;
-      }
-    }
-    chars += jsonChars(body.tools) + jsonChars(body.functions) + jsonChars(body.tool_choice);
-  } else if (op === "completions") {
-    add(body.prompt);
-    if (typeof body.suffix === "string") chars += body.suffix.length;
-  } else if (op === "embeddings") add(body.input);
+  const cost: PromptCost = { chars: 0, extra: 0 };
+  if (op === "chat") chatCost(body, cost);
+  else if (op === "completions") {
+    addContent(cost, body.prompt);
+    if (typeof body.suffix === "string") cost.chars += body.suffix.length;
+  } else if (op === "embeddings") addContent(cost, body.input);
   else if (op === "rerank") {
     const docs = Array.isArray(body.documents) ? body.documents.length : 0;
     const query = contentCost(body.query).chars;
-    add(body.documents);
-    chars += query * Math.max(1, docs);
+    addContent(cost, body.documents);
+    cost.chars += query * Math.max(1, docs);
   }
-  return Math.ceil(chars / 4) + extra;
+  return Math.ceil(cost.chars / 4) + cost.extra;
 }
 
 export interface CompletionReserve {

@@ -61,7 +61,8 @@ export class SqliteUsage implements UsageSink {
       errors = errors + excluded.errors, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
       completion_tokens = completion_tokens + excluded.completion_tokens`);
     this.db.transaction((rs: readonly UsageRow[]) => {
-      for (const r of rs) upsert.run(r);
+      // A row of zeros counts nothing (Redis stores nothing for it either).
+      for (const r of rs) if (r.requests || r.errors || r.promptTokens || r.completionTokens) upsert.run(r);
     })(rows);
   }
   async query(from: number, to: number): Promise<UsageRow[]> {

@@ -57,27 +57,36 @@ export function checkPdfExpansion(data: Uint8Array, max: number): void {
       at = s + STREAM.length;
       continue;
     }
-    let start = s + STREAM.length;
-    if (buf[start] === 0x0d) start++;
-    if (buf[start] === 0x0a) start++;
-    const e = buf.indexOf(ENDSTREAM, start);
-    const end = e < 0 ? buf.length : e;
-    const dict = buf.toString("latin1", Math.max(0, s - DICT_WINDOW), s);
-    const filters = dict.slice(dict.lastIndexOf("<<")).match(/\/(FlateDecode|Fl)\b/g)?.length ?? 0;
-    let body: Buffer = buf.subarray(start, end);
-    for (let stage = 0; stage < filters; stage++) {
-      try {
-        body = inflateSync(body, { maxOutputLength: Math.max(1, max - total + 1) });
-      } catch (err) {
-        if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-          throw new Error(`its streams expand past rag.ingest.maxExpandedBytes (${max})`);
-        }
-        break; // not Flate data after all: pdf.js will judge it
-      }
-      if (stage === filters - 1) total += body.length;
-      if (total > max) throw new Error(`its streams expand past rag.ingest.maxExpandedBytes (${max})`);
-    }
-    at = end + ENDSTREAM.length;
-    if (e < 0) return;
+    const stream = streamAt(buf, s);
+    total += inflatedSize(stream.body, stream.filters, max, total);
+    at = stream.end + ENDSTREAM.length;
   }
+}
+
+/** The stream whose `stream` keyword is at `s`: its raw body, where it ends, its Flate stages. */
+function streamAt(buf: Buffer, s: number): { body: Buffer; end: number; filters: number } {
+  let start = s + STREAM.length;
+  if (buf[start] === 0x0d) start++;
+  if (buf[start] === 0x0a) start++;
+  const e = buf.indexOf(ENDSTREAM, start);
+  const end = e < 0 ? buf.length : e;
+  const dict = buf.toString("latin1", Math.max(0, s - DICT_WINDOW), s);
+  const filters = dict.slice(dict.lastIndexOf("<<")).match(/\/(FlateDecode|Fl)\b/g)?.length ?? 0;
+  return { body: buf.subarray(start, end), end, filters };
+}
+
+/** Bytes a stream inflates to through its Flate stages (0 when it is not Flate data after all). */
+function inflatedSize(raw: Buffer, filters: number, max: number, total: number): number {
+  const tooBig = () => new Error(`its streams expand past rag.ingest.maxExpandedBytes (${max})`);
+  let body = raw;
+  for (let stage = 0; stage < filters; stage++) {
+    try {
+      body = inflateSync(body, { maxOutputLength: Math.max(1, max - total + 1) });
+    } catch (err) {
+      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooBig();
+      return 0; // not Flate data after all: pdf.js will judge it
+    }
+  }
+  if (filters > 0 && total + body.length > max) throw tooBig();
+  return filters > 0 ? body.length : 0;
 }

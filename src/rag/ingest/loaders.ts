@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
 import { Parser } from "htmlparser2";
 import { InferplaneError } from "../../errors.js";
-import { MAX_JSON_DEPTH, parseJsonBody } from "../../gateway/policy/json-body.js";
+import { MAX_JSON_DEPTH, parseJsonBody } from "../../json-body.js";
 import type { SourceDocument } from "../types.js";
 import { checkPdfExpansion, DEFAULT_PARSE_LIMITS, type ParseLimits } from "./limits.js";
 

@@ -146,8 +146,8 @@ export class SqliteStore implements RagStore {
     readonly path: string,
     private readonly options: { denseIndexMaxBytes?: number } = {},
   ) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path);
       sqliteVec.load(this.db);
     } catch (err) {

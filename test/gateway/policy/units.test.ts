@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { main } from "../../../src/cli/main.js";
-import { parseJsonBody } from "../../../src/gateway/policy/json-body.js";
 import { parseBudget } from "../../../src/gateway/policy/key-admin.js";
 import { declaredKeys } from "../../../src/gateway/policy/key-store.js";
 import {
@@ -26,6 +25,7 @@ import {
   type UsageRow,
   type UsageSink,
 } from "../../../src/gateway/policy/usage.js";
+import { parseJsonBody } from "../../../src/json-body.js";
 
 describe("keys", () => {
   it("are stored as salted hashes and verified in constant time", () => {

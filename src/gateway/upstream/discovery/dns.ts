@@ -14,8 +14,8 @@
  * means "no service". Targets stay host names in the URLs unless `resolveSrvTargets` is set.
  */
 import { promises as dnsPromises } from "node:dns";
-import type { Discovery } from "./index.js";
 import { normalizeUrls, sameUrls } from "./static.js";
+import type { Discovery } from "./types.js";
 
 /** The part of `dns.promises.Resolver` discovery uses (injectable for tests). */
 export interface DnsResolver {
@@ -104,6 +104,7 @@ export class DnsDiscovery implements Discovery {
   async start(onChange: (urls: string[]) => void): Promise<void> {
     this.stop();
     this.onChange = onChange;
+    this.last = undefined; // a (re)start reports the set even when it did not change
     const gen = this.generation;
     await this.refresh(gen);
     this.schedule(gen);

@@ -22,8 +22,8 @@
  *   usable endpoints, else IPv6, else FQDN.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Discovery } from "./index.js";
 import { normalizeUrls, sameUrls } from "./static.js";
+import type { Discovery } from "./types.js";
 
 /** The parts of an EndpointSlice discovery reads (client-node's V1EndpointSlice fits). */
 export interface EndpointSliceLike {
@@ -169,6 +169,7 @@ export class KubernetesDiscovery implements Discovery {
   async start(onChange: (urls: string[]) => void): Promise<void> {
     this.stop();
     this.onChange = onChange;
+    this.last = undefined; // a (re)start reports the set even when it did not change
     await this.connect(this.generation);
   }
 

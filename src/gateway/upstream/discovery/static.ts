@@ -1,5 +1,5 @@
 /** Static discovery: the spec's `models[].endpoints`, reported once. */
-import type { Discovery } from "./index.js";
+import type { Discovery } from "./types.js";
 
 export interface StaticDiscoveryConfig {
   kind: "static";
