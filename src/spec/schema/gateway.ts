@@ -116,7 +116,7 @@ export const Gateway = z
           .boolean()
           .default(true)
           .describe(
-            "Serve the operator console at `/console` (its JSON behind the admin token when `auth.mode` is `keys`); turn off in production overlays that do not want it.",
+            "Serve the operator console at `/console` (its JSON behind the admin token when `auth.mode` is `keys`); on locally (`up`, `serve`, compose); the rendered production overlay sets it to false unless the spec sets it there.",
           ),
       })
       .prefault({})
