@@ -47,7 +47,7 @@ function onLine(line: string, got: Received, out: HTMLElement): void {
   if (chunk.usage) got.usage = chunk.usage;
 }
 
-async function readStream(body: ReadableStream<Uint8Array>, out: HTMLElement): Promise<Received> {
+async function readStream(body: ReadableStream<BufferSource>, out: HTMLElement): Promise<Received> {
   const got: Received = { first: 0, pieces: 0 };
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
