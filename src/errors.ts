@@ -273,16 +273,19 @@ export class InferplaneError extends Error {
   readonly problems: Problem[];
   /** The request parameter at fault (OpenAI's `param`), when there is one. */
   readonly param: string | null;
+  /** Seconds a server's answer tells the client to wait (`Retry-After`), when it says. */
+  readonly retryAfter: string | undefined;
   constructor(
     code: ErrorCode,
     message: string,
-    options: { problems?: Problem[]; cause?: unknown; param?: string } = {},
+    options: { problems?: Problem[]; cause?: unknown; param?: string; retryAfter?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "InferplaneError";
     this.code = code;
     this.problems = options.problems ?? [];
     this.param = options.param ?? null;
+    this.retryAfter = options.retryAfter;
   }
   get def(): ErrorDef {
     return ERRORS[this.code];

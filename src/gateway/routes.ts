@@ -78,6 +78,7 @@ function errorHandling(app: FastifyInstance, ctx: RouteContext): void {
     if (e.code === "internal") ctx.log("error", "request failed", { err: err.message });
     const t0 = stamp(request).t0;
     if (t0) void reply.header(OVERHEAD_HEADER, (performance.now() - t0).toFixed(3));
+    if (e.retryAfter !== undefined) void reply.header("retry-after", e.retryAfter);
     void reply.code(e.def.status).send(e.toOpenAI());
   });
   app.setNotFoundHandler((request, reply) => {

@@ -5,7 +5,7 @@
  * that vLLM, TEI and Infinity serve (`query`, `documents`, `top_n` → `results[{index, relevance_score}]`).
  */
 import { request } from "undici";
-import { InferplaneError } from "../errors.js";
+import { type ErrorCode, InferplaneError } from "../errors.js";
 import { type Span, traceparentOf } from "../telemetry/tracing.js";
 
 /**
@@ -36,6 +36,41 @@ function requestHeaders(headers: HeaderSource, parent: Span | undefined): Record
   return parent ? { ...h, traceparent: traceparentOf(parent) } : h;
 }
 
+/**
+ * Refusals of the caller's own request (its key, scopes, limits, budget; a full queue) keep their
+ * code, status and `Retry-After`: RAG's model calls run with the caller's key, so a 429 there is
+ * the caller's 429, which SDKs retry, not a 502 from a broken upstream.
+ */
+const CALLERS_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
+  "invalid_api_key",
+  "permission_denied",
+  "rate_limit_exceeded",
+  "insufficient_quota",
+  "policy_unavailable",
+  "pool_queue_full",
+  "embedding_queue_full",
+]);
+
+function failureOf(
+  url: string,
+  path: string,
+  status: number,
+  text: string,
+  retryAfter: string | string[] | undefined,
+): InferplaneError {
+  let error: { message?: string; code?: string } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: { message?: string; code?: string } }).error;
+  } catch {}
+  const msg = error?.message ?? text.slice(0, 300);
+  if (error?.code !== undefined && CALLERS_REFUSALS.has(error.code)) {
+    return new InferplaneError(error.code as ErrorCode, `RAG's call to ${path} was refused: ${msg}`, {
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+    });
+  }
+  return new InferplaneError("upstream_error", `${url} answered ${status}: ${msg}`);
+}
+
 async function postJson(
   base: string,
   path: string,
@@ -55,13 +90,7 @@ async function postJson(
     throw new InferplaneError("upstream_error", `${url}: ${(err as Error).message}`);
   }
   const text = await res.body.text();
-  if (res.statusCode >= 400) {
-    let msg = text.slice(0, 300);
-    try {
-      msg = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? msg;
-    } catch {}
-    throw new InferplaneError("upstream_error", `${url} answered ${res.statusCode}: ${msg}`);
-  }
+  if (res.statusCode >= 400) throw failureOf(url, path, res.statusCode, text, res.headers["retry-after"]);
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -175,7 +204,7 @@ export async function chatCompletionStream(
   });
   if (res.statusCode >= 400) {
     const text = await res.body.text();
-    throw new InferplaneError("upstream_error", `${url} answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    throw failureOf(url, "/v1/chat/completions", res.statusCode, text, res.headers["retry-after"]);
   }
   return res.body as AsyncIterable<Buffer>;
 }

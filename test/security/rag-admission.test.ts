@@ -80,7 +80,9 @@ describe("security: RAG passes the one admission path", () => {
       collection: "kb",
       max_tokens: 8,
     });
-    assert.notEqual(answer.status, 200, "the rerank call was refused for this key");
+    // The caller's own refusal, not a broken upstream: 403 permission_denied, as a direct call gets.
+    assert.equal(answer.status, 403, answer.text);
+    assert.equal((answer.json.error as { code: string }).code, "permission_denied");
     assert.match(answer.text, /may not use model `rerank`/);
     const rerank = await call(url, "POST", "/v1/rag/collections/kb/search", embedOnly.key, {
       query: "supersonic inlet",
@@ -93,7 +95,7 @@ describe("security: RAG passes the one admission path", () => {
       collection: "kb",
       max_tokens: 8,
     });
-    assert.notEqual(refused.status, 200, "the chat call was refused for this key");
+    assert.equal(refused.status, 403, refused.text);
     assert.match(refused.text, /may not use model `chat`/);
   });
 
@@ -114,7 +116,7 @@ describe("security: RAG passes the one admission path", () => {
 
   it("RAG tokens are charged to the caller: usage rows per route, and the budget stops it", async () => {
     const payer = await key({ budgetTokens: 1200 });
-    let refused: { status: number; text: string } | undefined;
+    let refused: Awaited<ReturnType<typeof call>> | undefined;
     for (let i = 0; i < 12 && !refused; i++) {
       const r = await call(url, "POST", "/v1/rag/answer", payer.key, {
         query: `What do inlets swallow? (${i})`,
@@ -125,7 +127,10 @@ describe("security: RAG passes the one admission path", () => {
       if (r.status !== 200) refused = r;
     }
     assert.ok(refused, "the budget ran out before 12 answers of ~150 tokens each");
-    assert.match(refused.text, /insufficient_quota|quota/);
+    // 429 insufficient_quota with the renewal time, as the key's direct calls get it.
+    assert.equal(refused.status, 429, refused.text);
+    assert.equal((refused.json.error as { code: string }).code, "insufficient_quota");
+    assert.ok(Number(refused.headers.get("retry-after")) > 0, "Retry-After says when the budget renews");
     const rows = (await usageByRoute(url)).filter((r) => r.key === payer.id);
     const byRoute = new Map(rows.map((r) => [r.route, r]));
     for (const route of ["embed", "rerank", "chat"]) {
