@@ -2,7 +2,7 @@
 // GPUs, MIG instances, time-slicing shares, with the labels the GPU Operator would put there),
 // pre-bound volumes (no provisioner runs), and a rendered example written to a temp dir.
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { getGpu } from "../../src/catalog/gpus.js";
 import { makePlanner } from "../../src/deploy/plan.js";
@@ -14,6 +14,18 @@ import { VERSION } from "../deploy/helpers.js";
 import type { FakeNode, KubeService } from "../services/kube.js";
 
 /** Nodes as the plan lays them out, each carrying what GPU Feature Discovery and the device plugin would advertise. */
+/**
+ * The API server refuses loopback endpoint addresses ("may not be in the loopback range"), so
+ * replicas behind EndpointSlices listen on this machine's own interface address; nothing leaves it.
+ */
+export function localAddress(): string {
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
+  if (!found) throw new Error("no non-loopback IPv4 address on this machine for endpoint addresses");
+  return found.address;
+}
+
 export function nodesFromPlan(p: Platform, plan: Plan): FakeNode[] {
   return plan.nodes.map((n) => {
     const pool = p.gpus.find((g) => g.name === n.pool);

@@ -4,23 +4,11 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { networkInterfaces } from "node:os";
 import { it } from "node:test";
 import { KubernetesDiscovery } from "../../src/gateway/upstream/discovery/kubernetes.js";
 import { requireService, waitFor } from "../services/harness.js";
 import { startKube } from "../services/kube.js";
-
-/**
- * The API server refuses loopback endpoint addresses ("may not be in the loopback range"), so
- * the simulated replicas listen on this machine's own interface address; nothing leaves it.
- */
-function localAddress(): string {
-  const found = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
-  if (!found) throw new Error("no non-loopback IPv4 address on this machine for endpoint addresses");
-  return found.address;
-}
+import { localAddress } from "./cluster.js";
 
 async function replica(name: string, host: string): Promise<{ server: Server; port: number }> {
   const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(name));

@@ -2,23 +2,13 @@
 // real API server: simulated replicas come and go through the API while requests flow, with no
 // restart, and a replica gone from the slices gets no request after the gateway has seen it go.
 import assert from "node:assert/strict";
-import { networkInterfaces } from "node:os";
 import { after, it } from "node:test";
 import { type GatewayHandle, startGateway } from "../../src/gateway/server.js";
 import { type SimServerHandle, startSimServer } from "../../src/sim/server.js";
 import { parseSpec } from "../../src/spec/load.js";
 import { freePort, requireService, waitFor } from "../services/harness.js";
 import { startKube } from "../services/kube.js";
-
-// The API server refuses loopback endpoint addresses, so the replicas listen on this machine's
-// own interface address (nothing leaves the machine).
-function localAddress(): string {
-  const found = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
-  if (!found) throw new Error("no non-loopback IPv4 address on this machine for endpoint addresses");
-  return found.address;
-}
+import { localAddress } from "./cluster.js";
 
 function slice(name: string, host: string, port: number) {
   return {
