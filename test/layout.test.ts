@@ -17,15 +17,11 @@ const PENDING = new Set([
   "src/planner/plan.ts",
   "src/spec/schema.ts",
   "src/planner/packing.ts packPool",
-  "src/deploy/render.ts renderPlatform",
   "src/planner/plan.ts planModel",
   "src/planner/plan.ts buildPlan",
   "src/rag/api.ts registerRagRoutes",
   "src/rag/api.ts (anonymous)",
-  "src/deploy/gateway.ts gatewayObjects",
-  "src/deploy/containers.ts compose",
   "src/gateway/policy/policy.ts admit",
-  "src/deploy/engines.ts engineObjects",
 ]);
 
 function files(dir: string): string[] {

@@ -13,7 +13,7 @@ import type { Flavour } from "./flavours.js";
 import { Generation, type Job, type Life, type WireContext } from "./generation.js";
 import { RequestRejected } from "./model/engine.js";
 import {
-  type GenKind,
+  type GenRoute,
   type ParsedGeneration,
   parseGeneration,
   planReply,
@@ -44,10 +44,10 @@ export function admit(
   req: FastifyRequest,
   reply: FastifyReply,
   dialect: Dialect,
-  kind: GenKind,
+  route: GenRoute,
 ): void {
   if (!readyOrRefuse(life.readyAt, reply, dialect)) return;
-  const parsed = parseGeneration(req, kind, host.servedModelName, host.flavour.engine);
+  const parsed = parseGeneration(req, route, host.servedModelName, host.flavour);
   if ("status" in parsed) {
     sendError(reply, dialect, parsed);
     return;
@@ -76,7 +76,7 @@ export function admit(
     admitRich(host, life, res, dialect, parsed, parsed.rich, job, fault);
     return;
   }
-  const wire = wireFor(kind, host.wireContext(), parsed, job);
+  const wire = wireFor(route, host.wireContext(), parsed, job);
   const begin = () => {
     if (res.destroyed || host.current !== life) return;
     const g = new Generation(life, job, wire, res, life.rt.now());

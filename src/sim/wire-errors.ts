@@ -3,8 +3,17 @@
 import type { FastifyReply } from "fastify";
 import { FAULT_HEADER } from "./faults.js";
 
-/** Which error body a route family answers with. */
-export type Dialect = "openai" | "tgi" | "ollama" | "triton";
+/**
+ * An engine's own wire for errors on its native routes (src/engines/<engine>/sim.ts): the body
+ * shape, and how it words "no such model" where that differs from vLLM's.
+ */
+export interface NativeDialect {
+  errorBody(e: WireError): unknown;
+  modelNotFound?(name: string): string;
+}
+
+/** Which error body a route family answers with: OpenAI's, or the engine's native one. */
+export type Dialect = "openai" | NativeDialect;
 
 export interface WireError {
   status: number;
@@ -37,15 +46,8 @@ export function faultError(status: number): WireError {
 }
 
 export function errorBody(dialect: Dialect, e: WireError): unknown {
-  switch (dialect) {
-    case "openai":
-      return { error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } };
-    case "tgi":
-      return { error: e.message, error_type: e.status === 422 || e.status === 400 ? "validation" : e.code };
-    case "ollama":
-    case "triton":
-      return { error: e.message };
-  }
+  if (dialect !== "openai") return dialect.errorBody(e);
+  return { error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } };
 }
 
 export function sendError(reply: FastifyReply, dialect: Dialect, e: WireError): FastifyReply {
@@ -67,14 +69,15 @@ export const badRequest = (
   message,
   param,
 });
-/** vLLM's 404 for a model name the replica does not serve (Ollama words it its own way). */
-export function modelNotFound(name: string, ollama: boolean): WireError {
+/** vLLM's 404 for a model name the replica does not serve (a native dialect may word it its own way). */
+export function modelNotFound(name: string, dialect: Dialect = "openai"): WireError {
+  const own = dialect !== "openai" ? dialect.modelNotFound?.(name) : undefined;
   return {
     status: 404,
     type: "invalid_request_error",
     code: "model_not_found",
     param: "model",
-    message: ollama ? `model '${name}' not found` : `The model \`${name}\` does not exist.`,
+    message: own ?? `The model \`${name}\` does not exist.`,
   };
 }
 

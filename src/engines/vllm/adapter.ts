@@ -4,7 +4,7 @@
  * before (gone in 0.12); the load reader tries the catalog's candidates in order, so an engine
  * older or newer than the spec says still reads. KV usage is already a 0–1 fraction.
  */
-import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "./adapter.js";
+import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "../adapter.js";
 
 export class VllmAdapter extends CatalogAdapter {
   constructor(opts: AdapterOptions = {}) {

@@ -3,7 +3,7 @@
  * (waiting); TGI exports no KV-cache usage gauge, so `kvUsage` stays undefined (the catalog has
  * no `kvCacheUsage` key for it). No embeddings or rerank route (TEI is a separate server).
  */
-import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "./adapter.js";
+import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "../adapter.js";
 
 export class TgiAdapter extends CatalogAdapter {
   constructor(opts: AdapterOptions = {}) {
