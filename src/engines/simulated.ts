@@ -5,6 +5,7 @@
  */
 import { ENGINE_IDS, type EngineId } from "../catalog/engines.js";
 import type { SimFlavourFacts } from "../sim/flavours.js";
+import { llamacppSim } from "./llamacpp/sim.js";
 import { ollamaSim } from "./ollama/sim.js";
 import { tgiSim } from "./tgi/sim.js";
 import { tritonSim } from "./triton/sim.js";
@@ -15,6 +16,7 @@ const FLAVOURS: Partial<Record<EngineId, SimFlavourFacts>> = {
   tgi: tgiSim,
   ollama: ollamaSim,
   triton: tritonSim,
+  llamacpp: llamacppSim,
 };
 
 /** Engines `inferplane sim` (and `up`, for engines that do not run here) can simulate. */

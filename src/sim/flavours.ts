@@ -18,7 +18,7 @@ import { SIM_ENGINES, simFlavourFacts } from "../engines/simulated.js";
 import type { MetricStyle } from "./metrics.js";
 import type { SimSetup } from "./options.js";
 import type { NativeRoute } from "./request.js";
-import type { NativeDialect } from "./wire-errors.js";
+import type { Dialect, NativeDialect } from "./wire-errors.js";
 
 export { SIM_ENGINES };
 export type SimEngine = EngineId;
@@ -50,6 +50,8 @@ export interface Flavour {
   healthPaths: string[];
   /** Prometheus exposition path; `null` for engines without one (Ollama). */
   metricsPath: string | null;
+  /** The error body of the OpenAI routes and health paths: OpenAI's (vLLM's), or the engine's (llama.cpp's). */
+  openaiDialect: Dialect;
   /** OpenAI-compatible routes. */
   openai: {
     chat: string | null;
@@ -106,6 +108,7 @@ export function flavour(engine: string, version?: string): Flavour {
     info,
     healthPaths: [...new Set(health)],
     metricsPath: info.metricsPath,
+    openaiDialect: "openai",
     openai: {
       chat: api.chatCompletions ?? null,
       completions: api.completions ?? null,

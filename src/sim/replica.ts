@@ -280,7 +280,7 @@ export class Replica implements SimServerHandle {
     const f = this.flavour;
     for (const path of f.healthPaths) {
       app.get(path, (_req, reply) => {
-        if (!ready(reply, "openai")) return reply;
+        if (!ready(reply, f.openaiDialect)) return reply;
         return reply.code(200).send("");
       });
     }
@@ -313,23 +313,24 @@ export class Replica implements SimServerHandle {
   /** The OpenAI API as this flavour serves it. */
   private openaiRoutes(app: FastifyInstance, life: Life, ready: Ready): void {
     const o = this.flavour.openai;
+    const d = this.flavour.openaiDialect;
     if (o.models !== null)
       app.get(o.models, (_req, reply) => reply.send(modelsList(this.setup, this.created())));
-    if (o.chat !== null) app.post(o.chat, (req, reply) => this.generate(life, req, reply, "openai", "chat"));
+    if (o.chat !== null) app.post(o.chat, (req, reply) => this.generate(life, req, reply, d, "chat"));
     if (o.completions !== null)
-      app.post(o.completions, (req, reply) => this.generate(life, req, reply, "openai", "completion"));
+      app.post(o.completions, (req, reply) => this.generate(life, req, reply, d, "completion"));
     if (o.embeddings !== null)
       app.post(o.embeddings, (req, reply) => {
         this.noteTraceparent(req);
-        return ready(reply, "openai") ? embeddings(this, req, reply) : reply;
+        return ready(reply, d) ? embeddings(this, req, reply) : reply;
       });
     for (const path of o.rerank)
       app.post(path, (req, reply) => {
         this.noteTraceparent(req);
-        return ready(reply, "openai") ? rerank(this, req, reply) : reply;
+        return ready(reply, d) ? rerank(this, req, reply) : reply;
       });
     if (o.score !== null)
-      app.post(o.score, (req, reply) => (ready(reply, "openai") ? score(this, req, reply) : reply));
+      app.post(o.score, (req, reply) => (ready(reply, d) ? score(this, req, reply) : reply));
     if (o.tokenize !== null) app.post(o.tokenize, (req, reply) => tokenize(this, req, reply));
   }
 
@@ -362,7 +363,8 @@ export class Replica implements SimServerHandle {
   }
 
   private dialectOf(url: string): Dialect {
-    if (url.startsWith("/v1/") || url.startsWith("/admin")) return "openai";
+    if (url.startsWith("/admin")) return "openai";
+    if (url.startsWith("/v1/")) return this.flavour.openaiDialect;
     return this.flavour.native.dialect ?? "openai";
   }
 

@@ -205,19 +205,26 @@ export function planReply(p: ParsedGeneration, fault: FaultAction, replica: Repl
   const maxLen = replica.config.maxModelLen;
   const prompt = p.promptIds.length;
   const where = p.chat ? "messages" : "prompt";
+  const context = { promptTokens: prompt, contextTokens: maxLen };
   if (prompt >= maxLen) {
-    return badRequest(
-      `This model's maximum context length is ${maxLen} tokens. However, your request has ${prompt} input tokens. Please reduce the length of the input ${where}.`,
-      where,
-      "context_length_exceeded",
-    );
+    return {
+      ...badRequest(
+        `This model's maximum context length is ${maxLen} tokens. However, your request has ${prompt} input tokens. Please reduce the length of the input ${where}.`,
+        where,
+        "context_length_exceeded",
+      ),
+      context,
+    };
   }
   if (p.maxTokens !== undefined && prompt + p.maxTokens > maxLen) {
-    return badRequest(
-      `This model's maximum context length is ${maxLen} tokens. However, you requested ${prompt + p.maxTokens} tokens (${prompt} in the ${where}, ${p.maxTokens} in the completion). Please reduce the length of the ${where} or completion.`,
-      where,
-      "context_length_exceeded",
-    );
+    return {
+      ...badRequest(
+        `This model's maximum context length is ${maxLen} tokens. However, you requested ${prompt + p.maxTokens} tokens (${prompt} in the ${where}, ${p.maxTokens} in the completion). Please reduce the length of the ${where} or completion.`,
+        where,
+        "context_length_exceeded",
+      ),
+      context,
+    };
   }
   const limit = p.maxTokens ?? maxLen - prompt;
   const rand = p.seed !== undefined ? rng(p.seed) : replica.rand;

@@ -23,6 +23,8 @@ export interface WireError {
   /** OpenAI error `code`. */
   code: string;
   param?: string | null;
+  /** For a prompt over the context: its tokens and the context's (engines that report them). */
+  context?: { promptTokens: number; contextTokens: number };
 }
 
 const FAULT_ERRORS: Readonly<Record<number, { type: string; code: string; what: string }>> = {

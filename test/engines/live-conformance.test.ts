@@ -1,5 +1,5 @@
-// One conformance suite over live servers: every engine's simulator flavour, and the REAL llama.cpp
-// server. Whatever the engine, what the gateway relies on must hold against the server itself:
+// One conformance suite over live servers: every engine's simulator flavour (llama.cpp's too), and
+// the REAL llama.cpp server. Whatever the engine, what the gateway relies on must hold against the server itself:
 // its adapter's health path answers, its chat (or completions) path serves, its metrics read as
 // load through the adapter, and its own "prompt too long" answer is recognised for contextFallback.
 import assert from "node:assert/strict";
@@ -23,8 +23,8 @@ interface LiveServer {
 const post = (url: string, body: unknown) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
-function liveConformance(engine: EngineId, start: () => Promise<LiveServer | undefined>): void {
-  describe(`live engine conformance: ${engine}`, () => {
+function liveConformance(engine: EngineId, what: string, start: () => Promise<LiveServer | undefined>): void {
+  describe(`live engine conformance: ${engine} (${what})`, () => {
     const adapter: EngineAdapter = getEngineAdapter(engine);
     let server: LiveServer | undefined;
     after(() => server?.stop());
@@ -67,6 +67,9 @@ function liveConformance(engine: EngineId, start: () => Promise<LiveServer | und
       }
       assert.ok(refused.status >= 400 && refused.status < 500, `${refused.status} ${text.slice(0, 200)}`);
       assert.equal(isContextLengthError(refused.status, parsed), true, `recognised: ${text.slice(0, 300)}`);
+      // llama.cpp's own wording is recognised by its adapter, from the simulator as from the server.
+      if (engine === "llamacpp")
+        assert.equal(adapter.refusal(refused.status, parsed), "context-overflow", text);
     });
   });
 }
@@ -153,7 +156,7 @@ for (const engine of SIM_ENGINES) {
 }
 
 for (const engine of SIM_ENGINES) {
-  liveConformance(engine, async () => {
+  liveConformance(engine, "its simulator flavour", async () => {
     const fleet = await startSimFleet({
       engine,
       model: "qwen2.5-7b",
@@ -173,7 +176,7 @@ for (const engine of SIM_ENGINES) {
   });
 }
 
-liveConformance("llamacpp", async () => {
+liveConformance("llamacpp", "the real server", async () => {
   let svc: LlamaCppService;
   try {
     svc = await startLlamaCpp({ ctx: 512, slots: 1 });
