@@ -5,6 +5,7 @@
  * engines and stores and let only it (and Prometheus) reach the engines.
  */
 import { engineInfo } from "../catalog/engines.js";
+import { isExternalEngine } from "../engines/index.js";
 import type { Platform } from "../spec/schema.js";
 import { enginePort, isDeployed } from "./engines.js";
 import { certManagerObjects, ingressAnnotations, ingressSpec } from "./ingress.js";
@@ -34,7 +35,7 @@ export function secretEnvNames(p: Platform): { name: string; optional: boolean }
   };
   add(p.gateway.auth.adminTokenEnv, true);
   add(p.gateway.redis?.passwordEnv, false);
-  for (const m of p.models) add(m.apiKeyEnv, m.engine !== "openai");
+  for (const m of p.models) add(m.apiKeyEnv, !isExternalEngine(m.engine));
   const v = p.rag?.stores.vector;
   if (v?.kind === "milvus") add(v.tokenEnv, false);
   const k = p.rag?.stores.keyword;
@@ -337,7 +338,7 @@ function networkPolicies(p: Platform): PlacedObject[] {
   if (p.observability.tracing.otlpEndpoint) remote.push(hostPort(p.observability.tracing.otlpEndpoint));
   for (const m of p.models) {
     for (const e of m.endpoints) remote.push(hostPort(e));
-    if (m.engine === "openai" && m.endpoints.length === 0) external.push("443");
+    if (isExternalEngine(m.engine) && m.endpoints.length === 0) external.push("443");
   }
   const remotePorts = [...new Set(remote.map((r) => r.port).concat(external.map(Number)))].sort(
     (a, b) => a - b,

@@ -44,6 +44,11 @@ export interface OwnReplicaMemory {
 export interface EngineDefinition {
   id: EngineId;
   adapter(opts: AdapterOptions): EngineAdapter;
+  /**
+   * An external provider (engine `openai`): nothing to deploy, simulate or put on a GPU of ours;
+   * its endpoints are the provider's, reached with the pool's key.
+   */
+  external?: true;
   /** How render runs it; absent for engines render never deploys (an external provider). */
   container?: ContainerRunFn;
   /** Why render cannot deploy it although it has an image (validation reports it at `engine`). */

@@ -104,6 +104,11 @@ export function engineRefusal(engine: EngineId, status: number, body: unknown): 
   return getEngineAdapter(engine).refusal(status, body);
 }
 
+/** Whether `engine` is an external provider (nothing of ours runs it). */
+export function isExternalEngine(engine: EngineId): boolean {
+  return ENGINES[engine].external === true;
+}
+
 /** Whether `up` runs `engine` for real (its replicas serve real weights) rather than simulating it. */
 export function runsLocally(engine: EngineId): boolean {
   return ENGINES[engine].runner !== undefined;

@@ -7,7 +7,7 @@ import { type EngineId, type MetricKey, metricNames } from "../catalog/engines.j
 import { findGpu, type GpuSpec } from "../catalog/gpus.js";
 import { isLegalMigLayout, normalizeProfileName } from "../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModel, findModelByRepo } from "../catalog/models.js";
-import { engineDefinition, sourceProblem } from "../engines/index.js";
+import { engineDefinition, isExternalEngine, sourceProblem } from "../engines/index.js";
 import { deployCrossCheck } from "./checks-deploy.js";
 import type { GpuPool, ModelSpec, Platform } from "./schema.js";
 
@@ -144,7 +144,7 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
     }
   }
   const scheme = m.source.slice(0, m.source.indexOf(":"));
-  if ((scheme === "openai") !== (m.engine === "openai")) {
+  if ((scheme === "openai") !== isExternalEngine(m.engine)) {
     out.push({ path: at("engine"), message: "openai:// sources go with engine `openai`, and only they" });
   }
   const sourceIssue = sourceProblem(m.engine, m.source);
@@ -163,7 +163,7 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
       message: `${m.discovery.record} records carry no port: set \`port\``,
     });
   }
-  if (m.engine === "openai" && m.gpu) {
+  if (isExternalEngine(m.engine) && m.gpu) {
     out.push({ path: at("gpu"), message: "an external provider (engine `openai`) runs on no GPU of ours" });
   }
 

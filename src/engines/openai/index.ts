@@ -10,6 +10,7 @@ export { OpenAiAdapter, openaiAdapter } from "./adapter.js";
 export const openai: EngineDefinition = {
   id: "openai",
   adapter: (o) => new OpenAiAdapter(o),
+  external: true,
   compose: { real: false, gpuProfile: false },
   servingAlerts: false,
 };
