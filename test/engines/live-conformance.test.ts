@@ -67,8 +67,9 @@ function liveConformance(engine: EngineId, what: string, start: () => Promise<Li
       }
       assert.ok(refused.status >= 400 && refused.status < 500, `${refused.status} ${text.slice(0, 200)}`);
       assert.equal(isContextLengthError(refused.status, parsed), true, `recognised: ${text.slice(0, 300)}`);
-      // llama.cpp's own wording is recognised by its adapter, from the simulator as from the server.
-      if (engine === "llamacpp")
+      // vLLM's and llama.cpp's own wordings are recognised by their adapters (the others' by the
+      // router's OpenAI-wording fallback), from the simulator as from the server.
+      if (engine === "llamacpp" || engine === "vllm")
         assert.equal(adapter.refusal(refused.status, parsed), "context-overflow", text);
     });
   });
