@@ -144,35 +144,3 @@ test("vLLM adapter reads real exposition text from llm-d-inference-sim", async (
     }
   });
 });
-
-describe("vLLM's own error wording", () => {
-  const a = getEngineAdapter("vllm");
-  // vLLM's ErrorResponse as 0.8 serves it (flat), and nested under `error` as later releases do.
-  const flat = {
-    object: "error",
-    message:
-      "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.",
-    type: "BadRequestError",
-    param: null,
-    code: 400,
-  };
-  it("a prompt over the context is a context overflow, flat or nested", () => {
-    assert.equal(a.refusal(400, flat), "context-overflow");
-    assert.equal(a.refusal(400, { error: flat }), "context-overflow");
-    assert.equal(
-      a.refusal(400, { error: { message: "too long", code: "context_length_exceeded" } }),
-      "context-overflow",
-    );
-  });
-  it("other 400s are ordinary errors; 501 is not supported", () => {
-    assert.equal(
-      a.refusal(400, { error: { message: "temperature must be ≥ 0", type: "BadRequestError" } }),
-      undefined,
-    );
-    assert.equal(a.refusal(500, flat), undefined);
-    assert.equal(
-      a.refusal(501, { error: { message: "The model does not support Embeddings API" } }),
-      "not-supported",
-    );
-  });
-});
