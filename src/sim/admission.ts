@@ -21,7 +21,15 @@ import {
 } from "./request.js";
 import { RichReply } from "./rich-reply.js";
 import { type ChoiceContent, choiceContent, type RichSpec } from "./structured.js";
-import { badRequest, type Dialect, errorBody, faultError, readyOrRefuse, sendError } from "./wire-errors.js";
+import {
+  badRequest,
+  type Dialect,
+  errorBody,
+  faultError,
+  readyOrRefuse,
+  sendError,
+  wireError,
+} from "./wire-errors.js";
 
 /** What admission reads from its replica. */
 export interface AdmissionHost extends ReplyPlanner {
@@ -93,10 +101,12 @@ export function admit(
       );
     } catch (err) {
       res.off("close", g.onClose);
-      const e =
+      const e = wireError(
+        dialect,
         err instanceof RequestRejected
           ? badRequest(err.message, null, "context_length_exceeded")
-          : { status: 500, type: "server_error", code: "internal_error", message: String(err) };
+          : { status: 500, type: "server_error", code: "internal_error", message: String(err) },
+      );
       res.writeHead(e.status, life.jsonHeaders);
       res.end(JSON.stringify(errorBody(dialect, e)));
       return;
@@ -185,10 +195,12 @@ function admitRich(
     } catch (err) {
       rich.detach();
       for (const job of jobs) life.rt.abort(job.id);
-      const e =
+      const e = wireError(
+        dialect,
         err instanceof RequestRejected
           ? badRequest(err.message, null, "context_length_exceeded")
-          : { status: 500, type: "server_error", code: "internal_error", message: String(err) };
+          : { status: 500, type: "server_error", code: "internal_error", message: String(err) },
+      );
       res.writeHead(e.status, life.jsonHeaders);
       res.end(JSON.stringify(errorBody(dialect, e)));
       return;

@@ -205,7 +205,11 @@ export function planReply(p: ParsedGeneration, fault: FaultAction, replica: Repl
   const maxLen = replica.config.maxModelLen;
   const prompt = p.promptIds.length;
   const where = p.chat ? "messages" : "prompt";
-  const context = { promptTokens: prompt, contextTokens: maxLen };
+  const context = {
+    promptTokens: prompt,
+    contextTokens: maxLen,
+    ...(p.maxTokens !== undefined ? { maxTokens: p.maxTokens } : {}),
+  };
   if (prompt >= maxLen) {
     return {
       ...badRequest(

@@ -10,6 +10,8 @@ import { FAULT_HEADER } from "./faults.js";
 export interface NativeDialect {
   errorBody(e: WireError): unknown;
   modelNotFound?(name: string): string;
+  /** The engine's own status and wording for an error it words differently (TGI's 422 validation errors). */
+  rewrite?(e: WireError): WireError;
 }
 
 /** Which error body a route family answers with: OpenAI's, or the engine's native one. */
@@ -23,8 +25,8 @@ export interface WireError {
   /** OpenAI error `code`. */
   code: string;
   param?: string | null;
-  /** For a prompt over the context: its tokens and the context's (engines that report them). */
-  context?: { promptTokens: number; contextTokens: number };
+  /** For a prompt over the context: its tokens, the context's, and the completion asked (engines that report them). */
+  context?: { promptTokens: number; contextTokens: number; maxTokens?: number };
 }
 
 const FAULT_ERRORS: Readonly<Record<number, { type: string; code: string; what: string }>> = {
@@ -52,7 +54,13 @@ export function errorBody(dialect: Dialect, e: WireError): unknown {
   return { error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } };
 }
 
-export function sendError(reply: FastifyReply, dialect: Dialect, e: WireError): FastifyReply {
+/** The error as the dialect answers it (its own status and wording, where it has them). */
+export function wireError(dialect: Dialect, e: WireError): WireError {
+  return dialect !== "openai" && dialect.rewrite !== undefined ? dialect.rewrite(e) : e;
+}
+
+export function sendError(reply: FastifyReply, dialect: Dialect, error: WireError): FastifyReply {
+  const e = wireError(dialect, error);
   if (e.status === 429 || e.status === 503) reply.header("retry-after", "1");
   return reply
     .code(e.status)

@@ -10,7 +10,7 @@ import type { Generation, Job, Wire } from "../../sim/generation.js";
 import type { MetricStyle } from "../../sim/metrics.js";
 import type { SimSetup } from "../../sim/options.js";
 import type { ParsedGeneration, RequestShape } from "../../sim/request.js";
-import type { NativeDialect } from "../../sim/wire-errors.js";
+import type { NativeDialect, WireError } from "../../sim/wire-errors.js";
 
 /** How a TGI generation is written: TGI's own SSE frames (the last carries the whole text), or one JSON body. */
 export function tgiWire(p: ParsedGeneration, job: Job): Wire {
@@ -62,12 +62,27 @@ export function tgiInfo(setup: SimSetup): unknown {
   };
 }
 
+/**
+ * A prompt over the context as TGI's router words it (router/src/validation.rs: 422, "Input
+ * validation error: " + `MaxTotalTokens` or `InputLength`), recognised by tgi/dialect.ts.
+ */
+function tgiOverflow(e: WireError): WireError {
+  const c = e.context;
+  if (c === undefined) return e;
+  const message =
+    c.maxTokens !== undefined && c.promptTokens < c.contextTokens
+      ? `Input validation error: \`inputs\` tokens + \`max_new_tokens\` must be <= ${c.contextTokens}. Given: ${c.promptTokens} \`inputs\` tokens and ${c.maxTokens} \`max_new_tokens\``
+      : `Input validation error: \`inputs\` must have less than ${c.contextTokens} tokens. Given: ${c.promptTokens}`;
+  return { ...e, status: 422, message };
+}
+
 /** TGI's error body (router `ErrorResponse`): validation errors say so in `error_type`. */
 const TGI_DIALECT: NativeDialect = {
   errorBody: (e) => ({
     error: e.message,
     error_type: e.status === 422 || e.status === 400 ? "validation" : e.code,
   }),
+  rewrite: tgiOverflow,
 };
 
 /** `{"inputs", "parameters": {max_new_tokens, stop, seed, details}}`; one model, so no `model`. */
