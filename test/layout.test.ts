@@ -14,11 +14,7 @@ const MAX_FUNCTION_LINES = 120;
 
 /** Over the limits today, without a reason yet: being moved or split by other issues. */
 const PENDING = new Set([
-  "src/deploy/render.ts renderPlatform",
-  "src/deploy/gateway.ts gatewayObjects",
-  "src/deploy/containers.ts compose",
   "src/gateway/policy/policy.ts admit",
-  "src/deploy/engines.ts engineObjects",
 ]);
 
 function files(dir: string): string[] {

@@ -6,15 +6,16 @@
  * requests the server finished in between. Servers without such a histogram (a gateway, most
  * proxies) report nothing.
  */
-import { metricNames } from "../catalog/engines.js";
+import { ENGINE_IDS, metricNames } from "../catalog/engines.js";
 import { forEachSample } from "../engines/prometheus-text.js";
 
-/** Histogram base names (seconds) of queue time, from the engine catalog. */
+/** Histogram base names (seconds) of queue time, from the engine catalog: every engine that has one. */
 const QUEUE_HISTOGRAMS: readonly string[] = [
   ...new Set(
-    (["vllm", "tgi"] as const).flatMap((e) =>
-      (metricNames(e).queueTime?.exposed ?? []).map((s) => s.name).filter((n) => !n.endsWith("_us")),
-    ),
+    ENGINE_IDS.flatMap((e) => {
+      const q = metricNames(e).queueTime;
+      return q?.type === "histogram" && q.unit === "seconds" ? q.exposed.map((s) => s.name) : [];
+    }),
   ),
 ];
 

@@ -13,6 +13,9 @@ export const ENGINE_IDS = ["vllm", "tgi", "ollama", "triton", "llamacpp", "opena
 
 export type EngineId = (typeof ENGINE_IDS)[number];
 
+/** The engine a model runs on, and the simulator simulates, when none is named. */
+export const DEFAULT_ENGINE: EngineId = "vllm";
+
 export function isEngineId(id: string): id is EngineId {
   return (ENGINE_IDS as readonly string[]).includes(id);
 }

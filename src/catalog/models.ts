@@ -553,3 +553,8 @@ export function findModelByRepo(repoId: string): { model: ModelSpec; variant: Mo
     .toLowerCase();
   return BY_REPO.get(key);
 }
+
+/** The catalog model of a speculative draft: an `hf://` repo, else a catalog id. */
+export function draftCatalogModel(draft: string): ModelSpec | undefined {
+  return draft.startsWith("hf://") ? findModelByRepo(draft)?.model : findModel(draft);
+}

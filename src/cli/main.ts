@@ -4,6 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { DEFAULT_ENGINE } from "../catalog/engines.js";
+import { SIM_ENGINES } from "../engines/simulated.js";
 import { ERRORS, formatProblem, isInferplaneError } from "../errors.js";
 import { type CliIO, processIO } from "./io.js";
 
@@ -75,7 +77,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command("sim")
     .description("Simulate engine replicas (vLLM, TGI, Ollama, Triton) over HTTP in real time, no GPU needed")
     .requiredOption("-m, --model <id>", "catalog model id or Hugging Face repo id")
-    .option("--engine <engine>", "vllm, tgi, ollama or triton", "vllm")
+    .option("--engine <engine>", SIM_ENGINES.join(", "), DEFAULT_ENGINE)
     .option("--engine-version <version>", "engine version whose paths and metric names to serve")
     .option("--gpu <id>", "catalog GPU id", "H100-80GB")
     .option("--tp <n>", "tensor-parallel GPUs per replica")

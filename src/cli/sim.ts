@@ -3,7 +3,7 @@
  * SIGTERM. Flags become SimFleetOptions; the library (src/sim/server.ts) does the rest.
  */
 
-import { engineInfo } from "../catalog/engines.js";
+import { DEFAULT_ENGINE, engineInfo } from "../catalog/engines.js";
 import { InferplaneError } from "../errors.js";
 import { renderTable } from "../report/table.js";
 import { isSimEngine, SIM_ENGINES } from "../sim/flavours.js";
@@ -72,7 +72,7 @@ function defaultPort(engine: string): number {
 
 /** Flags → fleet options; throws `usage` errors naming the flag. */
 export function simOptionsFromFlags(o: SimCliOptions): SimFleetOptions {
-  const engine = o.engine ?? "vllm";
+  const engine = o.engine ?? DEFAULT_ENGINE;
   if (!isSimEngine(engine)) throw usage(`--engine must be one of ${SIM_ENGINES.join(", ")}, got "${engine}"`);
   if (o.model === undefined || o.model.trim() === "")
     throw usage("--model is required (a catalog id or an HF repo id)");

@@ -4,6 +4,7 @@
  * the synthetic series of a promtool unit test that must fire it (and, where it has them, the
  * series that must leave it silent).
  */
+import { engineDefinition } from "../engines/index.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 import { milvusAlertDefs, servingAlertDefs } from "./alerts-serving.js";
 import { isDeployed } from "./engines.js";
@@ -35,9 +36,9 @@ export interface AlertDef {
   test: AlertTest;
 }
 
-/** Deployed models whose engines export Prometheus metrics (vLLM, TGI): the alerts' and dashboards' subjects. */
+/** Deployed models whose engines' metrics carry the serving alerts and dashboards (vLLM, TGI). */
 export function metricModels(p: Platform): ModelSpec[] {
-  return p.models.filter((m) => isDeployed(m) && (m.engine === "vllm" || m.engine === "tgi"));
+  return p.models.filter((m) => isDeployed(m) && engineDefinition(m.engine).servingAlerts);
 }
 
 function seconds(ms: number): string {

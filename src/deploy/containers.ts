@@ -2,14 +2,17 @@
  * Containers for Inferplane itself: a multi-stage Dockerfile (build with dev dependencies,
  * run with production ones only, as a non-root user, with a HEALTHCHECK), its .dockerignore,
  * and a docker-compose.yaml for local runs — the gateway, Redis, Milvus, Elasticsearch,
- * Prometheus and Grafana, with engines as `inferplane sim` replicas (profile `cpu`) or real
- * vLLM (profile `gpu`) behind the same network alias.
+ * Prometheus and Grafana. Each engine says how the compose file runs it
+ * (`EngineDefinition.compose`): for real on CPU (llama.cpp, the embedded engine), or as
+ * `inferplane sim` replicas (profile `cpu`) with the real engine in profile `gpu` behind the same
+ * network alias; the real engine's command line is the engine's own (`containerRunFor`).
  */
-import { containerRunFor } from "../engines/index.js";
+import { ENGINE_IDS, engineInfo } from "../catalog/engines.js";
+import { type ContainerRun, containerRunFor, engineDefinition, type RunContext } from "../engines/index.js";
 import { catalogModelOf, servedModelName } from "../spec/checks.js";
-import type { Platform } from "../spec/schema.js";
+import type { ModelSpec, Platform } from "../spec/schema.js";
 import { parseYamlSource } from "../spec/source.js";
-import { engineImage, enginePort, isDeployed } from "./engines.js";
+import { enginePort, isDeployed } from "./engines.js";
 import { REDIS_IMAGE } from "./gateway.js";
 import { ELASTICSEARCH_IMAGE, MILVUS_IMAGE } from "./stores.js";
 import { toYaml } from "./yaml.js";
@@ -130,118 +133,134 @@ export function grafanaDashboardProvider(): string {
   });
 }
 
-export function compose(p: Platform): string {
-  const services: Record<string, unknown> = {};
-  const healthy = { condition: "service_healthy" };
-  const deployed = p.models.filter(isDeployed);
-  services.gateway = {
+function gatewayService(): Record<string, unknown> {
+  return {
     build: { context: "../..", dockerfile: "deploy/docker/Dockerfile" },
     image: "ghcr.io/inferplane/inferplane:dev",
     command: ["serve", "-c", "/etc/inferplane/inferplane.yaml", "--host", "0.0.0.0", "--port", "8080"],
     ports: ["8080:8080"],
     // The embedded RAG store and other state live under /app/.inferplane (the image's user owns it).
     volumes: ["./inferplane.yaml:/etc/inferplane/inferplane.yaml:ro", "gateway-data:/app/.inferplane"],
-    depends_on: { redis: healthy },
+    depends_on: { redis: { condition: "service_healthy" } },
     restart: "unless-stopped",
   };
-  services.redis = {
-    image: REDIS_IMAGE,
-    command: ["redis-server", "--save", "", "--appendonly", "no"],
-    healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "3s", retries: 5 },
+}
+
+/** What the engine runs in compose: its own container, on the compose volume, without a plan. */
+function composeRun(m: ModelSpec, cacheMount: string, gpu: boolean, gpus: number): ContainerRun {
+  const run = containerRunFor(m.engine);
+  if (run === undefined) throw new Error(`engine ${m.engine} is not deployed`);
+  const ctx: RunContext = {
+    cacheMount,
+    port: enginePort(m),
+    gpu,
+    servedName: servedModelName(m),
+    tensorParallel: gpus,
+    gpuMemoryUtilization: m.gpuMemoryUtilization,
+    maxModelLen: m.maxModelLen,
+    secretName: "",
   };
-  // Each vLLM service gets GPUs of its own (compose's `count` would hand GPU 0 to all of them).
+  return run(m, ctx);
+}
+
+/** An engine that runs for real on CPU: its weight downloads as one-shot services, then the engine. */
+function realEngineServices(m: ModelSpec, services: Record<string, unknown>): void {
+  const alias = `engine-${m.name}`;
+  const own = composeRun(m, "/models", false, 1);
+  const weights = own.initContainers as { image: string; command: string[] }[];
+  weights.forEach((w, i) => {
+    services[`weights-${m.name}${i > 0 ? `-${i}` : ""}`] = {
+      image: w.image,
+      command: w.command,
+      volumes: ["model-cache:/models"],
+    };
+  });
+  services[alias] = {
+    image: own.image,
+    command: own.args,
+    ...(own.env.length > 0 ? { environment: own.env.map((e) => `${e.name}=${e.value}`) } : {}),
+    volumes: ["model-cache:/models"],
+    ...(weights.length > 0
+      ? { depends_on: { [`weights-${m.name}`]: { condition: "service_completed_successfully" } } }
+      : {}),
+    networks: { default: { aliases: [alias] } },
+  };
+}
+
+function simService(m: ModelSpec): Record<string, unknown> {
+  return {
+    image: "ghcr.io/inferplane/inferplane:dev",
+    profiles: ["cpu"],
+    command: [
+      "sim",
+      "--model",
+      catalogModelOf(m)?.id ?? servedModelName(m),
+      "--engine",
+      m.engine,
+      "--served-model-name",
+      servedModelName(m),
+      "--host",
+      "0.0.0.0",
+      "--port",
+      String(enginePort(m)),
+    ],
+    networks: { default: { aliases: [`engine-${m.name}`] } },
+  };
+}
+
+/**
+ * The real engine in profile `gpu` on GPUs of its own (`device_ids`; compose's `count` would hand
+ * GPU 0 to every service), with the engine's own command line. It downloads its weights on start
+ * into the Hugging Face cache volume (HF_TOKEN from the environment).
+ */
+function gpuService(m: ModelSpec, deviceIds: string[]): Record<string, unknown> {
+  const port = enginePort(m);
+  const own = composeRun(m, "/root/.cache/huggingface", true, deviceIds.length);
+  const health = engineInfo(m.engine, m.engineVersion).healthPath ?? "/";
+  return {
+    image: own.image,
+    profiles: ["gpu"],
+    ...(own.command ? { entrypoint: own.command } : {}),
+    command: own.args,
+    ipc: "host",
+    volumes: ["model-cache:/root/.cache/huggingface"],
+    environment: ["HF_TOKEN"],
+    deploy: {
+      resources: {
+        reservations: { devices: [{ driver: "nvidia", device_ids: deviceIds, capabilities: ["gpu"] }] },
+      },
+    },
+    healthcheck: {
+      test: ["CMD", "curl", "-f", `http://localhost:${port}${health}`],
+      interval: "30s",
+      timeout: "10s",
+      retries: 5,
+      start_period: "10m",
+    },
+    networks: { default: { aliases: [`engine-${m.name}`] } },
+  };
+}
+
+/** Engine services of every deployed model; returns how many GPUs the `gpu` profile needs. */
+function engineServices(p: Platform, services: Record<string, unknown>): number {
   let nextGpu = 0;
-  for (const m of deployed) {
-    const alias = `engine-${m.name}`;
-    const cat = catalogModelOf(m);
-    const port = enginePort(m);
-    // Engines that own their run facts and run on CPU (llama.cpp) run for real here, not simulated.
-    const own = containerRunFor(m.engine)?.(m, {
-      cacheMount: "/models",
-      port,
-      gpu: false,
-      servedName: servedModelName(m),
-    });
-    if (own) {
-      const weights = own.initContainers as { image: string; command: string[] }[];
-      weights.forEach((w, i) => {
-        services[`weights-${m.name}${i > 0 ? `-${i}` : ""}`] = {
-          image: w.image,
-          command: w.command,
-          volumes: ["model-cache:/models"],
-        };
-      });
-      services[alias] = {
-        image: own.image,
-        command: own.args,
-        ...(own.env.length > 0 ? { environment: own.env.map((e) => `${e.name}=${e.value}`) } : {}),
-        volumes: ["model-cache:/models"],
-        ...(weights.length > 0
-          ? { depends_on: { [`weights-${m.name}`]: { condition: "service_completed_successfully" } } }
-          : {}),
-        networks: { default: { aliases: [alias] } },
-      };
+  for (const m of p.models.filter(isDeployed)) {
+    const how = engineDefinition(m.engine).compose;
+    if (how.real) {
+      realEngineServices(m, services);
       continue;
     }
-    services[`sim-${m.name}`] = {
-      image: "ghcr.io/inferplane/inferplane:dev",
-      profiles: ["cpu"],
-      command: [
-        "sim",
-        "--model",
-        cat?.id ?? servedModelName(m),
-        "--engine",
-        m.engine,
-        "--served-model-name",
-        servedModelName(m),
-        "--host",
-        "0.0.0.0",
-        "--port",
-        String(port),
-      ],
-      networks: { default: { aliases: [alias] } },
-    };
-    if (m.engine === "vllm") {
-      const repo = m.source.replace(/^hf:\/\//, "");
-      const gpus = typeof m.gpu?.count === "number" && m.gpu.migProfile === undefined ? m.gpu.count : 1;
-      const deviceIds = Array.from({ length: gpus }, (_, k) => String(nextGpu + k));
-      nextGpu += gpus;
-      services[`vllm-${m.name}`] = {
-        image: engineImage(m),
-        profiles: ["gpu"],
-        command: [
-          "--model",
-          repo,
-          "--served-model-name",
-          servedModelName(m),
-          "--host",
-          "0.0.0.0",
-          "--port",
-          String(port),
-          "--gpu-memory-utilization",
-          String(m.gpuMemoryUtilization),
-          ...(gpus > 1 ? ["--tensor-parallel-size", String(gpus)] : []),
-          ...(m.maxModelLen !== undefined ? ["--max-model-len", String(m.maxModelLen)] : []),
-        ],
-        ipc: "host",
-        volumes: ["model-cache:/root/.cache/huggingface"],
-        environment: ["HF_TOKEN"],
-        deploy: {
-          resources: {
-            reservations: { devices: [{ driver: "nvidia", device_ids: deviceIds, capabilities: ["gpu"] }] },
-          },
-        },
-        healthcheck: {
-          test: ["CMD", "curl", "-f", `http://localhost:${port}/health`],
-          interval: "30s",
-          timeout: "10s",
-          retries: 5,
-          start_period: "10m",
-        },
-        networks: { default: { aliases: [alias] } },
-      };
-    }
+    services[`sim-${m.name}`] = simService(m);
+    if (!how.gpuProfile) continue;
+    const gpus = typeof m.gpu?.count === "number" && m.gpu.migProfile === undefined ? m.gpu.count : 1;
+    const deviceIds = Array.from({ length: gpus }, (_, k) => String(nextGpu + k));
+    nextGpu += gpus;
+    services[`${m.engine}-${m.name}`] = gpuService(m, deviceIds);
   }
+  return nextGpu;
+}
+
+function storeServices(services: Record<string, unknown>): void {
   services.milvus = {
     image: MILVUS_IMAGE,
     command: ["milvus", "run", "standalone"],
@@ -268,6 +287,9 @@ export function compose(p: Platform): string {
       retries: 10,
     },
   };
+}
+
+function monitoringServices(services: Record<string, unknown>): void {
   services.prometheus = {
     image: PROMETHEUS_IMAGE,
     volumes: ["./prometheus.yml:/etc/prometheus/prometheus.yml:ro"],
@@ -284,9 +306,26 @@ export function compose(p: Platform): string {
     ports: ["3000:3000"],
     depends_on: ["prometheus"],
   };
+}
+
+/** Engines whose real server the `gpu` profile runs (for the file's header). */
+const GPU_PROFILE_ENGINES = ENGINE_IDS.filter((id) => engineDefinition(id).compose.gpuProfile);
+
+export function compose(p: Platform): string {
+  const services: Record<string, unknown> = {};
+  services.gateway = gatewayService();
+  services.redis = {
+    image: REDIS_IMAGE,
+    command: ["redis-server", "--save", "", "--appendonly", "no"],
+    healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "3s", retries: 5 },
+  };
+  const gpus = engineServices(p, services);
+  storeServices(services);
+  monitoringServices(services);
+  const real = GPU_PROFILE_ENGINES.map((id) => engineInfo(id).displayName).join(", ");
   const header = [
-    "# Local stack: docker compose --profile cpu up (simulated engines) or --profile gpu up (vLLM).",
-    `# The gpu profile gives each vLLM service GPUs of its own: it needs ${nextGpu} GPU${nextGpu === 1 ? "" : "s"} (device ids 0–${Math.max(0, nextGpu - 1)}).`,
+    `# Local stack: docker compose --profile cpu up (simulated engines) or --profile gpu up (${real}).`,
+    `# The gpu profile gives each ${real} service GPUs of its own: it needs ${gpus} GPU${gpus === 1 ? "" : "s"} (device ids 0–${Math.max(0, gpus - 1)}).`,
   ].join("\n");
   return `${header}\n${toYaml({
     name: p.metadata.name,

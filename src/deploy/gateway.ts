@@ -5,6 +5,7 @@
  * engines and stores and let only it (and Prometheus) reach the engines.
  */
 import { engineInfo } from "../catalog/engines.js";
+import { isExternalEngine } from "../engines/index.js";
 import type { Platform } from "../spec/schema.js";
 import { enginePort, isDeployed } from "./engines.js";
 import { certManagerObjects, ingressAnnotations, ingressSpec } from "./ingress.js";
@@ -34,7 +35,7 @@ export function secretEnvNames(p: Platform): { name: string; optional: boolean }
   };
   add(p.gateway.auth.adminTokenEnv, true);
   add(p.gateway.redis?.passwordEnv, false);
-  for (const m of p.models) add(m.apiKeyEnv, m.engine !== "openai");
+  for (const m of p.models) add(m.apiKeyEnv, !isExternalEngine(m.engine));
   const v = p.rag?.stores.vector;
   if (v?.kind === "milvus") add(v.tokenEnv, false);
   const k = p.rag?.stores.keyword;
@@ -54,12 +55,8 @@ function seconds(ms: number): number {
   return Math.ceil(ms / 1000);
 }
 
-export function gatewayObjects(p: Platform, version: string): PlacedObject[] {
-  const name = GATEWAY_NAME;
-  const labels = componentLabels(name, "gateway");
-  const g = p.gateway;
-  const autoscaled = gatewayAutoscaled(p);
-  const grace = PRE_STOP_SECONDS + seconds(g.drainTimeout) + 10;
+/** The gateway container: the Inferplane image serving the spec, locked down, draining on stop. */
+function gatewayContainer(p: Platform, version: string): Record<string, unknown> {
   const env: unknown[] = [
     { name: "NODE_ENV", value: "production" },
     ...secretEnvNames(p).map((s) => ({
@@ -67,6 +64,72 @@ export function gatewayObjects(p: Platform, version: string): PlacedObject[] {
       valueFrom: { secretKeyRef: { name: secretName(p), key: s.name, optional: s.optional } },
     })),
   ];
+  return {
+    name: "gateway",
+    image: `${GATEWAY_IMAGE_REPO}:${version}`,
+    args: ["serve", "-c", "/etc/inferplane/inferplane.yaml", "--host", "0.0.0.0", "--port", String(PORT)],
+    ports: [{ name: "http", containerPort: PORT, protocol: "TCP" }],
+    env,
+    resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+    readinessProbe: {
+      httpGet: { path: "/readyz", port: "http" },
+      periodSeconds: 5,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: "/healthz", port: "http" },
+      periodSeconds: 10,
+      failureThreshold: 3,
+    },
+    // Endpoints drop the pod while it sleeps; then SIGTERM drains in-flight streams
+    // (gateway.drainTimeout) well inside the grace period.
+    lifecycle: { preStop: { exec: { command: ["/bin/sh", "-c", `sleep ${PRE_STOP_SECONDS}`] } } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [
+      { name: "config", mountPath: "/etc/inferplane", readOnly: true },
+      { name: "data", mountPath: "/app/.inferplane" },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+  };
+}
+
+/** The Ingress: streaming-friendly nginx settings, the spec's host, TLS and annotations. */
+function gatewayIngress(p: Platform, labels: Record<string, string>): K8sObject {
+  const name = GATEWAY_NAME;
+  const g = p.gateway;
+  const timeout = String(seconds(g.timeouts.total));
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: {
+      name,
+      labels,
+      annotations: {
+        // Server-sent events: nginx must pass each chunk on at once and wait out long generations.
+        "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+        "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": timeout,
+        "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout,
+        "nginx.ingress.kubernetes.io/proxy-body-size": `${Math.ceil(g.maxRequestBytes / (1024 * 1024))}m`,
+        ...ingressAnnotations(p),
+      },
+    },
+    spec: ingressSpec(p, name, [
+      { path: "/", pathType: "Prefix", backend: { service: { name, port: { name: "http" } } } },
+    ]),
+  };
+}
+
+export function gatewayObjects(p: Platform, version: string): PlacedObject[] {
+  const name = GATEWAY_NAME;
+  const labels = componentLabels(name, "gateway");
+  const g = p.gateway;
+  const autoscaled = gatewayAutoscaled(p);
+  const grace = PRE_STOP_SECONDS + seconds(g.drainTimeout) + 10;
   const deployment: K8sObject = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -94,47 +157,7 @@ export function gatewayObjects(p: Platform, version: string): PlacedObject[] {
               ],
             },
           },
-          containers: [
-            {
-              name: "gateway",
-              image: `${GATEWAY_IMAGE_REPO}:${version}`,
-              args: [
-                "serve",
-                "-c",
-                "/etc/inferplane/inferplane.yaml",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                String(PORT),
-              ],
-              ports: [{ name: "http", containerPort: PORT, protocol: "TCP" }],
-              env,
-              resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-              readinessProbe: {
-                httpGet: { path: "/readyz", port: "http" },
-                periodSeconds: 5,
-                failureThreshold: 2,
-              },
-              livenessProbe: {
-                httpGet: { path: "/healthz", port: "http" },
-                periodSeconds: 10,
-                failureThreshold: 3,
-              },
-              // Endpoints drop the pod while it sleeps; then SIGTERM drains in-flight streams
-              // (gateway.drainTimeout) well inside the grace period.
-              lifecycle: { preStop: { exec: { command: ["/bin/sh", "-c", `sleep ${PRE_STOP_SECONDS}`] } } },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
-              volumeMounts: [
-                { name: "config", mountPath: "/etc/inferplane", readOnly: true },
-                { name: "data", mountPath: "/app/.inferplane" },
-                { name: "tmp", mountPath: "/tmp" },
-              ],
-            },
-          ],
+          containers: [gatewayContainer(p, version)],
           volumes: [
             { name: "config", configMap: { name: configMapName(p) } },
             { name: "data", emptyDir: {} },
@@ -154,31 +177,10 @@ export function gatewayObjects(p: Platform, version: string): PlacedObject[] {
       ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
     },
   };
-  const timeout = String(seconds(g.timeouts.total));
-  const ingress: K8sObject = {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "Ingress",
-    metadata: {
-      name,
-      labels,
-      annotations: {
-        // Server-sent events: nginx must pass each chunk on at once and wait out long generations.
-        "nginx.ingress.kubernetes.io/proxy-buffering": "off",
-        "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
-        "nginx.ingress.kubernetes.io/proxy-read-timeout": timeout,
-        "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout,
-        "nginx.ingress.kubernetes.io/proxy-body-size": `${Math.ceil(g.maxRequestBytes / (1024 * 1024))}m`,
-        ...ingressAnnotations(p),
-      },
-    },
-    spec: ingressSpec(p, name, [
-      { path: "/", pathType: "Prefix", backend: { service: { name, port: { name: "http" } } } },
-    ]),
-  };
   const out: PlacedObject[] = [
     { file: "gateway/deployment.yaml", object: deployment },
     { file: "gateway/service.yaml", object: service },
-    { file: "gateway/ingress.yaml", object: ingress },
+    { file: "gateway/ingress.yaml", object: gatewayIngress(p, labels) },
     ...certManagerObjects(p, name, labels),
     {
       file: "gateway/pdb.yaml",
@@ -336,7 +338,7 @@ function networkPolicies(p: Platform): PlacedObject[] {
   if (p.observability.tracing.otlpEndpoint) remote.push(hostPort(p.observability.tracing.otlpEndpoint));
   for (const m of p.models) {
     for (const e of m.endpoints) remote.push(hostPort(e));
-    if (m.engine === "openai" && m.endpoints.length === 0) external.push("443");
+    if (isExternalEngine(m.engine) && m.endpoints.length === 0) external.push("443");
   }
   const remotePorts = [...new Set(remote.map((r) => r.port).concat(external.map(Number)))].sort(
     (a, b) => a - b,

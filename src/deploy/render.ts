@@ -15,32 +15,28 @@ import { InferplaneError } from "../errors.js";
 import type { Plan } from "../planner/types.js";
 import { environmentNames, parseSpec } from "../spec/load.js";
 import type { Platform } from "../spec/schema.js";
-import { application, appOfApps, appProject } from "./argocd.js";
 import { autoscalingObjects, prometheusAdapterRules, replicaCeiling } from "./autoscaling.js";
-import {
-  compose,
-  composeSpec,
-  dockerfile,
-  dockerignore,
-  grafanaDashboardProvider,
-  grafanaDatasources,
-  prometheusConfig,
-} from "./containers.js";
 import { jsonPatch } from "./diff.js";
-import { engineObjects, isAutoscaled, isDeployed } from "./engines.js";
-import { gatewayAutoscaled, gatewayObjects } from "./gateway.js";
-import { gpuObjects, nodeLabelsFile, usesGpus } from "./gpu.js";
-import { gpuObservabilityObjects } from "./gpu-observability.js";
-import { dashboardConfigMaps, dashboards, otelCollectorObjects, prometheusRule } from "./monitoring.js";
-import { configMapName, engineName, GATEWAY_NAME, GPU_OPERATOR_NAMESPACE, MANAGED_BY } from "./names.js";
-import { notificationObjects } from "./notifications.js";
-import { observabilityStackObjects, STACK_DIR, STACK_NAMESPACE } from "./observability-stack.js";
-import { gpuConfig, placeModels, SPOT_TOLERATIONS } from "./placement.js";
+import { engineObjects, isDeployed } from "./engines.js";
+import { gatewayObjects } from "./gateway.js";
+import { dashboardConfigMaps, prometheusRule } from "./monitoring.js";
+import { configMapName, MANAGED_BY } from "./names.js";
+import { placeModels, SPOT_TOLERATIONS } from "./placement.js";
+import {
+  dockerTree,
+  gitopsTree,
+  gpuOperatorTree,
+  HEADER,
+  KUSTOMIZE,
+  key,
+  observabilityStackTree,
+  servicesTree,
+  TreeWriter,
+} from "./render-tree.js";
 import { runtimeConfig } from "./runtime-config.js";
-import { inClusterStores, storeObjects } from "./stores.js";
 import type { K8sObject, PlacedObject, RenderedFile } from "./types.js";
 import { vpaObjects } from "./vpa.js";
-import { toYaml, toYamlDocuments } from "./yaml.js";
+import { toYaml } from "./yaml.js";
 
 export interface RenderOptions {
   /** Inferplane version: the gateway image tag. */
@@ -84,11 +80,6 @@ function ceilingWarnings(name: string, p: Platform, plan: Plan | null): string[]
       : [];
   });
 }
-
-const KUSTOMIZE = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization" };
-// Grafana's variable syntax, not a template literal.
-const DATASOURCE_REF = '"uid": "$' + '{datasource}"';
-const HEADER = "# Rendered by inferplane render from the spec; edit the spec, not this file.\n";
 
 function placedFrom(p: Platform, plan: Plan | null): Record<string, "plan" | "spec"> {
   const placements = placeModels(p, plan);
@@ -134,32 +125,11 @@ function appObjects(p: Platform, plan: Plan | null, version: string): PlacedObje
   return out;
 }
 
-/** Deployments whose replicas an autoscaler owns. */
-function autoscaledDeployments(p: Platform): string[] {
-  const names = p.models.filter((m) => isDeployed(m) && isAutoscaled(m)).map(engineName);
-  if (gatewayAutoscaled(p)) names.push(GATEWAY_NAME);
-  return names.sort();
-}
-
-function key(o: K8sObject): string {
-  // One Namespace per environment, renamed by kustomize: the same object under any name.
-  return `${o.apiVersion}|${o.kind}|${o.kind === "Namespace" ? "" : o.metadata.name}`;
-}
-
 function groupOf(apiVersion: string): { group?: string; version: string } {
   const i = apiVersion.indexOf("/");
   return i < 0
     ? { version: apiVersion }
     : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
-}
-
-/** Objects grouped into files (several documents per file, in order). */
-function writeObjects(dir: string, objects: readonly PlacedObject[], files: RenderedFile[]): string[] {
-  const byFile = new Map<string, K8sObject[]>();
-  for (const o of objects) byFile.set(o.file, [...(byFile.get(o.file) ?? []), o.object]);
-  const names = [...byFile.keys()].sort();
-  for (const f of names) files.push({ path: `${dir}/${f}`, content: toYamlDocuments(byFile.get(f) ?? []) });
-  return names;
 }
 
 function images(objects: readonly PlacedObject[]): { name: string; newTag: string }[] {
@@ -182,124 +152,155 @@ function images(objects: readonly PlacedObject[]): { name: string; newTag: strin
     .sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-export function renderPlatform(specText: string, options: RenderOptions): RenderResult {
-  const file = options.file ?? "<inline>";
-  const planOf = options.plan ?? (() => null);
-  const base = parseSpec(specText, { file, deploy: true }).platform;
-  const basePlan = planOf(base, null);
-  const baseObjects = appObjects(base, basePlan, options.version);
-  const envNames = environmentNames(specText).sort();
-  const envs: RenderedEnvironment[] = envNames.map((name) => {
-    const p = parseSpec(specText, { file, env: name, deploy: true }).platform;
-    const plan = planOf(p, name);
-    return {
-      name,
-      namespace: p.metadata.namespace,
-      platform: p,
-      plan,
-      objects: appObjects(p, plan, options.version),
-      placedFrom: placedFrom(p, plan),
-    };
-  });
-  const files: RenderedFile[] = [];
-  const all: { file: string; object: K8sObject }[] = [];
-  const track = (dir: string, objs: readonly PlacedObject[]) => {
-    for (const o of objs) all.push({ file: `${dir}/${o.file}`, object: o.object });
-  };
-
-  // ---- base
+/** base/: the base spec's objects, its runtime config and kustomization; the labels every part carries. */
+function baseTree(
+  out: TreeWriter,
+  specText: string,
+  base: Platform,
+  objects: PlacedObject[],
+): Record<string, string> {
   const commonLabels: Record<string, string> = {
     ...base.metadata.labels,
     "app.kubernetes.io/part-of": base.metadata.labels["app.kubernetes.io/part-of"] ?? base.metadata.name,
     "app.kubernetes.io/managed-by": MANAGED_BY,
   };
-  const baseFiles = writeObjects("base", baseObjects, files);
-  track("base", baseObjects);
-  files.push({ path: "base/inferplane.yaml", content: runtimeConfig(specText, null, base) });
-  files.push({
-    path: "base/kustomization.yaml",
-    content:
-      HEADER +
+  const baseFiles = out.write("base", objects);
+  out.add("base/inferplane.yaml", runtimeConfig(specText, null, base));
+  out.add(
+    "base/kustomization.yaml",
+    HEADER +
       toYaml({
         ...KUSTOMIZE,
         namespace: base.metadata.namespace,
         // `labels` (Kustomize 5), not the deprecated `commonLabels`; selectors stay untouched.
         labels: [{ pairs: commonLabels, includeSelectors: false, includeTemplates: true }],
         resources: baseFiles,
-        images: images(baseObjects),
+        images: images(objects),
         configMapGenerator: [{ name: configMapName(base), files: ["inferplane.yaml"] }],
       }),
-  });
+  );
+  return commonLabels;
+}
 
-  // ---- overlays
-  const baseByKey = new Map(baseObjects.map((o) => [key(o.object), o.object]));
-  for (const env of envs) {
-    const dir = `overlays/${env.name}`;
-    const envByKey = new Map(env.objects.map((o) => [key(o.object), o]));
-    const patches: unknown[] = [];
-    const extra: PlacedObject[] = [];
-    for (const [k, placed] of [...envByKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const o = placed.object;
-      const before = baseByKey.get(k);
-      if (!before) {
-        extra.push({ file: `resources/${placed.file.replace(/\//g, "-")}`, object: o });
-        continue;
-      }
-      if (o.kind === "Namespace") continue; // kustomize's namespace transformer renames it
-      const ops = jsonPatch(before, o);
-      if (ops.length === 0) continue;
-      const { group, version } = groupOf(o.apiVersion);
-      const path = `patches/${o.kind.toLowerCase()}-${o.metadata.name}.yaml`;
-      files.push({ path: `${dir}/${path}`, content: toYaml(ops) });
-      patches.push({
-        path,
-        target: { ...(group ? { group } : {}), version, kind: o.kind, name: o.metadata.name },
-      });
+/** JSON patches turning each base object into the environment's, deletes of what it lacks, and what only it has. */
+function overlayPatches(
+  out: TreeWriter,
+  dir: string,
+  env: RenderedEnvironment,
+  baseByKey: ReadonlyMap<string, K8sObject>,
+): { patches: unknown[]; extra: PlacedObject[] } {
+  const envByKey = new Map(env.objects.map((o) => [key(o.object), o]));
+  const patches: unknown[] = [];
+  const extra: PlacedObject[] = [];
+  for (const [k, placed] of [...envByKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const o = placed.object;
+    const before = baseByKey.get(k);
+    if (!before) {
+      extra.push({ file: `resources/${placed.file.replace(/\//g, "-")}`, object: o });
+      continue;
     }
-    for (const [k, o] of [...baseByKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (envByKey.has(k)) continue;
-      patches.push({
-        patch: toYaml({
-          $patch: "delete",
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          metadata: { name: o.metadata.name },
-        }),
-      });
-    }
-    const extraFiles = writeObjects(dir, extra, files);
-    track(dir, extra);
-    files.push({ path: `${dir}/inferplane.yaml`, content: runtimeConfig(specText, env.name, env.platform) });
-    files.push({
-      path: `${dir}/kustomization.yaml`,
-      content:
-        HEADER +
-        toYaml({
-          ...KUSTOMIZE,
-          namespace: env.namespace,
-          labels: [
-            {
-              // The platform's labels too: objects only this environment has (under resources/)
-              // never pass through the base's labels.
-              pairs: {
-                "app.kubernetes.io/part-of": commonLabels["app.kubernetes.io/part-of"],
-                "app.kubernetes.io/managed-by": MANAGED_BY,
-                "inferplane.dev/environment": env.name,
-              },
-              includeSelectors: false,
-              includeTemplates: true,
-            },
-          ],
-          resources: ["../../base", ...extraFiles],
-          configMapGenerator: [
-            { name: configMapName(env.platform), behavior: "replace", files: ["inferplane.yaml"] },
-          ],
-          ...(patches.length > 0 ? { patches } : {}),
-        }),
+    if (o.kind === "Namespace") continue; // kustomize's namespace transformer renames it
+    const ops = jsonPatch(before, o);
+    if (ops.length === 0) continue;
+    const { group, version } = groupOf(o.apiVersion);
+    const path = `patches/${o.kind.toLowerCase()}-${o.metadata.name}.yaml`;
+    out.add(`${dir}/${path}`, toYaml(ops));
+    patches.push({
+      path,
+      target: { ...(group ? { group } : {}), version, kind: o.kind, name: o.metadata.name },
     });
   }
+  for (const [k, o] of [...baseByKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (envByKey.has(k)) continue;
+    patches.push({
+      patch: toYaml({
+        $patch: "delete",
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        metadata: { name: o.metadata.name },
+      }),
+    });
+  }
+  return { patches, extra };
+}
 
-  // ---- spot: the last environment (production when it exists) moved onto spot capacity
+/** overlays/<env>/: the environment's patches, extra objects, runtime config and kustomization. */
+function overlayTree(
+  out: TreeWriter,
+  specText: string,
+  env: RenderedEnvironment,
+  baseByKey: ReadonlyMap<string, K8sObject>,
+  partOf: string | undefined,
+): void {
+  const dir = `overlays/${env.name}`;
+  const { patches, extra } = overlayPatches(out, dir, env, baseByKey);
+  const extraFiles = out.write(dir, extra);
+  out.add(`${dir}/inferplane.yaml`, runtimeConfig(specText, env.name, env.platform));
+  out.add(
+    `${dir}/kustomization.yaml`,
+    HEADER +
+      toYaml({
+        ...KUSTOMIZE,
+        namespace: env.namespace,
+        labels: [
+          {
+            // The platform's labels too: objects only this environment has (under resources/)
+            // never pass through the base's labels.
+            pairs: {
+              "app.kubernetes.io/part-of": partOf,
+              "app.kubernetes.io/managed-by": MANAGED_BY,
+              "inferplane.dev/environment": env.name,
+            },
+            includeSelectors: false,
+            includeTemplates: true,
+          },
+        ],
+        resources: ["../../base", ...extraFiles],
+        configMapGenerator: [
+          { name: configMapName(env.platform), behavior: "replace", files: ["inferplane.yaml"] },
+        ],
+        ...(patches.length > 0 ? { patches } : {}),
+      }),
+  );
+}
+
+/** Files sorted by path; a path written twice is a bug of the compiler. */
+function sortedFiles(files: RenderedFile[]): RenderedFile[] {
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (seen.has(f.path)) throw new InferplaneError("internal", `render wrote ${f.path} twice`);
+    seen.add(f.path);
+  }
+  return files;
+}
+
+export function renderPlatform(specText: string, options: RenderOptions): RenderResult {
+  const file = options.file ?? "<inline>";
+  const planOf = options.plan ?? (() => null);
+  const base = parseSpec(specText, { file, deploy: true }).platform;
+  const basePlan = planOf(base, null);
+  const baseObjects = appObjects(base, basePlan, options.version);
+  const envs: RenderedEnvironment[] = environmentNames(specText)
+    .sort()
+    .map((name) => {
+      const p = parseSpec(specText, { file, env: name, deploy: true }).platform;
+      const plan = planOf(p, name);
+      return {
+        name,
+        namespace: p.metadata.namespace,
+        platform: p,
+        plan,
+        objects: appObjects(p, plan, options.version),
+        placedFrom: placedFrom(p, plan),
+      };
+    });
+  const out = new TreeWriter();
+  const commonLabels = baseTree(out, specText, base, baseObjects);
+  const partOf = commonLabels["app.kubernetes.io/part-of"];
+  const baseByKey = new Map(baseObjects.map((o) => [key(o.object), o.object]));
+  for (const env of envs) overlayTree(out, specText, env, baseByKey, partOf);
+  // Spot: the last environment (production when it exists) moved onto spot capacity.
   const spotFrom = envs.find((e) => e.name === "production") ?? envs[envs.length - 1];
   const spotSource = spotFrom ?? {
     name: "base",
@@ -307,181 +308,14 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
     objects: baseObjects,
     namespace: base.metadata.namespace,
   };
-  renderSpot(spotSource, spotFrom ? `../${spotFrom.name}` : "../../base", files);
-
-  // ---- cluster: GPU Operator
-  if (usesGpus(base)) {
-    // One GPU Operator per cluster: configured for the largest inventory any environment has
-    // (production's extra nodes need their labels too).
-    const gpuCount = (p: Platform) => p.gpus.reduce((n, g) => n + g.count, 0);
-    let widest = { platform: base, plan: basePlan };
-    for (const e of envs)
-      if (gpuCount(e.platform) > gpuCount(widest.platform)) widest = { platform: e.platform, plan: e.plan };
-    const cfg = gpuConfig(widest.platform, widest.plan);
-    const objs = [...gpuObjects(widest.platform, cfg), ...gpuObservabilityObjects(widest.platform)];
-    const dir = "cluster/gpu-operator";
-    const names = writeObjects(dir, objs, files);
-    track(dir, objs);
-    const values = objs.find((o) => o.object.kind === "HelmChart")?.object.spec as { valuesContent: string };
-    files.push({ path: `${dir}/values.yaml`, content: values.valuesContent });
-    files.push({ path: `${dir}/node-labels.yaml`, content: nodeLabelsFile(cfg) });
-    files.push({
-      path: `${dir}/kustomization.yaml`,
-      content: HEADER + toYaml({ ...KUSTOMIZE, namespace: GPU_OPERATOR_NAMESPACE, resources: names }),
-    });
-  }
-
-  // ---- cluster: observability stack (observability.stack: bring)
-  const stack = observabilityStackObjects(base);
-  if (stack.length > 0) {
-    const names = writeObjects(STACK_DIR, stack, files);
-    track(STACK_DIR, stack);
-    files.push({
-      path: `${STACK_DIR}/kustomization.yaml`,
-      content: HEADER + toYaml({ ...KUSTOMIZE, resources: names }),
-    });
-  }
-
-  // ---- services in their own namespaces (stores, OTel collector), across every environment
-  const services = new Map<string, Map<string, K8sObject>>();
-  for (const p of [base, ...envs.map((e) => e.platform)]) {
-    const add = (ns: string, o: K8sObject) => {
-      const m = services.get(ns) ?? new Map<string, K8sObject>();
-      if (!m.has(key(o))) m.set(key(o), o);
-      services.set(ns, m);
-    };
-    for (const s of inClusterStores(p)) for (const o of storeObjects(p, s)) add(s.namespace, o);
-    const otlp = p.observability.tracing.enabled ? p.observability.tracing.otlpEndpoint : undefined;
-    const host = otlp
-      ? /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/.exec(new URL(otlp).hostname)
-      : null;
-    if (host?.[1] && host[2]) for (const o of otelCollectorObjects(host[1])) add(host[2], o);
-  }
-  const serviceNamespaces = [...services.keys()].sort();
-  for (const ns of serviceNamespaces) {
-    const dir = `services/${ns}`;
-    const objs: PlacedObject[] = [
-      { file: "namespace.yaml", object: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } },
-      ...[...(services.get(ns)?.values() ?? [])].map((o) => ({
-        file: `${(o.metadata.labels?.["app.kubernetes.io/name"] ?? o.metadata.name).toLowerCase()}.yaml`,
-        object: o,
-      })),
-    ];
-    const names = writeObjects(dir, objs, files);
-    track(dir, objs);
-    files.push({
-      path: `${dir}/kustomization.yaml`,
-      content:
-        HEADER +
-        toYaml({
-          ...KUSTOMIZE,
-          namespace: ns,
-          labels: [
-            {
-              pairs: {
-                "app.kubernetes.io/part-of": commonLabels["app.kubernetes.io/part-of"],
-                "app.kubernetes.io/managed-by": MANAGED_BY,
-              },
-              includeSelectors: false,
-              includeTemplates: true,
-            },
-          ],
-          resources: names,
-        }),
-    });
-  }
-
-  // ---- GitOps
-  const g = base.gitops;
-  if (g) {
-    const targets = [
-      ...(envs.length > 0
-        ? envs.map((e) => ({
-            name: e.name,
-            dir: `overlays/${e.name}`,
-            namespace: e.namespace,
-            autoscaled: autoscaledDeployments(e.platform),
-          }))
-        : [
-            {
-              name: "base",
-              dir: "base",
-              namespace: base.metadata.namespace,
-              autoscaled: autoscaledDeployments(base),
-            },
-          ]),
-      ...(usesGpus(base)
-        ? [
-            {
-              name: "gpu-operator",
-              dir: "cluster/gpu-operator",
-              namespace: GPU_OPERATOR_NAMESPACE,
-              autoscaled: [],
-            },
-          ]
-        : []),
-      ...(stack.length > 0
-        ? [{ name: "observability", dir: STACK_DIR, namespace: STACK_NAMESPACE, autoscaled: [] }]
-        : []),
-      ...serviceNamespaces.map((ns) => ({
-        name: `services-${ns}`,
-        dir: `services/${ns}`,
-        namespace: ns,
-        autoscaled: [],
-      })),
-    ];
-    const apps: PlacedObject[] = [];
-    if (g.project !== "default") {
-      apps.push({
-        file: "project.yaml",
-        object: appProject(
-          base,
-          g,
-          targets.map((t) => t.namespace),
-        ),
-      });
-    }
-    for (const t of targets) apps.push({ file: `${t.name}.yaml`, object: application(base, g, t) });
-    apps.push(...notificationObjects(g));
-    writeObjects("argocd/apps", apps, files);
-    track("argocd/apps", apps);
-    // The namespace first: on a cluster where ArgoCD is not installed yet (or a dry-run of an
-    // empty one) nothing else creates it; where ArgoCD runs, applying it changes nothing.
-    const root = [
-      {
-        file: "app-of-apps.yaml",
-        object: { apiVersion: "v1", kind: "Namespace", metadata: { name: g.argocdNamespace } },
-      },
-      { file: "app-of-apps.yaml", object: appOfApps(base, g) },
-    ];
-    writeObjects("argocd", root, files);
-    track("argocd", root);
-  }
-
-  // ---- containers
-  files.push({ path: "docker/Dockerfile", content: dockerfile() });
-  // BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile; a .dockerignore here would
-  // be ignored, because the build context is the repository root.
-  files.push({ path: "docker/Dockerfile.dockerignore", content: dockerignore() });
-  files.push({ path: "docker/docker-compose.yaml", content: compose(base) });
-  files.push({ path: "docker/inferplane.yaml", content: composeSpec(specText, base) });
-  files.push({ path: "docker/prometheus.yml", content: prometheusConfig(base) });
-  files.push({ path: "docker/grafana/datasources.yaml", content: grafanaDatasources() });
-  files.push({ path: "docker/grafana/dashboards.yaml", content: grafanaDashboardProvider() });
-  for (const d of dashboards(base)) {
-    // Compose's Grafana has one Prometheus data source: pin the variable to it.
-    const json = JSON.stringify(d.json, null, 2).replaceAll(DATASOURCE_REF, '"uid": "prometheus"');
-    files.push({ path: `docker/grafana/dashboards/inferplane-${d.name}.json`, content: `${json}\n` });
-  }
-
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const seen = new Set<string>();
-  for (const f of files) {
-    if (seen.has(f.path)) throw new InferplaneError("internal", `render wrote ${f.path} twice`);
-    seen.add(f.path);
-  }
+  renderSpot(spotSource, spotFrom ? `../${spotFrom.name}` : "../../base", out.files);
+  gpuOperatorTree(out, base, basePlan, envs);
+  const hasStack = observabilityStackTree(out, base);
+  const serviceNamespaces = servicesTree(out, [base, ...envs.map((e) => e.platform)], partOf);
+  gitopsTree(out, base, envs, hasStack, serviceNamespaces);
+  dockerTree(out, specText, base);
   return {
-    files,
+    files: sortedFiles(out.files),
     base: {
       name: "base",
       namespace: base.metadata.namespace,
@@ -491,7 +325,7 @@ export function renderPlatform(specText: string, options: RenderOptions): Render
       placedFrom: placedFrom(base, basePlan),
     },
     environments: envs,
-    objects: all,
+    objects: out.objects,
     warnings: [
       ...ceilingWarnings("base", base, basePlan),
       ...envs.flatMap((e) => ceilingWarnings(e.name, e.platform, e.plan)),

@@ -18,8 +18,8 @@ import {
   type ResolvedMetric,
 } from "../catalog/engines.js";
 import { InferplaneError } from "../errors.js";
-import type { EndpointLoad } from "../gateway/types.js";
 import { isNotImplementedStatus, type UpstreamRefusal } from "./dialect.js";
+import type { EndpointLoad } from "./load.js";
 import { forEachSample, type Sample } from "./prometheus-text.js";
 
 /** What the gateway forwards: the OpenAI-style operations. */

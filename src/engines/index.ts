@@ -1,23 +1,25 @@
 /**
- * Engine adapters: everything the gateway needs to know about a serving engine, behind one
- * interface. `getEngineAdapter(engine, version)` is the only entry the gateway uses; it never
- * imports an engine module directly.
+ * The engine registry: one `EngineDefinition` per engine folder (src/engines/<engine>/), listed
+ * by the catalog's `ENGINE_IDS`. The gateway gets adapters here (`getEngineAdapter`; it never
+ * imports an engine module directly); deploy asks how an engine runs (`containerRunFor`), spec
+ * what it accepts (`sourceProblem`, `speculativeProblems`), `up` whether it runs here
+ * (`runsLocally`). The simulator's flavours are listed apart, in simulated.ts.
  */
 import { ENGINE_IDS, type EngineId } from "../catalog/engines.js";
 import type { PoolInfo } from "../gateway/types.js";
+import type { ModelSpec } from "../spec/schema.js";
 import type { AdapterOptions, EngineAdapter } from "./adapter.js";
 import type { UpstreamRefusal } from "./dialect.js";
-import { EmbeddedAdapter } from "./embedded/adapter.js";
-import { LlamaCppAdapter } from "./llamacpp/adapter.js";
-import { llamacppContainer } from "./llamacpp/run.js";
-import { ggufSourceProblem } from "./llamacpp/source.js";
+import { embedded } from "./embedded/definition.js";
+import type { EngineDefinition, ModelProblem, NameProblem } from "./engine.js";
+import { llamacpp } from "./llamacpp/definition.js";
 import type { LocalRunner } from "./local.js";
-import { OllamaAdapter } from "./ollama.js";
-import { OpenAiAdapter } from "./openai.js";
+import { ollama } from "./ollama/index.js";
+import { openai } from "./openai/index.js";
 import type { ContainerRunFn } from "./run.js";
-import { TgiAdapter } from "./tgi.js";
-import { TritonAdapter } from "./triton.js";
-import { VllmAdapter } from "./vllm.js";
+import { tgi } from "./tgi/index.js";
+import { triton } from "./triton/index.js";
+import { vllm } from "./vllm/index.js";
 
 export {
   type AdapterOptions,
@@ -28,19 +30,33 @@ export {
   type Env,
 } from "./adapter.js";
 export type { UpstreamRefusal } from "./dialect.js";
+export type {
+  EngineDefinition,
+  MetricNameRule,
+  ModelProblem,
+  NameProblem,
+  OwnReplicaMemory,
+} from "./engine.js";
+export type { EndpointLoad } from "./load.js";
 export type { LocalReplicas, LocalRunner, LocalRunOptions } from "./local.js";
 export { forEachSample, type ParseOptions, parsePrometheusText, type Sample } from "./prometheus-text.js";
-export type { ContainerRun, ContainerRunFn, RunContext } from "./run.js";
+export { type ContainerRun, type ContainerRunFn, catalogImage, type RunContext } from "./run.js";
 
-const FACTORIES: Readonly<Record<EngineId, (opts: AdapterOptions) => EngineAdapter>> = {
-  vllm: (o) => new VllmAdapter(o),
-  tgi: (o) => new TgiAdapter(o),
-  ollama: (o) => new OllamaAdapter(o),
-  triton: (o) => new TritonAdapter(o),
-  llamacpp: (o) => new LlamaCppAdapter(o),
-  openai: (o) => new OpenAiAdapter(o),
-  embedded: (o) => new EmbeddedAdapter(o),
+/** Every engine's definition, by id: the one place that lists the engine folders. */
+const ENGINES: Readonly<Record<EngineId, EngineDefinition>> = {
+  vllm,
+  tgi,
+  ollama,
+  triton,
+  llamacpp,
+  openai,
+  embedded,
 };
+
+/** What `engine` knows about itself (see `EngineDefinition`). */
+export function engineDefinition(engine: EngineId): EngineDefinition {
+  return ENGINES[engine];
+}
 
 const shared = new Map<string, EngineAdapter>();
 
@@ -56,11 +72,11 @@ export function getEngineAdapter(
 ): EngineAdapter {
   const o: AdapterOptions = { ...opts };
   if (version !== undefined) o.version = version;
-  if (opts.apiKeyEnv !== undefined) return FACTORIES[engine](o);
+  if (opts.apiKeyEnv !== undefined) return ENGINES[engine].adapter(o);
   const key = `${engine}@${version ?? ""}`;
   let adapter = shared.get(key);
   if (adapter === undefined) {
-    adapter = FACTORIES[engine](o);
+    adapter = ENGINES[engine].adapter(o);
     shared.set(key, adapter);
   }
   return adapter;
@@ -88,49 +104,61 @@ export function engineRefusal(engine: EngineId, status: number, body: unknown): 
   return getEngineAdapter(engine).refusal(status, body);
 }
 
-/**
- * Engines that run for real in `inferplane up` (the rest are simulated). Loaded lazily: only
- * `up` needs the runners, and they spawn processes.
- */
-const RUNNERS: Partial<Record<EngineId, () => Promise<LocalRunner>>> = {
-  llamacpp: async () => (await import("./llamacpp/runner.js")).llamacppRunner,
-  embedded: async () => (await import("./embedded/index.js")).localRunner,
-};
+/** Whether `engine` is an external provider (nothing of ours runs it). */
+export function isExternalEngine(engine: EngineId): boolean {
+  return ENGINES[engine].external === true;
+}
 
 /** Whether `up` runs `engine` for real (its replicas serve real weights) rather than simulating it. */
 export function runsLocally(engine: EngineId): boolean {
-  return RUNNERS[engine] !== undefined;
+  return ENGINES[engine].runner !== undefined;
 }
 
 /** The local runner of `engine`, `undefined` for engines `up` simulates. */
 export async function localRunnerFor(engine: EngineId): Promise<LocalRunner | undefined> {
-  return RUNNERS[engine]?.();
+  return ENGINES[engine].runner?.();
 }
 
-/** Engines that own their container facts (image, args, env, weight download) for render. */
-const CONTAINERS: Partial<Record<EngineId, ContainerRunFn>> = {
-  llamacpp: llamacppContainer,
-};
-
-/** How `engine` runs in a container, `undefined` where src/deploy still renders it itself. */
+/** How `engine` runs in a container, `undefined` for engines render never deploys. */
 export function containerRunFor(engine: EngineId): ContainerRunFn | undefined {
-  return CONTAINERS[engine];
+  return ENGINES[engine].container;
 }
-
-/** Source schemes only a GGUF-reading engine takes (a file on disk, a file in a Python package). */
-const GGUF_ONLY_SCHEMES = new Set(["file", "pypi"]);
-
-/** Engines that read their weights as one GGUF file, with the check of such a source. */
-const GGUF_SOURCES: Partial<Record<EngineId, (source: string) => string | undefined>> = {
-  llamacpp: ggufSourceProblem,
-};
 
 /** What is wrong with `source` for `engine` (spec checks report it at `source`), else `undefined`. */
 export function sourceProblem(engine: EngineId, source: string): string | undefined {
-  const check = GGUF_SOURCES[engine];
+  const check = ENGINES[engine].sourceProblem;
   if (check !== undefined) return check(source);
-  const scheme = source.slice(0, source.indexOf(":"));
-  if (!GGUF_ONLY_SCHEMES.has(scheme)) return undefined;
-  const takers = ENGINE_IDS.filter((id) => GGUF_SOURCES[id] !== undefined).join(", ");
-  return `${scheme}:// sources are GGUF files: they need an engine that reads one (${takers}), not ${engine}`;
+  const scheme = source.slice(0, Math.max(0, source.indexOf(":")));
+  const owners = ENGINE_IDS.filter((id) => ENGINES[id].ownSchemes?.schemes.includes(scheme));
+  const first = owners[0];
+  if (first === undefined || owners.includes(engine)) return undefined;
+  return `${scheme}:// sources ${ENGINES[first].ownSchemes?.what} (${owners.join(", ")}), not ${engine}`;
+}
+
+/** Problems of the model's `speculative` for its engine (paths under the model). */
+export function speculativeProblems(m: ModelSpec): ModelProblem[] {
+  if (m.speculative === undefined) return [];
+  const own = ENGINES[m.engine].speculative;
+  if (own !== undefined) return own.problems(m);
+  const able = ENGINE_IDS.filter((id) => ENGINES[id].speculative !== undefined).join(" and ");
+  return [
+    {
+      path: ["speculative"],
+      message: `engine ${m.engine} cannot do speculative decoding (${able} can); remove \`speculative\``,
+    },
+  ];
+}
+
+/** Metric names of any engine written in a PromQL expression (strings and label values aside). */
+export function engineMetricTokens(expr: string): string[] {
+  return ENGINE_IDS.flatMap((id) => ENGINES[id].metricNames?.tokens(expr) ?? []);
+}
+
+/** Problems of a metric name as written, from the engine that owns the name; `[]` for others. */
+export function metricNameProblems(token: string, opts: { allowUnderscore?: boolean } = {}): NameProblem[] {
+  for (const id of ENGINE_IDS) {
+    const names = ENGINES[id].metricNames;
+    if (names?.owns(token)) return names.check(token, opts);
+  }
+  return [];
 }

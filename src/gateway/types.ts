@@ -4,19 +4,10 @@
  * The router decides which pool; the balancer decides which endpoint. They never mix.
  */
 import type { EngineId } from "../catalog/engines.js";
+import type { EndpointLoad } from "../engines/load.js";
 import type { BALANCERS } from "../spec/schema.js";
 
-/** Engine load as read from an endpoint's metrics (through its engine adapter). */
-export interface EndpointLoad {
-  /** Requests waiting in the engine's queue. */
-  waiting: number;
-  /** Requests running in the engine's batch. */
-  running: number;
-  /** KV-cache usage, a 0–1 fraction; `undefined` when the engine does not export it. */
-  kvUsage?: number;
-  /** When the sample was taken (ms, performance.now() clock). */
-  at: number;
-}
+export type { EndpointLoad } from "../engines/load.js";
 
 /** One replica of a pool, with the live state the balancers read. */
 export interface EndpointState {

@@ -14,11 +14,16 @@
  * - KV pool per rank = gpu_memory_utilization × unit memory − weights − activations − non-torch
  *   overhead (sim/model/config.ts `memoryBreakdown`, vLLM's `determine_available_memory`);
  *   a MIG instance offers its usable framebuffer (catalog `memoryMiB`), not the nominal size.
+ *
+ * Engines that map a GGUF file (llama.cpp) reckon their own: the file as stored plus the KV cache
+ * allocated up front for every slot's context (`engineReplicaMemory`, asked from the engine).
  */
 import type { GpuSpec, MigProfile } from "../catalog/gpus.js";
 import { kvBytesPerToken, type WeightFormat, weightBytes } from "../catalog/kv.js";
 import type { ModelSpec } from "../catalog/models.js";
+import { engineDefinition, type OwnReplicaMemory } from "../engines/index.js";
 import { memoryBreakdown } from "../sim/model/config.js";
+import type { ModelSpec as SpecModel } from "../spec/schema.js";
 import type { DraftMemory, MemoryFit } from "./types.js";
 
 const MiB = 2 ** 20;
@@ -172,4 +177,16 @@ export function explainFit(fit: MemoryFit, what: string, tp: number, utilization
     );
   }
   return null;
+}
+
+/**
+ * Memory of one replica of an engine that reckons its own (GGUF engines: file + KV for context ×
+ * slots, src/engines/llamacpp/memory.ts); `undefined` for engines `fitMemory` sizes, or while the
+ * weights are not on this machine yet (`cacheDir`: where `up` keeps the engine's venv).
+ */
+export async function engineReplicaMemory(
+  m: SpecModel,
+  cacheDir: string,
+): Promise<OwnReplicaMemory | undefined> {
+  return engineDefinition(m.engine).replicaMemory?.(m, cacheDir);
 }

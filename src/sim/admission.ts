@@ -13,7 +13,7 @@ import type { Flavour } from "./flavours.js";
 import { Generation, type Job, type Life, type WireContext } from "./generation.js";
 import { RequestRejected } from "./model/engine.js";
 import {
-  type GenKind,
+  type GenRoute,
   type ParsedGeneration,
   parseGeneration,
   planReply,
@@ -21,7 +21,15 @@ import {
 } from "./request.js";
 import { RichReply } from "./rich-reply.js";
 import { type ChoiceContent, choiceContent, type RichSpec } from "./structured.js";
-import { badRequest, type Dialect, errorBody, faultError, readyOrRefuse, sendError } from "./wire-errors.js";
+import {
+  badRequest,
+  type Dialect,
+  errorBody,
+  faultError,
+  readyOrRefuse,
+  sendError,
+  wireError,
+} from "./wire-errors.js";
 
 /** What admission reads from its replica. */
 export interface AdmissionHost extends ReplyPlanner {
@@ -44,10 +52,10 @@ export function admit(
   req: FastifyRequest,
   reply: FastifyReply,
   dialect: Dialect,
-  kind: GenKind,
+  route: GenRoute,
 ): void {
   if (!readyOrRefuse(life.readyAt, reply, dialect)) return;
-  const parsed = parseGeneration(req, kind, host.servedModelName, host.flavour.engine);
+  const parsed = parseGeneration(req, route, host.servedModelName, host.flavour);
   if ("status" in parsed) {
     sendError(reply, dialect, parsed);
     return;
@@ -76,7 +84,7 @@ export function admit(
     admitRich(host, life, res, dialect, parsed, parsed.rich, job, fault);
     return;
   }
-  const wire = wireFor(kind, host.wireContext(), parsed, job);
+  const wire = wireFor(route, host.wireContext(), parsed, job);
   const begin = () => {
     if (res.destroyed || host.current !== life) return;
     const g = new Generation(life, job, wire, res, life.rt.now());
@@ -93,10 +101,12 @@ export function admit(
       );
     } catch (err) {
       res.off("close", g.onClose);
-      const e =
+      const e = wireError(
+        dialect,
         err instanceof RequestRejected
           ? badRequest(err.message, null, "context_length_exceeded")
-          : { status: 500, type: "server_error", code: "internal_error", message: String(err) };
+          : { status: 500, type: "server_error", code: "internal_error", message: String(err) },
+      );
       res.writeHead(e.status, life.jsonHeaders);
       res.end(JSON.stringify(errorBody(dialect, e)));
       return;
@@ -185,10 +195,12 @@ function admitRich(
     } catch (err) {
       rich.detach();
       for (const job of jobs) life.rt.abort(job.id);
-      const e =
+      const e = wireError(
+        dialect,
         err instanceof RequestRejected
           ? badRequest(err.message, null, "context_length_exceeded")
-          : { status: 500, type: "server_error", code: "internal_error", message: String(err) };
+          : { status: 500, type: "server_error", code: "internal_error", message: String(err) },
+      );
       res.writeHead(e.status, life.jsonHeaders);
       res.end(JSON.stringify(errorBody(dialect, e)));
       return;

@@ -1,8 +1,9 @@
 /**
  * Engine flavours of the HTTP simulator: which paths a replica serves, which health and metrics
  * paths it answers, and which metric names it exposes — read from the catalog
- * (`engineInfo`, `metricNames`) at the engine version asked for. The few paths the catalog does
- * not list are added here with their source.
+ * (`engineInfo`, `metricNames`) at the engine version asked for. What differs by engine beyond
+ * the catalog (native routes, error bodies, exposition style) is the engine's own, in
+ * src/engines/<engine>/sim.ts.
  */
 import {
   type EngineId,
@@ -13,12 +14,32 @@ import {
   parseVersion,
   type ResolvedMetric,
 } from "../catalog/engines.js";
+import { SIM_ENGINES, simFlavourFacts } from "../engines/simulated.js";
+import type { MetricStyle } from "./metrics.js";
+import type { SimSetup } from "./options.js";
+import type { NativeRoute } from "./request.js";
+import type { Dialect, NativeDialect } from "./wire-errors.js";
 
-export const SIM_ENGINES = ["vllm", "tgi", "ollama", "triton"] as const;
-export type SimEngine = (typeof SIM_ENGINES)[number];
+export { SIM_ENGINES };
+export type SimEngine = EngineId;
 
 export function isSimEngine(id: string): id is SimEngine {
-  return (SIM_ENGINES as readonly string[]).includes(id);
+  return SIM_ENGINES.includes(id as EngineId);
+}
+
+/** A GET route of an engine's native API that is not a generation (TGI `/info`, Ollama `/api/tags`). */
+export interface NativeGet {
+  path: string;
+  /** Answers 503 during the start-up delay, as the engine does. */
+  waitsReady: boolean;
+  reply(setup: SimSetup): { type?: string; body: unknown };
+}
+
+/** An engine's own embeddings route (Ollama's `/api/embed`): its error dialect and body. */
+export interface NativeEmbed {
+  path: string;
+  dialect: NativeDialect;
+  body(setup: SimSetup, vectors: Float32Array[], tokens: number): unknown;
 }
 
 export interface Flavour {
@@ -29,6 +50,8 @@ export interface Flavour {
   healthPaths: string[];
   /** Prometheus exposition path; `null` for engines without one (Ollama). */
   metricsPath: string | null;
+  /** The error body of the OpenAI routes and health paths: OpenAI's (vLLM's), or the engine's (llama.cpp's). */
+  openaiDialect: Dialect;
   /** OpenAI-compatible routes. */
   openai: {
     chat: string | null;
@@ -39,22 +62,31 @@ export interface Flavour {
     score: string | null;
     tokenize: string | null;
   };
-  /** Engine-native routes. */
+  /** Engine-native routes, as the engine's folder adds them (src/engines/<engine>/sim.ts). */
   native: {
+    /** The error body of paths outside `/v1/`; `null`: OpenAI's. */
+    dialect: NativeDialect | null;
     version: string | null;
-    tgiGenerate: string | null;
-    tgiGenerateStream: string | null;
-    tgiInfo: string | null;
-    ollamaChat: string | null;
-    ollamaGenerate: string | null;
-    ollamaEmbed: string | null;
-    ollamaTags: string | null;
-    ollamaRoot: string | null;
-    tritonGenerate: string | null;
-    tritonGenerateStream: string | null;
+    /** The version path answers 503 during the start-up delay (Ollama's). */
+    versionWaitsReady: boolean;
+    generate: NativeRoute[];
+    gets: NativeGet[];
+    embed: NativeEmbed | null;
   };
+  /** Samples n > 1 choices on its OpenAI routes (vLLM). */
+  samplesN: boolean;
+  /** How its Prometheus exposition looks beyond the names (labels, buckets, per-token ITL). */
+  metricStyle: MetricStyle;
   /** Metric names by semantic key at this version (empty for Ollama). */
   metrics: Partial<Record<MetricKey, ResolvedMetric>>;
+}
+
+/** What an engine's folder says about its flavour (src/engines/<engine>/sim.ts). */
+export interface SimFlavourFacts {
+  samplesN: boolean;
+  metricStyle: MetricStyle;
+  /** Adds the native routes, and the paths the catalog does not list (with their sources). */
+  adjust(f: Flavour): void;
 }
 
 /**
@@ -62,11 +94,12 @@ export interface Flavour {
  * RangeError for an unknown engine or an unparseable version.
  */
 export function flavour(engine: string, version?: string): Flavour {
-  if (!isSimEngine(engine))
+  const facts = simFlavourFacts(engine);
+  if (facts === undefined || !isSimEngine(engine))
     throw new RangeError(`unknown engine "${engine}" (use ${SIM_ENGINES.join(", ")})`);
   if (version !== undefined && parseVersion(version) === null)
     throw new RangeError(`engine version "${version}" is not a version such as 0.8.5 or 25.02`);
-  const info = engineInfo(engine as EngineId, version);
+  const info = engineInfo(engine, version);
   const api = info.api;
   const health = [info.healthPath, info.readinessPath].filter((p): p is string => p !== null);
   const f: Flavour = {
@@ -75,6 +108,7 @@ export function flavour(engine: string, version?: string): Flavour {
     info,
     healthPaths: [...new Set(health)],
     metricsPath: info.metricsPath,
+    openaiDialect: "openai",
     openai: {
       chat: api.chatCompletions ?? null,
       completions: api.completions ?? null,
@@ -85,50 +119,18 @@ export function flavour(engine: string, version?: string): Flavour {
       tokenize: api.tokenize ?? null,
     },
     native: {
+      dialect: null,
       version: api.version ?? null,
-      tgiGenerate: null,
-      tgiGenerateStream: null,
-      tgiInfo: null,
-      ollamaChat: null,
-      ollamaGenerate: null,
-      ollamaEmbed: null,
-      ollamaTags: null,
-      ollamaRoot: null,
-      tritonGenerate: null,
-      tritonGenerateStream: null,
+      versionWaitsReady: false,
+      generate: [],
+      gets: [],
+      embed: null,
     },
-    metrics: metricNames(engine as EngineId, info.version),
+    samplesN: facts.samplesN,
+    metricStyle: facts.metricStyle,
+    metrics: metricNames(engine, info.version),
   };
-  switch (engine) {
-    case "vllm":
-      // vllm/entrypoints/openai/api_server.py serves rerank at /rerank, /v1/rerank and /v2/rerank.
-      if (api.rerank !== undefined) f.openai.rerank = [...new Set(["/rerank", api.rerank, "/v2/rerank"])];
-      break;
-    case "tgi":
-      f.native.tgiGenerate = api.generate ?? null;
-      f.native.tgiGenerateStream = api.generateStream ?? null;
-      f.native.tgiInfo = api.info ?? null;
-      break;
-    case "ollama":
-      f.native.ollamaChat = api.nativeChat ?? null;
-      f.native.ollamaGenerate = api.generate ?? null;
-      f.native.ollamaEmbed = api.nativeEmbed ?? null;
-      // Ollama docs api.md, "List Local Models": GET /api/tags. The health path "/" answers
-      // "Ollama is running" (text, not JSON).
-      f.native.ollamaTags = "/api/tags";
-      f.native.ollamaRoot = info.healthPath;
-      f.healthPaths = f.healthPaths.filter((p) => p !== info.healthPath && p !== api.version);
-      break;
-    case "triton":
-      f.native.tritonGenerate = api.generate ?? null;
-      f.native.tritonGenerateStream = api.generateStream ?? null;
-      // Triton's OpenAI-compatible frontend (triton-inference-server/server python/openai) serves
-      // /v1/chat/completions, /v1/completions and /v1/models beside /metrics and /health/ready.
-      f.openai.completions ??= "/v1/completions";
-      f.openai.models ??= "/v1/models";
-      f.healthPaths.push("/health/ready");
-      break;
-  }
+  facts.adjust(f);
   return f;
 }
 

@@ -5,6 +5,7 @@
 import { type GpuSpec, getGpu } from "../catalog/gpus.js";
 import type { WeightFormat } from "../catalog/kv.js";
 import { migProfile } from "../catalog/mig.js";
+import { isExternalEngine } from "../engines/index.js";
 import { InferplaneError } from "../errors.js";
 import { catalogModelOf, servedModelName } from "../spec/checks.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
@@ -12,7 +13,7 @@ import type { EngineConfigInput } from "./model/config.js";
 
 export interface SimReplicaPlan {
   model: string;
-  engine: Exclude<ModelSpec["engine"], "openai">;
+  engine: ModelSpec["engine"];
   engineVersion?: string;
   servedModelName: string;
   config: EngineConfigInput;
@@ -58,7 +59,7 @@ const FORMAT: Record<string, WeightFormat> = {
 
 /** The simulated replicas `inferplane up` starts for a model that has no endpoints. */
 export function simPlanFor(platform: Platform, m: ModelSpec): SimReplicaPlan {
-  if (m.engine === "openai") {
+  if (isExternalEngine(m.engine)) {
     throw new InferplaneError(
       "spec_invalid",
       `model ${m.name} is an external provider (engine openai): give it \`endpoints\`, it cannot be simulated`,

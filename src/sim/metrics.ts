@@ -36,23 +36,23 @@ export interface FinishedRequest {
   outputTokens: number;
 }
 
-// vLLM v1 buckets (vllm/v1/metrics/loggers.py).
-const VLLM_TTFT = [
-  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
-  80.0, 160.0, 640.0, 2560.0,
-];
-const VLLM_ITL = [
-  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
-];
-const VLLM_LATENCY = [
-  0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
-  960.0, 1920.0, 7680.0,
-];
-// TGI router (server.rs): 35 duration buckets from 0.0001 s growing by 1.5×; token-count buckets
-// at every hundredth of the token limit.
-const TGI_DURATION = Array.from({ length: 35 }, (_, i) => Number((0.0001 * 1.5 ** (i + 1)).toPrecision(6)));
-const hundredths = (max: number) =>
-  Array.from({ length: 100 }, (_, i) => Number(((max / 100) * (i + 1)).toFixed(2)));
+/**
+ * How an engine's exposition looks beyond its names (src/engines/<engine>/sim.ts): its default
+ * labels, its histograms' buckets, and the habits that differ between engines.
+ */
+export interface MetricStyle {
+  /** Labels on every series (vLLM `model_name`/`engine`, Triton `model`/`version`). */
+  defaultLabels?(modelName: string): Record<string, string>;
+  /** Inter-token latency observed per token (vLLM), rather than each request's mean gap (TGI). */
+  itlPerToken: boolean;
+  /** The success counter carries `finished_reason` (vLLM). */
+  finishedReason: boolean;
+  /** Aborted requests are observed in the latency histograms (vLLM). */
+  observesAborts: boolean;
+  /** KV block counts (`max`, `used`, `free`) beside the fraction, under its name (Triton). */
+  kvBlockSeries: boolean;
+  buckets(key: MetricKey, name: string, maxModelLen: number): number[];
+}
 
 const HELP: Partial<Record<MetricKey, string>> = {
   running: "Number of requests in model execution batches.",
@@ -166,8 +166,8 @@ export class SimMetrics {
   constructor(flavour: Flavour, engine: EngineCore, modelName: string) {
     this.engine = engine;
     this.flavour = flavour;
-    if (flavour.engine === "vllm") this.registry.setDefaultLabels({ model_name: modelName, engine: "0" });
-    if (flavour.engine === "triton") this.registry.setDefaultLabels({ model: modelName, version: "1" });
+    const labels = flavour.metricStyle.defaultLabels?.(modelName);
+    if (labels !== undefined) this.registry.setDefaultLabels(labels);
 
     // Group the exposed series by metric name: Triton serves several keys under one name, told
     // apart by a label; during vLLM renames one key has two names; the first key to claim a name
@@ -185,13 +185,13 @@ export class SimMetrics {
         else if (!entry.series.some((x) => sameLabels(x.labels, labels))) entry.series.push({ key, labels });
       }
     }
-    if (flavour.engine === "triton") this.addTritonBlockSeries(byName);
+    if (flavour.metricStyle.kvBlockSeries) this.addKvBlockSeries(byName);
     for (const [name, { type, series }] of byName) this.register(name, type, series);
     this.itlPerToken = this.itl.length > 0;
   }
 
-  /** Older TensorRT-LLM backends lack `fraction`: readers divide `used` by `max` (catalog note). */
-  private addTritonBlockSeries(byName: Map<string, { type: MetricType; series: NamedSeries[] }>): void {
+  /** Block counts beside the fraction: readers of older TensorRT-LLM backends divide `used` by `max`. */
+  private addKvBlockSeries(byName: Map<string, { type: MetricType; series: NamedSeries[] }>): void {
     const kv = this.flavour.metrics.kvCacheUsage?.exposed.find((s) => s.labels?.kv_cache_block_type);
     const entry = kv ? byName.get(kv.name) : undefined;
     if (!entry) return;
@@ -223,7 +223,7 @@ export class SimMetrics {
         },
       });
     } else if (type === "counter") {
-      const success = first.key === "requestSuccess" && this.flavour.engine === "vllm";
+      const success = first.key === "requestSuccess" && this.flavour.metricStyle.finishedReason;
       const names = success ? [...labelNames, "finished_reason"] : labelNames;
       const read = success
         ? (["stop", "length", "abort"] as const).map((reason) => ({
@@ -244,7 +244,7 @@ export class SimMetrics {
           }
         },
       });
-    } else if (type === "histogram" && first.key === "itl" && this.flavour.engine === "vllm") {
+    } else if (type === "histogram" && first.key === "itl" && this.flavour.metricStyle.itlPerToken) {
       const h = new TokenGapHistogram(name, help, this.buckets(first.key, name));
       this.registry.registerMetric(h as unknown as Metric);
       this.itl.push(h);
@@ -319,14 +319,7 @@ export class SimMetrics {
   }
 
   private buckets(key: MetricKey, name: string): number[] {
-    if (this.flavour.engine === "tgi") {
-      const maxLen = this.engine.config.maxModelLen;
-      if (key === "promptTokens" || key === "generationTokens") return hundredths(maxLen);
-      return TGI_DURATION;
-    }
-    if (key === "ttft") return VLLM_TTFT;
-    if (key === "itl" || key === "tpot" || name.includes("per_output_token")) return VLLM_ITL;
-    return VLLM_LATENCY;
+    return this.flavour.metricStyle.buckets(key, name, this.engine.config.maxModelLen);
   }
 
   /** A request arrived (TGI's `tgi_request_count`). */
@@ -349,7 +342,7 @@ export class SimMetrics {
     };
     const queue = r.scheduled !== undefined ? r.scheduled - r.arrival : undefined;
     if (queue !== undefined) this.requests.queueUs += queue * 1e6;
-    if (r.reason === "abort" && this.flavour.engine !== "vllm") return;
+    if (r.reason === "abort" && !this.flavour.metricStyle.observesAborts) return;
     const ttft = r.firstToken !== undefined ? r.firstToken - r.arrival : undefined;
     observe("e2eLatency", r.end - r.arrival);
     observe("queueTime", queue);

@@ -1,5 +1,6 @@
 /** The simulator's options, resolved and checked once into the setup every replica runs from. */
 
+import { DEFAULT_ENGINE } from "../catalog/engines.js";
 import type { GpuSpec } from "../catalog/gpus.js";
 import { WEIGHT_FORMATS, type WeightFormat } from "../catalog/kv.js";
 import { findModel, findModelByRepo, MODEL_IDS, type ModelSpec } from "../catalog/models.js";
@@ -105,7 +106,7 @@ export function positiveInt(name: string, v: number | undefined): void {
 export function resolveSimOptions(o: SimServerOptions): SimSetup {
   let flavour: Flavour;
   try {
-    flavour = resolveFlavour(o.engine ?? "vllm", o.engineVersion);
+    flavour = resolveFlavour(o.engine ?? DEFAULT_ENGINE, o.engineVersion);
   } catch (err) {
     throw usage(err instanceof Error ? err.message : String(err));
   }

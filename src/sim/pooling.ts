@@ -1,10 +1,11 @@
 /**
- * The endpoints simulated without engine time: embeddings (OpenAI's and Ollama's), rerank, score
+ * The endpoints simulated without engine time: embeddings (OpenAI's and an engine's own), rerank, score
  * and tokenize. Vectors and scores come from text hashes (src/sim/text.ts). The caller has
  * already checked readiness.
  */
 
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { NativeEmbed } from "./flavours.js";
 import type { SimSetup } from "./options.js";
 import {
   type ChatMessageLike,
@@ -28,14 +29,14 @@ export function embeddings(
   host: PoolingHost,
   req: FastifyRequest,
   reply: FastifyReply,
-  ollama = false,
+  native?: NativeEmbed,
 ): unknown {
-  const dialect: Dialect = ollama ? "ollama" : "openai";
+  const dialect: Dialect = native?.dialect ?? "openai";
   const b = req.body as Record<string, unknown> | undefined;
   if (b === undefined || b === null || typeof b !== "object")
     return sendError(reply, dialect, badRequest("The request body must be a JSON object."));
   if (b.model !== undefined && b.model !== host.setup.servedModelName)
-    return sendError(reply, dialect, modelNotFound(String(b.model), ollama));
+    return sendError(reply, dialect, modelNotFound(String(b.model), dialect));
   const input = b.input;
   let texts: string[];
   // Token-id inputs are already tokens: they count one each (their text only seeds the vector).
@@ -76,13 +77,7 @@ export function embeddings(
     return embedText(t, dims);
   });
   reply.header("x-sim-simulated", "true");
-  if (ollama)
-    return reply.send({
-      model: host.setup.servedModelName,
-      embeddings: vectors.map((v) => Array.from(v)),
-      prompt_eval_count: tokens,
-      simulated: true,
-    });
+  if (native) return reply.send(native.body(host.setup, vectors, tokens));
   return reply.send({
     object: "list",
     data: vectors.map((v, index) => ({
@@ -101,7 +96,7 @@ export function rerank(host: PoolingHost, req: FastifyRequest, reply: FastifyRep
   if (b === undefined || b === null || typeof b !== "object")
     return sendError(reply, "openai", badRequest("The request body must be a JSON object."));
   if (b.model !== undefined && b.model !== host.setup.servedModelName)
-    return sendError(reply, "openai", modelNotFound(String(b.model), false));
+    return sendError(reply, "openai", modelNotFound(String(b.model)));
   if (typeof b.query !== "string")
     return sendError(reply, "openai", badRequest("`query` must be a string.", "query"));
   const query = b.query;

@@ -1,7 +1,8 @@
 /**
  * One simulator replica: its lifecycle (listen, kill, restart, stop; one engine, clock and
- * metrics per incarnation) and its routes, which hand each request to its dialect
- * (src/sim/dialects/), the simulated endpoints (pooling.ts) or the engine (generation.ts).
+ * metrics per incarnation) and its routes, which hand each request to its dialect (OpenAI's in
+ * src/sim/dialects/, an engine's own from its folder), the simulated endpoints (pooling.ts) or
+ * the engine (generation.ts).
  */
 
 import type { AddressInfo, Socket } from "node:net";
@@ -10,10 +11,7 @@ import { processRegistry } from "../telemetry/process-metrics.js";
 import { registerAdmin } from "./admin.js";
 import { admit } from "./admission.js";
 import { ConstantLatencyEngine } from "./constant-latency.js";
-import { ollamaTags } from "./dialects/ollama.js";
 import { modelsList } from "./dialects/openai.js";
-import { tgiInfo } from "./dialects/tgi.js";
-import { tritonRoute } from "./dialects/triton.js";
 import { FaultInjector } from "./faults.js";
 import type { Flavour } from "./flavours.js";
 import type { Life, WireContext } from "./generation.js";
@@ -25,7 +23,7 @@ import { rng } from "./model/workload.js";
 import { type SimSetup, usage } from "./options.js";
 import { embeddings, rerank, score, tokenize } from "./pooling.js";
 import { RealtimeEngine } from "./realtime.js";
-import type { GenKind } from "./request.js";
+import type { GenRoute } from "./request.js";
 import { admissionQueue, connectionQueue } from "./slices.js";
 import { badRequest, type Dialect, readyOrRefuse, sendError, type WireError } from "./wire-errors.js";
 
@@ -282,7 +280,7 @@ export class Replica implements SimServerHandle {
     const f = this.flavour;
     for (const path of f.healthPaths) {
       app.get(path, (_req, reply) => {
-        if (!ready(reply, "openai")) return reply;
+        if (!ready(reply, f.openaiDialect)) return reply;
         return reply.code(200).send("");
       });
     }
@@ -315,82 +313,59 @@ export class Replica implements SimServerHandle {
   /** The OpenAI API as this flavour serves it. */
   private openaiRoutes(app: FastifyInstance, life: Life, ready: Ready): void {
     const o = this.flavour.openai;
+    const d = this.flavour.openaiDialect;
     if (o.models !== null)
       app.get(o.models, (_req, reply) => reply.send(modelsList(this.setup, this.created())));
-    if (o.chat !== null) app.post(o.chat, (req, reply) => this.generate(life, req, reply, "openai", "chat"));
+    if (o.chat !== null) app.post(o.chat, (req, reply) => this.generate(life, req, reply, d, "chat"));
     if (o.completions !== null)
-      app.post(o.completions, (req, reply) => this.generate(life, req, reply, "openai", "completion"));
+      app.post(o.completions, (req, reply) => this.generate(life, req, reply, d, "completion"));
     if (o.embeddings !== null)
       app.post(o.embeddings, (req, reply) => {
         this.noteTraceparent(req);
-        return ready(reply, "openai") ? embeddings(this, req, reply) : reply;
+        return ready(reply, d) ? embeddings(this, req, reply) : reply;
       });
     for (const path of o.rerank)
       app.post(path, (req, reply) => {
         this.noteTraceparent(req);
-        return ready(reply, "openai") ? rerank(this, req, reply) : reply;
+        return ready(reply, d) ? rerank(this, req, reply) : reply;
       });
     if (o.score !== null)
-      app.post(o.score, (req, reply) => (ready(reply, "openai") ? score(this, req, reply) : reply));
+      app.post(o.score, (req, reply) => (ready(reply, d) ? score(this, req, reply) : reply));
     if (o.tokenize !== null) app.post(o.tokenize, (req, reply) => tokenize(this, req, reply));
   }
 
-  /** The flavour's native API: TGI's, Ollama's or Triton's. */
+  /** The flavour's native API, as the engine's folder describes it (src/engines/<engine>/sim.ts). */
   private nativeRoutes(app: FastifyInstance, life: Life, ready: Ready): void {
     const f = this.flavour;
     const n = f.native;
+    const dialect: Dialect = n.dialect ?? "openai";
     if (n.version !== null) {
-      const path = n.version;
-      app.get(path, (_req, reply) => {
-        if (f.engine === "ollama" && !ready(reply, "ollama")) return reply;
+      app.get(n.version, (_req, reply) => {
+        if (n.versionWaitsReady && !ready(reply, dialect)) return reply;
         return reply.send({ version: f.version });
       });
     }
-    if (n.tgiGenerate !== null)
-      app.post(n.tgiGenerate, (req, reply) => this.generate(life, req, reply, "tgi", "tgi"));
-    if (n.tgiGenerateStream !== null)
-      app.post(n.tgiGenerateStream, (req, reply) => this.generate(life, req, reply, "tgi", "tgi-stream"));
-    if (n.tgiInfo !== null) app.get(n.tgiInfo, (_req, reply) => reply.send(tgiInfo(this.setup)));
-    if (n.ollamaRoot !== null) {
-      app.get(n.ollamaRoot, (_req, reply) => {
-        if (!ready(reply, "ollama")) return reply;
-        return reply.type("text/plain; charset=utf-8").send("Ollama is running");
+    for (const route of n.generate)
+      app.post(route.path, (req, reply) => this.generate(life, req, reply, route.dialect, route));
+    for (const get of n.gets)
+      app.get(get.path, (_req, reply) => {
+        if (get.waitsReady && !ready(reply, dialect)) return reply;
+        const out = get.reply(this.setup);
+        if (out.type !== undefined) reply.type(out.type);
+        return reply.send(out.body);
       });
-    }
-    if (n.ollamaTags !== null) app.get(n.ollamaTags, (_req, reply) => reply.send(ollamaTags(this.setup)));
-    if (n.ollamaChat !== null)
-      app.post(n.ollamaChat, (req, reply) => this.generate(life, req, reply, "ollama", "ollama-chat"));
-    if (n.ollamaGenerate !== null)
-      app.post(n.ollamaGenerate, (req, reply) =>
-        this.generate(life, req, reply, "ollama", "ollama-generate"),
-      );
-    if (n.ollamaEmbed !== null)
-      app.post(n.ollamaEmbed, (req, reply) => {
+    const embed = n.embed;
+    if (embed !== null)
+      app.post(embed.path, (req, reply) => {
         this.noteTraceparent(req);
-        return ready(reply, "ollama") ? embeddings(this, req, reply, true) : reply;
+        return ready(reply, embed.dialect) ? embeddings(this, req, reply, embed) : reply;
       });
-    if (n.tritonGenerate !== null)
-      app.post(tritonRoute(n.tritonGenerate), (req, reply) =>
-        this.generate(life, req, reply, "triton", "triton"),
-      );
-    if (n.tritonGenerateStream !== null)
-      app.post(tritonRoute(n.tritonGenerateStream), (req, reply) =>
-        this.generate(life, req, reply, "triton", "triton-stream"),
-      );
   }
 
   private dialectOf(url: string): Dialect {
-    if (url.startsWith("/v1/") || url.startsWith("/admin")) return "openai";
-    switch (this.flavour.engine) {
-      case "tgi":
-        return "tgi";
-      case "ollama":
-        return "ollama";
-      case "triton":
-        return "triton";
-      default:
-        return "openai";
-    }
+    if (url.startsWith("/admin")) return "openai";
+    if (url.startsWith("/v1/")) return this.flavour.openaiDialect;
+    return this.flavour.native.dialect ?? "openai";
   }
 
   wireContext(): WireContext {
@@ -416,7 +391,7 @@ export class Replica implements SimServerHandle {
     req: FastifyRequest,
     reply: FastifyReply,
     dialect: Dialect,
-    kind: GenKind,
+    route: GenRoute,
   ): unknown {
     life.metrics.received();
     this.noteTraceparent(req);
@@ -425,7 +400,7 @@ export class Replica implements SimServerHandle {
     admissionQueue.push(() => {
       if (this.life !== life || reply.raw.destroyed) return;
       try {
-        admit(this, life, req, reply, dialect, kind);
+        admit(this, life, req, reply, dialect, route);
       } catch (err) {
         if (!reply.sent && !reply.raw.headersSent)
           sendError(reply, dialect, {

@@ -4,28 +4,69 @@ import type { FastifyRequest } from "fastify";
 import { isInferplaneError } from "../errors.js";
 import { validateParams } from "../gateway/api/params.js";
 import type { FaultAction } from "./faults.js";
-import type { SimEngine } from "./flavours.js";
-import type { Job } from "./generation.js";
+import type { Flavour } from "./flavours.js";
+import type { Job, Wire, WireContext } from "./generation.js";
 import type { EngineConfig } from "./model/config.js";
 import { rng, sampleLength } from "./model/workload.js";
 import type { SimSetup } from "./options.js";
 import { type RichSpec, richSpec } from "./structured.js";
 import { applyStop, type ChatMessageLike, chatPromptIds, completionPromptIds } from "./text.js";
-import { badRequest, modelNotFound, type WireError } from "./wire-errors.js";
+import { badRequest, modelNotFound, type NativeDialect, type WireError } from "./wire-errors.js";
 
-/** The generation endpoints, one per dialect route. */
-export type GenKind =
-  | "chat"
-  | "completion"
-  | "tgi"
-  | "tgi-stream"
-  | "ollama-chat"
-  | "ollama-generate"
-  | "triton"
-  | "triton-stream";
+/**
+ * How a generation route reads its request: where each field sits. The OpenAI routes' shapes are
+ * here; an engine's native routes bring theirs (src/engines/<engine>/sim.ts).
+ */
+export interface RequestShape {
+  /** Messages (chat) rather than one prompt. */
+  chat: boolean;
+  /** A nested object of the body holding the sampling parameters (TGI `parameters`, Ollama `options`); else the body. */
+  params?: string;
+  /** Where the model name is: the body's `model`, the URL's `:model`, or nowhere (the server has one). */
+  model: "body" | "url" | "none";
+  /** The prompt's field (routes that are not chat). */
+  prompt: string;
+  /** Fields of the output limit, in the parameters, tried in order. */
+  maxTokens: readonly string[];
+  /** A negative limit means "no limit" (Ollama's `num_predict: -1`). */
+  negativeMaxUnlimited?: boolean;
+  /** The limit when none is given (TGI's documented 100). */
+  defaultMaxTokens?: number;
+  /** The stop strings' field, in the parameters. */
+  stop: string;
+  /** Streams always (a `…_stream` route), unless `stream: false` (Ollama), or only with `stream: true`. */
+  stream: "always" | "unless-false" | "if-true";
+}
+
+/** An engine's own generation route: its path (fastify syntax), request shape, error dialect and wire. */
+export interface NativeRoute {
+  path: string;
+  request: RequestShape;
+  dialect: NativeDialect;
+  wire(ctx: WireContext, p: ParsedGeneration, job: Job): Wire;
+}
+
+/** The generation endpoints: the OpenAI routes, or an engine's native one. */
+export type GenRoute = "chat" | "completion" | NativeRoute;
+
+const OPENAI_COMPLETION: RequestShape = {
+  chat: false,
+  model: "body",
+  prompt: "prompt",
+  maxTokens: ["max_completion_tokens", "max_tokens"],
+  stop: "stop",
+  stream: "if-true",
+};
+const OPENAI_CHAT: RequestShape = { ...OPENAI_COMPLETION, chat: true };
+
+function shapeOf(route: GenRoute): RequestShape {
+  return route === "chat" ? OPENAI_CHAT : route === "completion" ? OPENAI_COMPLETION : route.request;
+}
 
 export interface ParsedGeneration {
-  kind: GenKind;
+  route: GenRoute;
+  /** The prompt is chat messages. */
+  chat: boolean;
   promptIds: number[];
   maxTokens: number | undefined;
   ignoreEos: boolean;
@@ -48,33 +89,23 @@ export interface ReplyPlanner {
   nextId(): string;
 }
 
-/** Reads the request body of one generation endpoint into prompt ids and sampling parameters. */
-export function parseGeneration(
-  req: FastifyRequest,
-  kind: GenKind,
-  servedModelName: string,
-  engine: SimEngine,
-): ParsedGeneration | WireError {
-  const body = req.body;
-  if (body === null || typeof body !== "object" || Array.isArray(body))
-    return badRequest("The request body must be a JSON object.");
-  const b = body as Record<string, unknown>;
-  const params = (
-    kind === "tgi" || kind === "tgi-stream" ? b.parameters : kind.startsWith("ollama") ? b.options : b
-  ) as Record<string, unknown> | undefined;
-  const p: Record<string, unknown> = params !== null && typeof params === "object" ? params : {};
+/** The output limit as the route gives it: a number ≥ 1, no limit (undefined), or a bad-request. */
+function maxTokensOf(
+  shape: RequestShape,
+  p: Record<string, unknown>,
+): { max: number | undefined } | WireError {
+  let maxRaw: unknown;
+  for (const field of shape.maxTokens) maxRaw ??= p[field];
+  if (maxRaw === undefined || maxRaw === null) return { max: shape.defaultMaxTokens };
+  if (shape.negativeMaxUnlimited && typeof maxRaw === "number" && maxRaw < 0) return { max: undefined };
+  if (typeof maxRaw !== "number" || !Number.isInteger(maxRaw) || maxRaw < 1)
+    return badRequest(`max_tokens must be an integer ≥ 1, got ${JSON.stringify(maxRaw)}.`, "max_tokens");
+  return { max: maxRaw };
+}
 
-  // Model name
-  let model: unknown = b.model;
-  if (kind === "triton" || kind === "triton-stream") model = (req.params as { model?: string }).model;
-  if (kind !== "tgi" && kind !== "tgi-stream" && model !== undefined && model !== servedModelName) {
-    const name = typeof model === "string" ? model : JSON.stringify(model);
-    return modelNotFound(name, kind.startsWith("ollama"));
-  }
-
-  // Prompt
-  let promptIds: number[];
-  if (kind === "chat" || kind === "ollama-chat") {
+/** The prompt as token ids: chat messages through the template, a string, or ids as given. */
+function promptIdsOf(shape: RequestShape, b: Record<string, unknown>): number[] | WireError {
+  if (shape.chat) {
     const messages = b.messages;
     if (!Array.isArray(messages) || messages.length === 0)
       return badRequest("`messages` must be a non-empty array of {role, content}.", "messages");
@@ -82,59 +113,62 @@ export function parseGeneration(
       if (m === null || typeof m !== "object" || typeof (m as ChatMessageLike).role !== "string")
         return badRequest("Each message needs a string `role`.", "messages");
     }
-    promptIds = chatPromptIds(messages as ChatMessageLike[]);
-  } else {
-    const prompt =
-      kind === "tgi" || kind === "tgi-stream"
-        ? b.inputs
-        : kind.startsWith("triton")
-          ? b.text_input
-          : b.prompt;
-    const one =
-      Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string" ? prompt[0] : prompt;
-    if (typeof one === "string") promptIds = completionPromptIds(one);
-    else if (Array.isArray(one) && one.length > 0 && one.every((x) => Number.isInteger(x)))
-      promptIds = one as number[];
-    else {
-      const field = kind.startsWith("tgi") ? "inputs" : kind.startsWith("triton") ? "text_input" : "prompt";
-      return badRequest(
-        `\`${field}\` must be a string or an array of token ids (one prompt per request in the simulator).`,
-        field,
-      );
-    }
+    return chatPromptIds(messages as ChatMessageLike[]);
   }
+  const prompt = b[shape.prompt];
+  const one =
+    Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string" ? prompt[0] : prompt;
+  if (typeof one === "string") return completionPromptIds(one);
+  if (Array.isArray(one) && one.length > 0 && one.every((x) => Number.isInteger(x))) return one as number[];
+  return badRequest(
+    `\`${shape.prompt}\` must be a string or an array of token ids (one prompt per request in the simulator).`,
+    shape.prompt,
+  );
+}
 
-  // Lengths and sampling
-  const maxRaw =
-    kind === "tgi" || kind === "tgi-stream"
-      ? p.max_new_tokens
-      : kind.startsWith("ollama")
-        ? p.num_predict
-        : (b.max_completion_tokens ?? b.max_tokens);
-  let maxTokens: number | undefined;
-  if (maxRaw !== undefined && maxRaw !== null) {
-    const ollamaUnlimited = kind.startsWith("ollama") && typeof maxRaw === "number" && maxRaw < 0;
-    if (!ollamaUnlimited) {
-      if (typeof maxRaw !== "number" || !Number.isInteger(maxRaw) || maxRaw < 1)
-        return badRequest(`max_tokens must be an integer ≥ 1, got ${JSON.stringify(maxRaw)}.`, "max_tokens");
-      maxTokens = maxRaw;
-    }
-  } else if (kind === "tgi" || kind === "tgi-stream") maxTokens = 100; // TGI's documented default
-  const openai = kind === "chat" || kind === "completion";
+/** Reads the request body of one generation endpoint into prompt ids and sampling parameters. */
+export function parseGeneration(
+  req: FastifyRequest,
+  route: GenRoute,
+  servedModelName: string,
+  flavour: Pick<Flavour, "engine" | "samplesN">,
+): ParsedGeneration | WireError {
+  const body = req.body;
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    return badRequest("The request body must be a JSON object.");
+  const b = body as Record<string, unknown>;
+  const shape = shapeOf(route);
+  const openai = typeof route === "string";
+  const params = (shape.params !== undefined ? b[shape.params] : b) as Record<string, unknown> | undefined;
+  const p: Record<string, unknown> = params !== null && typeof params === "object" ? params : {};
+
+  const model =
+    shape.model === "url"
+      ? (req.params as { model?: string }).model
+      : shape.model === "body"
+        ? b.model
+        : undefined;
+  if (model !== undefined && model !== servedModelName) {
+    const name = typeof model === "string" ? model : JSON.stringify(model);
+    return modelNotFound(name, openai ? "openai" : route.dialect);
+  }
+  const promptIds = promptIdsOf(shape, b);
+  if ("status" in promptIds) return promptIds;
+  const max = maxTokensOf(shape, p);
+  if ("status" in max) return max;
   if (openai) {
     try {
-      validateParams(kind === "chat" ? "chat" : "completions", b);
+      validateParams(route === "chat" ? "chat" : "completions", b);
     } catch (err) {
       if (isInferplaneError(err)) return badRequest(err.message, err.param);
       throw err;
     }
   }
   const n = b.n;
-  // vLLM samples n choices; TGI, Ollama and Triton's OpenAI routes and native APIs do not.
-  if ((!openai || engine !== "vllm") && n !== undefined && n !== null && n !== 1)
-    return badRequest(`n > 1 is not supported by ${engine} on this route.`, "n");
-  const stopRaw =
-    kind === "tgi" || kind === "tgi-stream" ? p.stop : kind.startsWith("triton") ? b.stop_words : p.stop;
+  // Only engines that sample n choices do it, and only on their OpenAI routes (vLLM).
+  if ((!openai || !flavour.samplesN) && n !== undefined && n !== null && n !== 1)
+    return badRequest(`n > 1 is not supported by ${flavour.engine} on this route.`, "n");
+  const stopRaw = p[shape.stop];
   const stops =
     typeof stopRaw === "string"
       ? [stopRaw]
@@ -142,30 +176,27 @@ export function parseGeneration(
         ? stopRaw.filter((s): s is string => typeof s === "string")
         : [];
   const seedRaw = p.seed;
-  const seed = typeof seedRaw === "number" && Number.isInteger(seedRaw) ? seedRaw : undefined;
   const minRaw = b.min_tokens;
-  const minTokens = typeof minRaw === "number" && Number.isInteger(minRaw) && minRaw > 0 ? minRaw : 0;
-  const streamRaw = kind.startsWith("ollama") ? b.stream !== false : b.stream === true;
   const so = b.stream_options as { include_usage?: unknown } | undefined;
-  const stream =
-    kind === "tgi-stream" || kind === "triton-stream"
-      ? true
-      : kind === "tgi" || kind === "triton"
-        ? b.stream === true
-        : streamRaw;
   return {
-    kind,
+    route,
+    chat: shape.chat,
     promptIds,
-    maxTokens,
+    maxTokens: max.max,
     ignoreEos: b.ignore_eos === true || p.ignore_eos === true,
-    minTokens,
+    minTokens: typeof minRaw === "number" && Number.isInteger(minRaw) && minRaw > 0 ? minRaw : 0,
     stops,
-    seed,
-    stream,
+    seed: typeof seedRaw === "number" && Number.isInteger(seedRaw) ? seedRaw : undefined,
+    stream:
+      shape.stream === "always"
+        ? true
+        : shape.stream === "unless-false"
+          ? b.stream !== false
+          : b.stream === true,
     // vLLM's StreamOptions.include_usage defaults to true once stream_options is given.
     includeUsage: so !== null && typeof so === "object" && so.include_usage !== false,
     details: p.details === true,
-    rich: openai ? richSpec(b, kind === "chat") : null,
+    rich: openai ? richSpec(b, route === "chat") : null,
   };
 }
 
@@ -173,20 +204,31 @@ export function parseGeneration(
 export function planReply(p: ParsedGeneration, fault: FaultAction, replica: ReplyPlanner): Job | WireError {
   const maxLen = replica.config.maxModelLen;
   const prompt = p.promptIds.length;
-  const where = p.kind === "chat" || p.kind === "ollama-chat" ? "messages" : "prompt";
+  const where = p.chat ? "messages" : "prompt";
+  const context = {
+    promptTokens: prompt,
+    contextTokens: maxLen,
+    ...(p.maxTokens !== undefined ? { maxTokens: p.maxTokens } : {}),
+  };
   if (prompt >= maxLen) {
-    return badRequest(
-      `This model's maximum context length is ${maxLen} tokens. However, your request has ${prompt} input tokens. Please reduce the length of the input ${where}.`,
-      where,
-      "context_length_exceeded",
-    );
+    return {
+      ...badRequest(
+        `This model's maximum context length is ${maxLen} tokens. However, your request has ${prompt} input tokens. Please reduce the length of the input ${where}.`,
+        where,
+        "context_length_exceeded",
+      ),
+      context,
+    };
   }
   if (p.maxTokens !== undefined && prompt + p.maxTokens > maxLen) {
-    return badRequest(
-      `This model's maximum context length is ${maxLen} tokens. However, you requested ${prompt + p.maxTokens} tokens (${prompt} in the ${where}, ${p.maxTokens} in the completion). Please reduce the length of the ${where} or completion.`,
-      where,
-      "context_length_exceeded",
-    );
+    return {
+      ...badRequest(
+        `This model's maximum context length is ${maxLen} tokens. However, you requested ${prompt + p.maxTokens} tokens (${prompt} in the ${where}, ${p.maxTokens} in the completion). Please reduce the length of the ${where} or completion.`,
+        where,
+        "context_length_exceeded",
+      ),
+      context,
+    };
   }
   const limit = p.maxTokens ?? maxLen - prompt;
   const rand = p.seed !== undefined ? rng(p.seed) : replica.rand;

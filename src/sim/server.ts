@@ -11,8 +11,9 @@
  * `POST /admin/restart` (see docs/simulator-http.md).
  *
  * Layout: options.ts (resolveSimOptions), replica.ts (lifecycle and routes), admission.ts (a
- * generation request from readiness to engine job), dialects/<engine>.ts (each engine
- * flavour's reply and info bodies), request.ts (parsing, reply planning), generation.ts
+ * generation request from readiness to engine job), dialects/openai.ts (the OpenAI replies;
+ * each engine's native routes, error body and exposition style are in its folder,
+ * src/engines/<engine>/sim.ts), request.ts (parsing, reply planning), generation.ts
  * (the token-writing listener), pooling.ts (embeddings, rerank, score, tokenize), admin.ts,
  * fleet.ts, wire-errors.ts (error bodies and the readiness check).
  *

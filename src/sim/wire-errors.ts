@@ -3,8 +3,19 @@
 import type { FastifyReply } from "fastify";
 import { FAULT_HEADER } from "./faults.js";
 
-/** Which error body a route family answers with. */
-export type Dialect = "openai" | "tgi" | "ollama" | "triton";
+/**
+ * An engine's own wire for errors on its native routes (src/engines/<engine>/sim.ts): the body
+ * shape, and how it words "no such model" where that differs from vLLM's.
+ */
+export interface NativeDialect {
+  errorBody(e: WireError): unknown;
+  modelNotFound?(name: string): string;
+  /** The engine's own status and wording for an error it words differently (TGI's 422 validation errors). */
+  rewrite?(e: WireError): WireError;
+}
+
+/** Which error body a route family answers with: OpenAI's, or the engine's native one. */
+export type Dialect = "openai" | NativeDialect;
 
 export interface WireError {
   status: number;
@@ -14,6 +25,8 @@ export interface WireError {
   /** OpenAI error `code`. */
   code: string;
   param?: string | null;
+  /** For a prompt over the context: its tokens, the context's, and the completion asked (engines that report them). */
+  context?: { promptTokens: number; contextTokens: number; maxTokens?: number };
 }
 
 const FAULT_ERRORS: Readonly<Record<number, { type: string; code: string; what: string }>> = {
@@ -37,18 +50,17 @@ export function faultError(status: number): WireError {
 }
 
 export function errorBody(dialect: Dialect, e: WireError): unknown {
-  switch (dialect) {
-    case "openai":
-      return { error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } };
-    case "tgi":
-      return { error: e.message, error_type: e.status === 422 || e.status === 400 ? "validation" : e.code };
-    case "ollama":
-    case "triton":
-      return { error: e.message };
-  }
+  if (dialect !== "openai") return dialect.errorBody(e);
+  return { error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } };
 }
 
-export function sendError(reply: FastifyReply, dialect: Dialect, e: WireError): FastifyReply {
+/** The error as the dialect answers it (its own status and wording, where it has them). */
+export function wireError(dialect: Dialect, e: WireError): WireError {
+  return dialect !== "openai" && dialect.rewrite !== undefined ? dialect.rewrite(e) : e;
+}
+
+export function sendError(reply: FastifyReply, dialect: Dialect, error: WireError): FastifyReply {
+  const e = wireError(dialect, error);
   if (e.status === 429 || e.status === 503) reply.header("retry-after", "1");
   return reply
     .code(e.status)
@@ -67,14 +79,15 @@ export const badRequest = (
   message,
   param,
 });
-/** vLLM's 404 for a model name the replica does not serve (Ollama words it its own way). */
-export function modelNotFound(name: string, ollama: boolean): WireError {
+/** vLLM's 404 for a model name the replica does not serve (a native dialect may word it its own way). */
+export function modelNotFound(name: string, dialect: Dialect = "openai"): WireError {
+  const own = dialect !== "openai" ? dialect.modelNotFound?.(name) : undefined;
   return {
     status: 404,
     type: "invalid_request_error",
     code: "model_not_found",
     param: "model",
-    message: ollama ? `model '${name}' not found` : `The model \`${name}\` does not exist.`,
+    message: own ?? `The model \`${name}\` does not exist.`,
   };
 }
 

@@ -3,15 +3,12 @@
  * speculative decoding (which engines can, and which methods need a draft model), and the
  * Vertical Pod Autoscaler (never on a resource an HPA already scales the same workload on).
  */
-import { compareVersions, engineInfo } from "../catalog/engines.js";
-import { findModel, findModelByRepo } from "../catalog/models.js";
+import { speculativeProblems } from "../engines/index.js";
 import type { CheckProblem } from "./checks.js";
 import type { ModelSpec, Platform } from "./schema.js";
 
 /** The catalog entry of a speculative draft model (a catalog id or an hf:// repo). */
-export function draftCatalogModel(draft: string) {
-  return draft.startsWith("hf://") ? findModelByRepo(draft)?.model : findModel(draft);
-}
+export { draftCatalogModel } from "../catalog/models.js";
 
 function checkIngress(p: Platform, out: CheckProblem[]): void {
   const tls = p.gateway.ingress.tls;
@@ -37,55 +34,9 @@ function checkIngress(p: Platform, out: CheckProblem[]): void {
     });
 }
 
-// vLLM SpeculativeConfig (docs.vllm.ai/en/v0.11.0/api/vllm/config/speculative.html): ngram and
-// MTP propose from the prompt / the model's own heads; EAGLE and Medusa load separate heads.
-const NEEDS_DRAFT = new Set(["eagle", "eagle3", "medusa"]);
-
+/** Speculative decoding as the model's engine takes it (src/engines/<engine>/speculative.ts). */
 function checkSpeculative(m: ModelSpec, i: number, out: CheckProblem[]): void {
-  const s = m.speculative;
-  if (!s) return;
-  const at = ["models", i, "speculative"];
-  if (m.engine === "tgi") {
-    // TGI has one switch, --speculate N: Medusa heads when the model carries them, else n-gram
-    // (huggingface/text-generation-inference docs/source/conceptual/speculation.md).
-    if (s.draftModel !== undefined || (s.method !== "ngram" && s.method !== "medusa"))
-      out.push({
-        path: at,
-        message:
-          "TGI speculates only with `method: ngram`, or `method: medusa` when the model itself carries Medusa heads (no `draftModel`)",
-      });
-    return;
-  }
-  if (m.engine !== "vllm") {
-    out.push({
-      path: at,
-      message: `engine ${m.engine} cannot do speculative decoding (vllm and tgi can); remove \`speculative\``,
-    });
-    return;
-  }
-  // `--speculative-config` JSON: vLLM 0.8.3 runs it (vllm-project/vllm#16883); older releases
-  // took --speculative-model / --num-speculative-tokens.
-  const version = engineInfo("vllm", m.engineVersion).version;
-  if (compareVersions(version, "0.8.3") < 0)
-    out.push({
-      path: ["models", i, "engineVersion"],
-      message: `speculative decoding is rendered as --speculative-config, which vLLM ${version} does not read: use vLLM 0.8.3 or later`,
-    });
-  if (s.draftModel === undefined && s.method === undefined)
-    out.push({ path: at, message: "set `draftModel` (a draft model) or `method` (ngram, mtp)" });
-  if (s.method !== undefined && NEEDS_DRAFT.has(s.method) && s.draftModel === undefined)
-    out.push({
-      path: [...at, "draftModel"],
-      message: `method ${s.method} needs its heads in \`draftModel\``,
-    });
-  if ((s.method === "ngram" || s.method === "mtp") && s.draftModel !== undefined)
-    out.push({ path: [...at, "draftModel"], message: `method ${s.method} takes no draft model` });
-  // A plain draft model is sized from the catalog; EAGLE/Medusa heads are small and not catalogued.
-  if (s.draftModel !== undefined && s.method === undefined && !draftCatalogModel(s.draftModel))
-    out.push({
-      path: [...at, "draftModel"],
-      message: `draft model "${s.draftModel}" is not in the catalog, so the plan cannot count its memory`,
-    });
+  for (const p of speculativeProblems(m)) out.push({ path: ["models", i, ...p.path], message: p.message });
 }
 
 function checkVpa(p: Platform, out: CheckProblem[]): void {

@@ -7,7 +7,7 @@ import { type EngineId, type MetricKey, metricNames } from "../catalog/engines.j
 import { findGpu, type GpuSpec } from "../catalog/gpus.js";
 import { isLegalMigLayout, normalizeProfileName } from "../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModel, findModelByRepo } from "../catalog/models.js";
-import { sourceProblem } from "../engines/index.js";
+import { engineDefinition, isExternalEngine, sourceProblem } from "../engines/index.js";
 import { deployCrossCheck } from "./checks-deploy.js";
 import type { GpuPool, ModelSpec, Platform } from "./schema.js";
 
@@ -144,14 +144,11 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
     }
   }
   const scheme = m.source.slice(0, m.source.indexOf(":"));
-  if ((scheme === "openai") !== (m.engine === "openai")) {
+  if ((scheme === "openai") !== isExternalEngine(m.engine)) {
     out.push({ path: at("engine"), message: "openai:// sources go with engine `openai`, and only they" });
   }
   const sourceIssue = sourceProblem(m.engine, m.source);
   if (sourceIssue !== undefined) out.push({ path: at("source"), message: sourceIssue });
-  if (scheme === "ollama" && m.engine !== "ollama") {
-    out.push({ path: at("engine"), message: "ollama:// sources need engine `ollama`" });
-  }
   if (m.discovery && m.endpoints.length > 0) {
     out.push({ path: at("discovery"), message: "give either `endpoints` or `discovery`, not both" });
   }
@@ -166,7 +163,7 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
       message: `${m.discovery.record} records carry no port: set \`port\``,
     });
   }
-  if (m.engine === "openai" && m.gpu) {
+  if (isExternalEngine(m.engine) && m.gpu) {
     out.push({ path: at("gpu"), message: "an external provider (engine `openai`) runs on no GPU of ours" });
   }
 
@@ -204,7 +201,7 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
         message: `kv_cache_usage is a 0–1 fraction; ${a.target} can never be reached (write ${a.target >= 1 && a.target <= 100 ? a.target / 100 : 0.8})`,
       });
     }
-    if (deploysEngine(m) && m.engine !== "openai") {
+    if (deploysEngine(m)) {
       const metric = metricNames(m.engine as EngineId, m.engineVersion)[
         SCALING_METRIC[a.metric] ?? "waiting"
       ];
@@ -228,7 +225,11 @@ const SCALING_METRIC: Record<string, MetricKey> = {
 
 /** Whether render deploys an engine for the model (not external, not pointed at existing endpoints). */
 export function deploysEngine(m: ModelSpec): boolean {
-  return m.engine !== "openai" && m.endpoints.length === 0 && m.discovery === undefined;
+  return (
+    engineDefinition(m.engine).container !== undefined &&
+    m.endpoints.length === 0 &&
+    m.discovery === undefined
+  );
 }
 
 /** Routes whose traffic reaches the model (targets or aliases of it). */
@@ -263,17 +264,12 @@ function checkScaleToZero(p: Platform, m: ModelSpec, at: (...rest: Path) => Path
 /**
  * What render must be able to deploy, checked here so that validate, plan and render agree:
  * a time-sliced GPU shares its memory, so replicas' utilisations must add up to at most one GPU;
- * Triton needs a prepared model repository render cannot make from a Hugging Face id.
+ * an engine may refuse to be rendered (Triton needs a prepared model repository).
  */
 function checkDeployable(p: Platform, m: ModelSpec, at: (...rest: Path) => Path, out: CheckProblem[]): void {
   if (!deploysEngine(m)) return;
-  if (m.engine === "triton") {
-    out.push({
-      path: at("engine"),
-      message:
-        "render cannot deploy Triton: it serves a prepared model repository (config.pbtxt per model) and speaks OpenAI only through its separate frontend; serve this model with vllm, or run Triton yourself and give its OpenAI frontend as `endpoints`",
-    });
-  }
+  const refusal = engineDefinition(m.engine).renderRefusal;
+  if (refusal !== undefined) out.push({ path: at("engine"), message: refusal });
   const pool = m.gpu ? p.gpus.find((g) => g.name === m.gpu?.pool) : undefined;
   const shared = pool !== undefined && (pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps");
   const ways = pool?.sharing.replicas ?? 1;

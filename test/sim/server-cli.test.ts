@@ -72,7 +72,7 @@ describe("inferplane sim", () => {
     const cases: [string[], RegExp][] = [
       [
         ["sim", "--model", "llama-3.1-8b", "--engine", "sglang"],
-        /--engine must be one of vllm, tgi, ollama, triton/,
+        /--engine must be one of vllm, tgi, ollama, triton, llamacpp/,
       ],
       [["sim", "--model", "no-such-model"], /Unknown model "no-such-model"/],
       [["sim", "--model", "llama-3.1-8b", "--gpu", "B300"], /Unknown GPU "B300"/],

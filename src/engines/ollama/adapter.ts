@@ -3,8 +3,9 @@
  * `parseLoad` always answers undefined, so load-aware balancing falls back to in-flight counts.
  * Health: `/api/version` (the catalog's readiness path), which answers once the server is up.
  */
-import type { EndpointLoad } from "../gateway/types.js";
-import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "./adapter.js";
+
+import { type AdapterOptions, CatalogAdapter, type EngineAdapter } from "../adapter.js";
+import type { EndpointLoad } from "../load.js";
 
 export class OllamaAdapter extends CatalogAdapter {
   constructor(opts: AdapterOptions = {}) {
