@@ -6,7 +6,7 @@
  * Values follow the gpu-operator chart (REFERENCE: `mig.strategy` defaults to single; the
  * mig-manager's default config is `all-disabled`, so the ConfigMap carries that key too).
  */
-import type { MigPartedConfig } from "../planner/types.js";
+import type { MigPartedConfig } from "../planner/index.js";
 import type { Platform } from "../spec/schema.js";
 import { GPU_OPERATOR_NAMESPACE } from "./names.js";
 import { type GpuConfig, migStrategy } from "./placement.js";

@@ -6,7 +6,7 @@
  */
 import { normalizeProfileName } from "../catalog/mig.js";
 import { InferplaneError } from "../errors.js";
-import type { MigPartedConfig, ModelPlan, Plan } from "../planner/types.js";
+import type { MigPartedConfig, ModelPlan, Plan } from "../planner/index.js";
 import type { GpuPool, ModelSpec, Platform } from "../spec/schema.js";
 
 export interface Toleration {

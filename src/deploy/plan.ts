@@ -11,7 +11,7 @@
  * does a plan without a unit for a model (see placement.ts).
  */
 import { planSpec } from "../planner/index.js";
-import type { Plan } from "../planner/types.js";
+import type { Plan } from "../planner/index.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 
 /**

@@ -3,7 +3,7 @@
  * the GPU Operator, the observability stack, services in their own namespaces, the ArgoCD
  * applications and the docker files. Each phase writes into one `TreeWriter`.
  */
-import type { Plan } from "../planner/types.js";
+import type { Plan } from "../planner/index.js";
 import type { Platform } from "../spec/schema.js";
 import { application, appOfApps, appProject } from "./argocd.js";
 import {

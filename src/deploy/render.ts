@@ -12,7 +12,7 @@
  *   docker/               Dockerfile, Dockerfile.dockerignore, docker-compose.yaml and its configs
  */
 import { InferplaneError } from "../errors.js";
-import type { Plan } from "../planner/types.js";
+import type { Plan } from "../planner/index.js";
 import { environmentNames, parseSpec } from "../spec/load.js";
 import type { Platform } from "../spec/schema.js";
 import { autoscalingObjects, prometheusAdapterRules, replicaCeiling } from "./autoscaling.js";

@@ -6,7 +6,6 @@
  * (`runsLocally`). The simulator's flavours are listed apart, in simulated.ts.
  */
 import { ENGINE_IDS, type EngineId } from "../catalog/engines.js";
-import type { PoolInfo } from "../gateway/types.js";
 import type { ModelSpec } from "../spec/schema.js";
 import type { AdapterOptions, EngineAdapter } from "./adapter.js";
 import type { UpstreamRefusal } from "./dialect.js";
@@ -38,9 +37,14 @@ export type {
   OwnReplicaMemory,
 } from "./engine.js";
 export type { EndpointLoad } from "./load.js";
+export type { PoolInfo } from "./pool-info.js";
+
+import type { PoolInfo } from "./pool-info.js";
+
 export type { LocalReplicas, LocalRunner, LocalRunOptions } from "./local.js";
 export { forEachSample, type ParseOptions, parsePrometheusText, type Sample } from "./prometheus-text.js";
 export { type ContainerRun, type ContainerRunFn, catalogImage, type RunContext } from "./run.js";
+export { parseSource } from "./weights.js";
 
 /** Every engine's definition, by id: the one place that lists the engine folders. */
 const ENGINES: Readonly<Record<EngineId, EngineDefinition>> = {

@@ -8,6 +8,7 @@ import type { EndpointLoad } from "../engines/load.js";
 import type { BALANCERS } from "../spec/schema.js";
 
 export type { EndpointLoad } from "../engines/load.js";
+export type { PoolInfo } from "../engines/pool-info.js";
 
 /** One replica of a pool, with the live state the balancers read. */
 export interface EndpointState {
@@ -63,20 +64,6 @@ export interface Balancer {
 
 /** A balancer's name: the spec's `BALANCERS` list is the one source. */
 export type BalancerName = (typeof BALANCERS)[number];
-
-/** A pool as the proxy sees it: one served model behind one engine. */
-export interface PoolInfo {
-  /** `models[].name` in the spec. */
-  name: string;
-  engine: EngineId;
-  engineVersion?: string;
-  /** Model name the upstream expects in the request body (the served model name). */
-  upstreamModel: string;
-  /** Environment variable holding the upstream API key (external providers). */
-  apiKeyEnv?: string;
-  /** Longest context (prompt + output) the pool accepts, tokens, when known. */
-  maxModelLen?: number;
-}
 
 /** Creates a new endpoint state with nothing known yet. */
 export function newEndpoint(pool: string, url: string): EndpointState {

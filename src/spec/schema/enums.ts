@@ -1,12 +1,13 @@
 /** The spec schema's enums and field helpers, shared by its sections (the sections: src/spec/schema/*.ts). */
 import { z } from "zod";
-import { ENGINE_IDS } from "../../catalog/engines.js";
+import { DEFAULT_ENGINE, ENGINE_IDS } from "../../catalog/engines.js";
 
 export const API_VERSION = "inferplane.dev/v1";
 export const KIND = "Platform";
 
 /** The engine enum comes from the one engine list in the catalog. */
 export const ENGINES = ENGINE_IDS;
+export { DEFAULT_ENGINE };
 export const SHARING_MODES = ["exclusive", "mig", "time-slicing", "mps"] as const;
 export const QUANTIZATIONS = [
   "none",

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { GPU_IDS } from "../../catalog/gpus.js";
 import { dnsLabel, duration, quantity } from "../units.js";
 import {
+  DEFAULT_ENGINE,
   ENGINES,
   envVar,
   labels,
@@ -259,7 +260,7 @@ export const Model = z
       .describe(
         "Model name the engine serves (vLLM --served-model-name); the gateway rewrites `model` to it. Defaults to the source's repo or name.",
       ),
-    engine: z.enum(ENGINES).default("vllm").describe("Serving engine."),
+    engine: z.enum(ENGINES).default(DEFAULT_ENGINE).describe("Serving engine."),
     engineVersion: z
       .string()
       .regex(
