@@ -76,13 +76,11 @@ export async function relayJson(
   ex: Exchange,
   a: Attempt,
   status: number,
-  body: AsyncIterable<Buffer>,
+  body: Readable,
   hooks: RelayHooks,
   countUpstream: () => void,
 ): Promise<RelayResult> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(chunk);
-  let payload: Buffer = Buffer.concat(parts);
+  let payload = await readAll(body);
   countUpstream();
   hooks.onFirstToken();
   scanUsage(payload, ex);
@@ -107,6 +105,23 @@ export async function relayJson(
   hooks.observeOverhead(ex.overheadMs / 1000);
   sendJson(ex, status, payload, { [SERVED_MODEL_HEADER]: served });
   return { kind: "done", healthy: true };
+}
+
+/** A body's bytes, on data events (an async iterator costs a promise per chunk and its own setup). */
+function readAll(body: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let ended = false;
+    body.on("data", (chunk: Buffer) => parts.push(chunk));
+    body.once("end", () => {
+      ended = true;
+      resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    });
+    body.once("error", reject);
+    body.once("close", () => {
+      if (!ended) reject(new Error("the upstream body closed early"));
+    });
+  });
 }
 
 function withModel(parsed: unknown, asked: string): unknown {
@@ -275,7 +290,9 @@ function readEach(
     body.on("data", onData);
     body.once("end", () => finish());
     body.once("error", (err) => finish(err));
-    body.once("close", () => finish(new Error("the upstream stream closed early")));
+    body.once("close", () => {
+      if (!finished) finish(new Error("the upstream stream closed early"));
+    });
   });
 }
 
