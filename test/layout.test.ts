@@ -24,7 +24,6 @@ const PENDING = new Set([
   "src/rag/api.ts (anonymous)",
   "src/deploy/gateway.ts gatewayObjects",
   "src/deploy/containers.ts compose",
-  "src/gateway/policy/policy.ts admit",
   "src/deploy/engines.ts engineObjects",
 ]);
 
