@@ -11,6 +11,7 @@ import type { StreamMeter } from "../meter.js";
 import { registerAdmin } from "./admin.js";
 import { installHardening } from "./hardening.js";
 import { checkFields, GatewayPolicy, type LogFn } from "./policy.js";
+import type { ErrorBody } from "./refusals.js";
 import type { Op } from "./request-fields.js";
 
 export { hardenedServerOptions } from "./hardening.js";
@@ -19,8 +20,14 @@ export { callerOf } from "./policy.js";
 /** Routes anyone may call, whatever the auth mode (probes). */
 const PUBLIC_ROUTES = new Set(["/healthz", "/readyz"]);
 
+/** Reads admitted on the key and its paths alone; the handler scopes what it answers (callerOf). */
 function isListing(route: string): boolean {
-  return route === "/v1/models" || route.startsWith("/v1/models/") || route === "/models";
+  return (
+    route === "/v1/models" ||
+    route.startsWith("/v1/models/") ||
+    route === "/models" ||
+    route === "/v1/responses/:id"
+  );
 }
 
 /**
@@ -62,7 +69,8 @@ export interface PolicyHooks {
 export async function installGatewayPolicy(
   app: FastifyInstance,
   o: {
-    ops: readonly (readonly [string, Op])[];
+    /** API paths, the operation admission estimates tokens for, and the path's error shape (a door's). */
+    ops: readonly (readonly [string, Op, ErrorBody?])[];
     spec: () => GatewaySpec;
     env: NodeJS.ProcessEnv;
     log: LogFn;
@@ -75,21 +83,25 @@ export async function installGatewayPolicy(
   installHardening(app, o.spec);
   const initial = o.spec();
   const policy = await GatewayPolicy.create(initial, o);
-  const opByPath = new Map<string, Op>(o.ops.map(([p, op]) => [p, op]));
+  const opByPath = new Map(o.ops.map(([p, op, errorBody]) => [p, { op, errorBody }]));
   if (!policy) {
     app.addHook("preHandler", (request, reply, done) => {
-      const op = opByPath.get(request.routeOptions.url ?? "");
-      if (op === undefined || checkFields(op, request, reply)) done();
+      const api = opByPath.get(request.routeOptions.url ?? "");
+      if (api === undefined || checkFields(api.op, request, reply, api.errorBody)) done();
     });
   } else {
     app.addHook("preHandler", async (request, reply) => {
       const route = request.routeOptions.url ?? "";
-      const op = opByPath.get(route);
+      const api = opByPath.get(route);
       const path = (request.raw.url ?? "").split("?")[0] ?? "";
-      if (op !== undefined) {
-        if (!checkFields(op, request, reply)) return reply;
+      if (api !== undefined) {
+        if (!checkFields(api.op, request, reply, api.errorBody)) return reply;
         const internal = isInternal(request.headers[INTERNAL_HEADER]);
-        await policy.admit(op, path, request, reply, { kind: "api", internal });
+        await policy.admit(api.op, path, request, reply, {
+          kind: "api",
+          internal,
+          ...(api.errorBody ? { errorBody: api.errorBody } : {}),
+        });
       } else if (route.startsWith("/v1/rag/")) {
         await policy.admit(undefined, path, request, reply, { kind: "rag" });
       } else if (isListing(route)) {
