@@ -8,7 +8,7 @@
  * and whether every stream's usage said exactly `--tokens` completion tokens.
  *
  *   npm run build && node --import tsx bench/gateway-overhead-stream.ts [--rounds 2]
- *     [--streams 64] [--tokens 256] [--itl 5] [--baseline-root DIR] [--json FILE]
+ *     [--streams 64] [--tokens 256] [--itl 5] [--baseline-root DIR] [--json FILE] [--cpu-prof DIR]
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     targets: { type: "string", default: "direct,inferplane,inferplane-baseline,nginx" },
     "baseline-root": { type: "string" },
     json: { type: "string" },
+    "cpu-prof": { type: "string" },
   },
 });
 
@@ -94,7 +95,15 @@ async function startTargets(simPort: number, simPid: number | undefined): Promis
           endpoints: [`http://127.0.0.1:${simPort}`],
           balancer: "round-robin",
         },
-        { port, cpu, ...(name === "inferplane-baseline" && root ? { root } : {}) },
+        {
+          port,
+          cpu,
+          ...(name === "inferplane-baseline" && root ? { root } : {}),
+          // V8's profile of this checkout's gateway, written to the folder when it stops.
+          ...(name === "inferplane" && values["cpu-prof"]
+            ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] }
+            : {}),
+        },
       );
       out.push({ name, port, model: ROUTE, pid: gw.child.pid, service: gw });
     } else if (name === "nginx") {

@@ -7,8 +7,7 @@
  */
 import { type EngineInfo, engineInfo } from "../catalog/engines.js";
 import { resolveWeightFormat, type WeightFormat, weightBytes } from "../catalog/kv.js";
-import { type ContainerRun, containerRunFor, type RunContext } from "../engines/index.js";
-import { parseSource } from "../engines/index.js";
+import { type ContainerRun, containerRunFor, parseSource, type RunContext } from "../engines/index.js";
 import { catalogModelOf, servedModelName } from "../spec/checks.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 import { componentLabels, engineName, secretName, selectorLabels } from "./names.js";

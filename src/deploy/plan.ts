@@ -10,8 +10,9 @@
  * A planner that throws (a spec it cannot plan) leaves placement to the spec's `gpu` fields, as
  * does a plan without a unit for a model (see placement.ts).
  */
-import { planSpec } from "../planner/index.js";
+
 import type { Plan } from "../planner/index.js";
+import { planSpec } from "../planner/index.js";
 import type { ModelSpec, Platform } from "../spec/schema.js";
 
 /**

@@ -11,7 +11,7 @@ import type { Platform } from "../spec/schema.js";
 import { withProcessMetrics } from "../telemetry/process-metrics.js";
 import type { Tracing } from "../telemetry/tracing.js";
 import type { DoorTranslation, FrontDoor } from "./api/door.js";
-import { doors } from "./api/index.js";
+import { doors, responses, retrieveResponse } from "./api/index.js";
 import { validateParams } from "./api/params.js";
 import type { StreamMeter } from "./meter.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -121,6 +121,12 @@ function registerDoor(app: FastifyInstance, door: FrontDoor, ctx: RouteContext):
       const ex = exchangeOf(request, reply, t.op, ctx);
       ex.door = t;
       ex.doorErrorBody = (e) => door.errorBody(e);
+      try {
+        t.bind?.(callerOf(request.raw)?.id);
+      } catch (err) {
+        sendError(ex, isInferplaneError(err) ? err : new InferplaneError("internal", String(err)));
+        return;
+      }
       return ctx.forward(ex);
     },
   });
@@ -156,6 +162,17 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     });
   }
   for (const door of doors) registerDoor(app, door, ctx);
+  // A stored response, to the key that created it only (admitted as a listing: key and paths).
+  app.get("/v1/responses/:id", async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const found = retrieveResponse(responses.store, id, callerOf(request.raw)?.id);
+    if (found !== undefined) return found;
+    return reply.code(404).send(
+      new InferplaneError("not_found", `Response with id '${id}' not found.`, {
+        param: "response_id",
+      }).toOpenAI(),
+    );
+  });
 }
 
 function modelEntry(id: string, created: number) {

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import { runsLocally } from "../engines/index.js";
+import type { InferplaneError } from "../errors.js";
 import type { Platform } from "../spec/schema.js";
 import { createLogger, type Logger, logFn } from "../telemetry/logger.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
@@ -135,8 +136,9 @@ async function buildApp(platform: Platform, ctx: RouteContext, env: NodeJS.Proce
   });
   // Strict JSON bodies, field checks, API keys, limits, usage and /admin/* (src/gateway/policy).
   const policy = await installGatewayPolicy(app, {
-    // A door's body is translated to chat before the policy sees it (routes.ts).
-    ops: [...OP_PATHS, ...doors.map((d) => [d.path, "chat"] as const)],
+    // A door's body is translated to its operation's before the policy sees it (routes.ts), and
+    // its refusals take the door's error shape.
+    ops: [...OP_PATHS, ...doors.map((d) => [d.path, d.op, (e: InferplaneError) => d.errorBody(e)] as const)],
     spec: () => ctx.runtime().plan.gateway,
     env,
     log,

@@ -3,7 +3,6 @@
  * pools (one served model each); a pool's balancer picks an endpoint (one replica URL).
  * The router decides which pool; the balancer decides which endpoint. They never mix.
  */
-import type { EngineId } from "../catalog/engines.js";
 import type { EndpointLoad } from "../engines/load.js";
 import type { BALANCERS } from "../spec/schema.js";
 

@@ -17,6 +17,7 @@ import { parseSpec } from "../../src/spec/load.js";
 /** `/test/echo`: `{ask, words, stream}` → chat; answers `{said, tokens}`; errors `{oops}`. */
 const echoDoor: FrontDoor = {
   path: "/test/echo",
+  op: "chat",
   translate(body) {
     const b = body as { ask?: unknown; words?: unknown; stream?: unknown; model?: unknown };
     if (typeof b.ask !== "string")

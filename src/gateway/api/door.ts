@@ -33,11 +33,18 @@ export interface DoorTranslation {
   response(upstream: unknown): unknown;
   /** A fresh stream translator (only called when `stream` is true). */
   streamTranslator(): DoorStream;
+  /**
+   * Once admission has named the caller (its key id; undefined without keys), before dispatch:
+   * a door that keeps state per caller checks and records it here; throws InferplaneError.
+   */
+  bind?(owner: string | undefined): void;
 }
 
 export interface FrontDoor {
   /** e.g. "/v1/responses", "/v1/messages". */
   path: string;
+  /** The operation its requests are dispatched as: admission checks and estimates them as that. */
+  op: DoorOp;
   /** Validates and translates; throws InferplaneError (with `param`) on bad input. */
   translate(body: unknown): DoorTranslation;
   /** The error body in the door's shape (OpenAI doors: `{error:{message,type,code,param}}`). */

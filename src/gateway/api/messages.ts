@@ -384,6 +384,7 @@ function messageOf(upstream: unknown, id: string, model: string, stops: string[]
 export function messagesDoor(): FrontDoor {
   return {
     path: "/v1/messages",
+    op: "chat",
     errorBody: anthropicError,
     translate(body: unknown): DoorTranslation {
       if (!isObject(body))

@@ -41,6 +41,8 @@ interface Stored {
   /** The chat conversation up to and including this response's output (without instructions). */
   messages: ChatMessage[];
   at: number;
+  /** The id of the API key that created it (undefined without keys): only that key sees it. */
+  owner: string | undefined;
 }
 
 /** The latest `max` responses for `ttlMs`, oldest dropped first. */
@@ -51,9 +53,9 @@ export class ResponseStore {
     readonly ttlMs = 3_600_000,
     private readonly now: () => number = Date.now,
   ) {}
-  put(id: string, response: Json, messages: ChatMessage[]): void {
+  put(id: string, response: Json, messages: ChatMessage[], owner?: string): void {
     this.entries.delete(id);
-    this.entries.set(id, { response, messages, at: this.now() });
+    this.entries.set(id, { response, messages, at: this.now(), owner });
     while (this.entries.size > this.max) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
@@ -244,6 +246,8 @@ const functionItem = (id: string, callId: string, name: string, args: string, st
 class Exchange {
   readonly id = `resp_${hexId(24)}`;
   readonly created = Math.floor(Date.now() / 1000);
+  /** The caller's key id, once admission has named it (bind). */
+  owner: string | undefined = undefined;
   constructor(
     readonly req: Json,
     readonly model: string,
@@ -297,7 +301,7 @@ class Exchange {
           type: "function",
           function: { name: c.name, arguments: c.arguments },
         }));
-      this.store.put(this.id, response, [...this.history, reply]);
+      this.store.put(this.id, response, [...this.history, reply], this.owner);
     }
     return response;
   }
@@ -481,6 +485,7 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
   const store = options.store ?? new ResponseStore();
   return {
     path: "/v1/responses",
+    op: "chat",
     store,
     errorBody: (err) => err.toOpenAI(),
     translate(body: unknown): DoorTranslation {
@@ -494,15 +499,12 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
         throw bad("model", "`model` must be a non-empty string.");
       if (b.input === undefined || b.input === null) throw bad("input", "`input` is required.");
       let history: ChatMessage[] = [];
+      // Whether the caller may continue it is known after admission (bind): until then a missing
+      // response and another key's look alike, so that no one learns which ids exist.
+      let prev: Stored | null | undefined;
       if (b.previous_response_id !== undefined && b.previous_response_id !== null) {
-        const prev =
-          typeof b.previous_response_id === "string" ? store.get(b.previous_response_id) : undefined;
-        if (prev === undefined)
-          throw bad(
-            "previous_response_id",
-            `Previous response with id '${String(b.previous_response_id)}' not found.`,
-          );
-        history = prev.messages;
+        prev = (typeof b.previous_response_id === "string" && store.get(b.previous_response_id)) || null;
+        if (prev !== null) history = prev.messages;
       }
       history = [...history, ...inputMessages(b.input)];
       if (history.length === 0) throw bad("input", "`input` must hold at least one message or item.");
@@ -534,6 +536,14 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
         op: "chat",
         body: chat,
         stream,
+        bind(owner: string | undefined): void {
+          if (prev === null || (prev !== undefined && prev.owner !== owner))
+            throw bad(
+              "previous_response_id",
+              `Previous response with id '${String(b.previous_response_id)}' not found.`,
+            );
+          ex.owner = owner;
+        },
         response(upstream: unknown): unknown {
           const a = readChatAnswer(upstream);
           const output: Json[] = [];
@@ -548,7 +558,11 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
   };
 }
 
-/** A stored response by id (`GET /v1/responses/{id}`), or undefined. */
-export function retrieveResponse(store: ResponseStore, id: string): unknown {
-  return store.get(id)?.response;
+/**
+ * A stored response by id (`GET /v1/responses/{id}`), or undefined: also when another key
+ * created it (`owner`: the caller's key id; undefined without keys).
+ */
+export function retrieveResponse(store: ResponseStore, id: string, owner?: string): unknown {
+  const e = store.get(id);
+  return e !== undefined && e.owner === owner ? e.response : undefined;
 }

@@ -11,6 +11,7 @@ import type { StreamMeter } from "../meter.js";
 import { registerAdmin } from "./admin.js";
 import { installHardening } from "./hardening.js";
 import { checkFields, GatewayPolicy, type LogFn } from "./policy.js";
+import type { ErrorBody } from "./refusals.js";
 import type { Op } from "./request-fields.js";
 
 export { hardenedServerOptions } from "./hardening.js";
@@ -19,8 +20,14 @@ export { callerOf } from "./policy.js";
 /** Routes anyone may call, whatever the auth mode (probes). */
 const PUBLIC_ROUTES = new Set(["/healthz", "/readyz"]);
 
+/** Reads admitted on the key and its paths alone; the handler scopes what it answers (callerOf). */
 function isListing(route: string): boolean {
-  return route === "/v1/models" || route.startsWith("/v1/models/") || route === "/models";
+  return (
+    route === "/v1/models" ||
+    route.startsWith("/v1/models/") ||
+    route === "/models" ||
+    route === "/v1/responses/:id"
+  );
 }
 
 /**
@@ -35,6 +42,23 @@ const internalToken = randomBytes(32).toString("base64url");
 /** Headers for a gateway's loopback calls to itself (per-process secret, never logged). */
 export function internalRequestHeaders(): Record<string, string> {
   return { [INTERNAL_HEADER]: internalToken };
+}
+
+/**
+ * How a request outside the API operations is admitted: RAG by its collection scopes, listings by
+ * the key, and with `auth.protectMetrics` everything else the gateway serves (its metrics) by a key
+ * whose paths allow it; undefined: no admission (health, admin with its own token, preflights).
+ */
+function otherKind(route: string, method: string, protectMetrics: boolean): "rag" | "list" | undefined {
+  if (route.startsWith("/v1/rag/")) return "rag";
+  if (isListing(route)) return "list";
+  const open =
+    route === "" ||
+    method === "OPTIONS" || // CORS preflights carry no credentials
+    route === "/*" ||
+    PUBLIC_ROUTES.has(route) ||
+    route.startsWith("/admin/");
+  return protectMetrics && !open ? "list" : undefined;
 }
 
 function isInternal(v: string | string[] | undefined): boolean {
@@ -62,7 +86,8 @@ export interface PolicyHooks {
 export async function installGatewayPolicy(
   app: FastifyInstance,
   o: {
-    ops: readonly (readonly [string, Op])[];
+    /** API paths, the operation admission estimates tokens for, and the path's error shape (a door's). */
+    ops: readonly (readonly [string, Op, ErrorBody?])[];
     spec: () => GatewaySpec;
     env: NodeJS.ProcessEnv;
     log: LogFn;
@@ -75,36 +100,30 @@ export async function installGatewayPolicy(
   installHardening(app, o.spec);
   const initial = o.spec();
   const policy = await GatewayPolicy.create(initial, o);
-  const opByPath = new Map<string, Op>(o.ops.map(([p, op]) => [p, op]));
+  const opByPath = new Map(o.ops.map(([p, op, errorBody]) => [p, { op, errorBody }]));
   if (!policy) {
     app.addHook("preHandler", (request, reply, done) => {
-      const op = opByPath.get(request.routeOptions.url ?? "");
-      if (op === undefined || checkFields(op, request, reply)) done();
+      const api = opByPath.get(request.routeOptions.url ?? "");
+      if (api === undefined || checkFields(api.op, request, reply, api.errorBody)) done();
     });
   } else {
     app.addHook("preHandler", async (request, reply) => {
       const route = request.routeOptions.url ?? "";
-      const op = opByPath.get(route);
+      const api = opByPath.get(route);
       const path = (request.raw.url ?? "").split("?")[0] ?? "";
-      if (op !== undefined) {
-        if (!checkFields(op, request, reply)) return reply;
+      if (api !== undefined) {
+        if (!checkFields(api.op, request, reply, api.errorBody)) return reply;
         const internal = isInternal(request.headers[INTERNAL_HEADER]);
-        await policy.admit(op, path, request, reply, { kind: "api", internal });
-      } else if (route.startsWith("/v1/rag/")) {
-        await policy.admit(undefined, path, request, reply, { kind: "rag" });
-      } else if (isListing(route)) {
-        await policy.admit(undefined, path, request, reply, { kind: "list" });
-      } else if (
-        o.spec().auth.protectMetrics &&
-        route !== "" &&
-        request.method !== "OPTIONS" && // CORS preflights carry no credentials
-        route !== "/*" &&
-        !PUBLIC_ROUTES.has(route) &&
-        !route.startsWith("/admin/")
-      ) {
-        // Everything else the gateway serves (its metrics) needs a key whose paths allow it.
-        await policy.admit(undefined, path, request, reply, { kind: "list" });
-      } else return;
+        await policy.admit(api.op, path, request, reply, {
+          kind: "api",
+          internal,
+          ...(api.errorBody ? { errorBody: api.errorBody } : {}),
+        });
+      } else {
+        const kind = otherKind(route, request.method, o.spec().auth.protectMetrics);
+        if (kind === undefined) return;
+        await policy.admit(undefined, path, request, reply, { kind });
+      }
       if (reply.sent) return reply;
     });
     registerAdmin(app, policy, () => o.spec().auth.adminTokenEnv, o.env);

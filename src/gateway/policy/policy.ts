@@ -13,12 +13,15 @@ import type { GatewaySpec } from "../../spec/schema.js";
 import type { StreamMeter } from "../meter.js";
 import { declaredKeys, type KeyRecord, type KeyStore } from "./key-store.js";
 import { credentialOf, fingerprint, inScope, parseKey, verifySecret } from "./keys.js";
-import type { Decision, Limiter, LimitState, Ticket } from "./limiter.js";
-import { checkRequestFields, type Op } from "./request-fields.js";
+import type { Decision, Limiter, Ticket } from "./limiter.js";
+import { type ErrorBody, errorBodyOf, limitHeaders, limitRefusal, monthOf } from "./refusals.js";
+import type { Op } from "./request-fields.js";
 import { openPolicyStores } from "./stores.js";
 import { createStreamMeter } from "./stream-meter.js";
 import { completionReserve, promptTokenEstimate } from "./tokens.js";
 import { UsageRecorder } from "./usage.js";
+
+export { checkFields, resetText } from "./refusals.js";
 
 export type LogFn = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -43,6 +46,8 @@ export interface AdmitOptions {
    * the RAG route.
    */
   internal?: boolean;
+  /** The route's error shape (a front door's); absent: OpenAI's. */
+  errorBody?: ErrorBody;
 }
 
 /** Route label for usage rows and metrics: a known route, else one fixed label (bounded cardinality). */
@@ -65,42 +70,6 @@ const CACHE_TTL_MS = 2_000;
 export const FAIL_CLOSED_STALE_MS = 5_000;
 const CACHE_MAX = 10_000;
 const STORE_LOG_EVERY_MS = 10_000;
-
-function seconds(ms: number): string {
-  return String(Math.max(1, Math.ceil(ms / 1000)));
-}
-
-/** OpenAI's reset format: `20ms`, `1.5s`, `6m0s`. */
-export function resetText(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${Number(s.toFixed(1))}s`;
-  return `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
-}
-
-function limitHeaders(s: LimitState): Record<string, string> {
-  const h: Record<string, string> = {};
-  if (s.requests) {
-    h["x-ratelimit-limit-requests"] = String(s.requests.limit);
-    h["x-ratelimit-remaining-requests"] = String(s.requests.remaining);
-    h["x-ratelimit-reset-requests"] = resetText(s.requests.resetMs);
-  }
-  if (s.tokens) {
-    h["x-ratelimit-limit-tokens"] = String(s.tokens.limit);
-    h["x-ratelimit-remaining-tokens"] = String(s.tokens.remaining);
-    h["x-ratelimit-reset-tokens"] = resetText(s.tokens.resetMs);
-  }
-  return h;
-}
-
-function monthOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 7);
-}
-
-function nextMonthMs(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-}
 
 /** The key an admitted request came with (for handlers that scope what they answer). */
 const callers = new WeakMap<IncomingMessage, KeyRecord>();
@@ -232,21 +201,24 @@ export class GatewayPolicy {
 
   private refuse(
     reply: FastifyReply,
+    how: AdmitOptions,
     err: InferplaneError,
     result: string,
     headers: Record<string, string> = {},
     type?: string,
   ): void {
     this.decisions.inc({ result });
-    const body = err.toOpenAI();
-    if (type) body.error.type = type;
-    void reply.code(err.def.status).headers(headers).send(body);
+    void reply
+      .code(err.def.status)
+      .headers(headers)
+      .send(errorBodyOf(err, how.errorBody, type));
   }
 
   /**
-   * The preHandler of an API route, a RAG route or a listing: key, scopes and (API and RAG calls)
-   * limits. Answers the refusals itself; an admitted request goes on to its handler, and the
-   * caller's key is kept for it (see callerOf).
+   * The preHandler of an API route, a RAG route or a listing, in phases: who calls (identify),
+   * what they may touch (scopes), then, for API and RAG calls, how much (limits). Answers the
+   * refusals itself, in the route's error shape; an admitted request goes on to its handler,
+   * and the caller's key is kept for it (see callerOf).
    */
   async admit(
     op: Op | undefined,
@@ -255,37 +227,12 @@ export class GatewayPolicy {
     reply: FastifyReply,
     how: AdmitOptions = { kind: op ? "api" : "rag" },
   ): Promise<void> {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const credential = credentialOf(request.headers);
-    if (!credential) {
-      return this.refuse(
-        reply,
-        new InferplaneError(
-          "invalid_api_key",
-          "You didn't provide an API key: send `Authorization: Bearer <key>`.",
-        ),
-        "missing_key",
-      );
-    }
-    const key = await this.resolve(credential);
-    if (key === "unavailable") {
-      return this.refuse(
-        reply,
-        new InferplaneError("policy_unavailable", "the key store is unreachable; try again shortly"),
-        "unavailable",
-        { "retry-after": "1" },
-      );
-    }
-    if (!key) {
-      return this.refuse(
-        reply,
-        new InferplaneError("invalid_api_key", "Incorrect API key provided (unknown, revoked or malformed)."),
-        "invalid_key",
-      );
-    }
+    const key = await this.identify(request, reply, how);
+    if (key === undefined) return;
     if (!how.internal && !inScope(key.paths, path)) {
       return this.refuse(
         reply,
+        how,
         new InferplaneError("permission_denied", `key ${key.name} may not call ${path}`),
         "forbidden",
       );
@@ -294,16 +241,74 @@ export class GatewayPolicy {
       callers.set(request.raw, key);
       return;
     }
-    // API routes name a model; RAG routes a collection (path or body) and, creating one, its embedding route.
-    const model = op ? (body.model as string) : undefined;
-    const known = model === undefined ? undefined : this.opts.resolveRoute(model);
-    const route = model === undefined ? "rag" : (known ?? UNKNOWN_ROUTE);
-    const forbiddenModel = (name: string, param: string) =>
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const target = this.scopes(key, op, path, request, body);
+    if (target instanceof InferplaneError) return this.refuse(reply, how, target, "forbidden");
+    callers.set(request.raw, key);
+    const state: Admitted = { key, route: target.route, settled: false };
+    if (await this.limit(state, op, body, target.known, reply, how)) {
+      this.decisions.inc({ result: "admitted" });
+      this.track(reply.raw, state);
+    }
+  }
+
+  /** The caller's key, or undefined once refused (no key, an unknown one, the store down). */
+  private async identify(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    how: AdmitOptions,
+  ): Promise<KeyRecord | undefined> {
+    const credential = credentialOf(request.headers);
+    if (!credential) {
       this.refuse(
         reply,
-        new InferplaneError("permission_denied", `key ${key.name} may not use model \`${name}\``, { param }),
-        "forbidden",
+        how,
+        new InferplaneError(
+          "invalid_api_key",
+          "You didn't provide an API key: send `Authorization: Bearer <key>`.",
+        ),
+        "missing_key",
       );
+      return undefined;
+    }
+    const key = await this.resolve(credential);
+    if (key === "unavailable") {
+      this.refuse(
+        reply,
+        how,
+        new InferplaneError("policy_unavailable", "the key store is unreachable; try again shortly"),
+        "unavailable",
+        { "retry-after": "1" },
+      );
+      return undefined;
+    }
+    if (!key) {
+      this.refuse(
+        reply,
+        how,
+        new InferplaneError("invalid_api_key", "Incorrect API key provided (unknown, revoked or malformed)."),
+        "invalid_key",
+      );
+      return undefined;
+    }
+    return key;
+  }
+
+  /**
+   * Model and collection scopes. API routes name a model; RAG routes a collection (path or
+   * body) and, creating one, its embedding route. Returns the usage route label, or the refusal.
+   */
+  private scopes(
+    key: KeyRecord,
+    op: Op | undefined,
+    path: string,
+    request: FastifyRequest,
+    body: Record<string, unknown>,
+  ): { route: string; known: string | undefined } | InferplaneError {
+    const model = op ? (body.model as string) : undefined;
+    const known = model === undefined ? undefined : this.opts.resolveRoute(model);
+    const forbiddenModel = (name: string, param: string) =>
+      new InferplaneError("permission_denied", `key ${key.name} may not use model \`${name}\``, { param });
     if (model !== undefined && !inScope(key.models, model) && !(known && inScope(key.models, known))) {
       return forbiddenModel(model, "model");
     }
@@ -314,16 +319,12 @@ export class GatewayPolicy {
       collection !== undefined &&
       (typeof collection !== "string" || !inScope(key.collections, collection))
     ) {
-      return this.refuse(
-        reply,
-        new InferplaneError(
-          "permission_denied",
-          typeof collection === "string"
-            ? `key ${key.name} may not use collection \`${collection}\``
-            : "`collection` must be a collection name",
-          { param: "collection" },
-        ),
-        "forbidden",
+      return new InferplaneError(
+        "permission_denied",
+        typeof collection === "string"
+          ? `key ${key.name} may not use collection \`${collection}\``
+          : "`collection` must be a collection name",
+        { param: "collection" },
       );
     }
     const embedding = creating ? (body.embedding as { route?: unknown } | undefined) : undefined;
@@ -334,105 +335,116 @@ export class GatewayPolicy {
         return forbiddenModel(r, "embedding.route");
       }
     }
-    callers.set(request.raw, key);
-    const state: Admitted = { key, route, settled: false };
+    return { route: model === undefined ? "rag" : (known ?? UNKNOWN_ROUTE), known };
+  }
+
+  /**
+   * RPM, TPM and budget: books the request's estimate with the limiter and hands the stream a
+   * meter for what is left. False once refused (or, failing open, already tracked).
+   */
+  private async limit(
+    state: Admitted,
+    op: Op | undefined,
+    body: Record<string, unknown>,
+    known: string | undefined,
+    reply: FastifyReply,
+    how: AdmitOptions,
+  ): Promise<boolean> {
+    const key = state.key;
     const limits = this.spec.limits;
     const rpm = how.internal ? undefined : (key.rpm ?? limits.rpm);
     const tpm = key.tpm ?? limits.tpm;
     const budget = key.budgetTokens;
-    if (rpm || tpm || budget) {
-      const prompt = op ? promptTokenEstimate(op, body) : 0;
-      const context = known ? this.opts.contextLimit?.(known) : undefined;
-      const completion = op
-        ? completionReserve(
-            op,
-            body,
-            limits.reserveTokens,
-            context === undefined ? undefined : Math.max(1, context - prompt),
-          )
-        : { tokens: 0 };
-      // No limit named: the engine would generate to the end of the context; the reservation is the limit.
-      if (completion.impose !== undefined && (tpm || budget)) body.max_tokens = completion.impose;
-      const estimate = prompt + completion.tokens;
-      if (tpm && estimate > tpm) {
-        return this.refuse(
-          reply,
-          new InferplaneError(
-            "rate_limit_exceeded",
-            `Request too large: it needs about ${estimate} tokens (prompt estimate + completion limit × sequences), more than the key's limit of ${tpm} tokens per minute.`,
-          ),
-          "tpm",
-          {},
-          "tokens",
-        );
-      }
-      const now = Date.now();
-      let decision: Decision;
-      try {
-        decision = await this.limiter.admit({
-          keyId: key.id,
-          ...(rpm ? { rpm } : {}),
-          ...(tpm ? { tpm } : {}),
-          ...(budget ? { budget } : {}),
-          estimate,
-          month: monthOf(now),
-        });
-      } catch (err) {
-        this.storeDown(err);
-        if (limits.failMode === "closed") {
-          this.record(state, 503);
-          return this.refuse(
-            reply,
-            new InferplaneError(
-              "policy_unavailable",
-              "the rate-limit store is unreachable; try again shortly",
-            ),
-            "unavailable",
-            { "retry-after": "1" },
-          );
-        }
-        this.decisions.inc({ result: "fail_open" });
-        return this.track(reply.raw, state);
-      }
-      const headers = limitHeaders(decision);
-      if (!decision.ok) {
-        this.record(state, 429);
-        if (decision.reason === "budget") {
-          return this.refuse(
-            reply,
-            new InferplaneError(
-              "insufficient_quota",
-              `You exceeded your current quota: key ${key.name} spent ${decision.spent ?? budget} of its ${budget} tokens for ${monthOf(now)}.`,
-            ),
-            "budget",
-            { ...headers, "retry-after": seconds(nextMonthMs(now) - now) },
-          );
-        }
-        const what =
-          decision.reason === "rpm" ? `requests per minute (${rpm})` : `tokens per minute (${tpm})`;
-        return this.refuse(
-          reply,
-          new InferplaneError(
-            "rate_limit_exceeded",
-            `Rate limit reached for key ${key.name} on ${what}. Please try again in ${resetText(decision.retryAfterMs)}.`,
-          ),
-          decision.reason,
-          { ...headers, "retry-after": seconds(decision.retryAfterMs) },
-          decision.reason === "rpm" ? "requests" : "tokens",
-        );
-      }
-      state.ticket = decision.ticket;
-      const meter = createStreamMeter({
-        keyName: key.name,
-        reserved: completion.tokens,
-        ...(decision.tokens ? { tpmLeft: decision.tokens.remaining } : {}),
-        ...(budget ? { budgetLeft: budget - (decision.spent ?? 0) } : {}),
-      });
-      if (meter) state.meter = meter;
-      if (!how.internal) for (const [k, v] of Object.entries(headers)) reply.raw.setHeader(k, v);
+    if (!rpm && !tpm && !budget) return true;
+    const need = this.estimate(op, body, known, Boolean(tpm || budget));
+    if (tpm && need.estimate > tpm) {
+      this.refuse(
+        reply,
+        how,
+        new InferplaneError(
+          "rate_limit_exceeded",
+          `Request too large: it needs about ${need.estimate} tokens (prompt estimate + completion limit × sequences), more than the key's limit of ${tpm} tokens per minute.`,
+        ),
+        "tpm",
+        {},
+        "tokens",
+      );
+      return false;
     }
-    this.decisions.inc({ result: "admitted" });
+    const now = Date.now();
+    let decision: Decision;
+    try {
+      decision = await this.limiter.admit({
+        keyId: key.id,
+        ...(rpm ? { rpm } : {}),
+        ...(tpm ? { tpm } : {}),
+        ...(budget ? { budget } : {}),
+        estimate: need.estimate,
+        month: monthOf(now),
+      });
+    } catch (err) {
+      return this.limiterDown(err, state, reply, how);
+    }
+    const headers = limitHeaders(decision);
+    if (!decision.ok) {
+      this.record(state, 429);
+      const r = limitRefusal(decision, { name: key.name, rpm, tpm, budget }, headers, now);
+      this.refuse(reply, how, r.err, r.result, r.headers, r.type);
+      return false;
+    }
+    state.ticket = decision.ticket;
+    const meter = createStreamMeter({
+      keyName: key.name,
+      reserved: need.completion,
+      ...(decision.tokens ? { tpmLeft: decision.tokens.remaining } : {}),
+      ...(budget ? { budgetLeft: budget - (decision.spent ?? 0) } : {}),
+    });
+    if (meter) state.meter = meter;
+    if (!how.internal) for (const [k, v] of Object.entries(headers)) reply.raw.setHeader(k, v);
+    return true;
+  }
+
+  /**
+   * Tokens the request may use: the prompt estimate and the completion reserve. With a token
+   * limit and no completion limit named, the engine would generate to the end of the context:
+   * the reservation becomes the request's limit.
+   */
+  private estimate(
+    op: Op | undefined,
+    body: Record<string, unknown>,
+    known: string | undefined,
+    tokenLimited: boolean,
+  ): { estimate: number; completion: number } {
+    if (!op) return { estimate: 0, completion: 0 };
+    const prompt = promptTokenEstimate(op, body);
+    const context = known ? this.opts.contextLimit?.(known) : undefined;
+    const completion = completionReserve(
+      op,
+      body,
+      this.spec.limits.reserveTokens,
+      context === undefined ? undefined : Math.max(1, context - prompt),
+    );
+    if (completion.impose !== undefined && tokenLimited) body.max_tokens = completion.impose;
+    return { estimate: prompt + completion.tokens, completion: completion.tokens };
+  }
+
+  /** The limiter's store failed: refuse (fail closed) or admit untracked by the limiter (fail open). */
+  private limiterDown(err: unknown, state: Admitted, reply: FastifyReply, how: AdmitOptions): false {
+    this.storeDown(err);
+    if (this.spec.limits.failMode === "closed") {
+      this.record(state, 503);
+      this.refuse(
+        reply,
+        how,
+        new InferplaneError("policy_unavailable", "the rate-limit store is unreachable; try again shortly"),
+        "unavailable",
+        { "retry-after": "1" },
+      );
+      return false;
+    }
+    this.decisions.inc({ result: "fail_open" });
     this.track(reply.raw, state);
+    return false;
   }
 
   /**
@@ -493,12 +505,4 @@ export class GatewayPolicy {
     await this.usage.sink.close();
     this.redis?.disconnect();
   }
-}
-
-/** Field checks for every API request, policy on or off (cheap: a few typeof). */
-export function checkFields(op: Op, request: FastifyRequest, reply: FastifyReply): boolean {
-  const problem = checkRequestFields(op, request.body);
-  if (!problem) return true;
-  void reply.code(problem.def.status).send(problem.toOpenAI());
-  return false;
 }

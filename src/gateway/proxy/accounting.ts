@@ -6,6 +6,7 @@
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../../telemetry/logger.js";
 import { type GatewayMetrics, GENAI_OPERATION } from "../metrics.js";
+import { writeAccessLine } from "./access-line.js";
 import type { Exchange } from "./exchange.js";
 import type { Layer } from "./layers.js";
 import { endRequestSpan } from "./tracing.js";
@@ -64,7 +65,10 @@ function record(deps: AccountingDeps, ex: Exchange): void {
   }
   const overhead = ex.overheadMs >= 0 ? ex.overheadMs : ex.overheadNow();
   endRequestSpan(ex, status, overhead, end);
-  deps.accessLog?.info(
+  const log = deps.accessLog;
+  if (log === undefined) return;
+  writeAccessLine(
+    log,
     {
       request_id: ex.requestId,
       trace_id: ex.span ? ex.span.spanContext().traceId : traceIdOf(ex.headers.traceparent),

@@ -5,14 +5,15 @@
  * usage is read for accounting. A stream feeds the exchange's token meter and ends with an SSE
  * error event when the meter cuts it or the upstream fails, never silently.
  */
-import type { ServerResponse } from "node:http";
+import type { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
 import { type ErrorCode, InferplaneError } from "../../errors.js";
 import { promptChars } from "../policy/request-fields.js";
 import type { Attempt, Exchange } from "./exchange.js";
 import { OVERHEAD_HEADER, REQUEST_ID_HEADER, SERVED_MODEL_HEADER } from "./exchange.js";
 import { sendJson } from "./respond.js";
-import { SseRelay, sseError } from "./sse-relay.js";
+import { bytesOf, SseRelay, sseError, utf8Of } from "./sse-relay.js";
+import { StreamWire } from "./stream-wire.js";
 
 /** How an attempt ended, as far as relaying goes. */
 export type RelayResult =
@@ -27,16 +28,6 @@ export interface RelayHooks {
   observeTtft(ex: Exchange, a: Attempt, seconds: number): void;
   /** The attempt's first token arrived (balancers stop counting it as awaiting). */
   onFirstToken(): void;
-}
-
-/** `"model":"served"` → `"model":"asked"` (the first occurrence, both JSON spacings). */
-function modelNeedles(served: string, asked: string): [string, string][] {
-  const s = JSON.stringify(served);
-  const a = JSON.stringify(asked);
-  return [
-    [`"model":${s}`, `"model":${a}`],
-    [`"model": ${s}`, `"model": ${a}`],
-  ];
 }
 
 const MODEL_FIELD = /"model"\s?:\s?"((?:[^"\\]|\\.){0,256})"/;
@@ -85,13 +76,11 @@ export async function relayJson(
   ex: Exchange,
   a: Attempt,
   status: number,
-  body: AsyncIterable<Buffer>,
+  body: Readable,
   hooks: RelayHooks,
   countUpstream: () => void,
 ): Promise<RelayResult> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(chunk);
-  let payload: Buffer = Buffer.concat(parts);
+  let payload = await readAll(body);
   countUpstream();
   hooks.onFirstToken();
   scanUsage(payload, ex);
@@ -116,6 +105,23 @@ export async function relayJson(
   hooks.observeOverhead(ex.overheadMs / 1000);
   sendJson(ex, status, payload, { [SERVED_MODEL_HEADER]: served });
   return { kind: "done", healthy: true };
+}
+
+/** A body's bytes, on data events (an async iterator costs a promise per chunk and its own setup). */
+function readAll(body: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let ended = false;
+    body.on("data", (chunk: Buffer) => parts.push(chunk));
+    body.once("end", () => {
+      ended = true;
+      resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    });
+    body.once("error", reject);
+    body.once("close", () => {
+      if (!ended) reject(new Error("the upstream body closed early"));
+    });
+  });
 }
 
 function withModel(parsed: unknown, asked: string): unknown {
@@ -161,10 +167,10 @@ export async function relayStream(
   input: StreamInput,
   hooks: RelayHooks,
 ): Promise<RelayResult> {
-  const res = ex.res;
   const relay = new SseRelay(ex.door ? false : input.stripUsage, doorTransform(ex));
-  // The engine's name for the model, learnt from its first event, becomes the asked name.
-  let rename: [string, string][] | undefined;
+  const wire = new StreamWire(ex.res, relay.encoding);
+  // The engine's `"model":"…"`, learnt from its first event, is relayed as the asked name.
+  let rename: [string, string] | null | undefined = ex.door ? null : undefined;
   let started = false;
   let metered = 0;
   let cut = false;
@@ -175,11 +181,8 @@ export async function relayStream(
       started = true;
       startStream(ex, a, hooks);
     }
-    if (rename === undefined && !ex.door) {
-      const served = engineModel(text);
-      rename = served === undefined || served === ex.askedModel ? [] : modelNeedles(served, ex.askedModel);
-    }
-    if (rename !== undefined && rename.length > 0) text = renameModel(text, rename);
+    if (rename === undefined) rename = modelRename(text, ex.askedModel);
+    if (rename !== null) text = text.replaceAll(rename[0], rename[1]);
     if (relay.sawToken && ex.firstTokenAt === 0) {
       hooks.onFirstToken();
       ex.firstTokenAt = performance.now();
@@ -189,17 +192,17 @@ export async function relayStream(
       const verdict = ex.meter.add(relay.tokenEvents - metered);
       metered = relay.tokenEvents;
       if (verdict === "cut") {
-        res.write(text);
+        wire.write(text);
         cut = true;
         return "stop";
       }
     }
-    return res.write(text) ? "next" : "wait";
+    return wire.write(text) ? "next" : "wait";
   };
   try {
-    await readEach(input.upstream, onChunk, () => waitDrain(res, ex));
+    await readEach(input.upstream, onChunk, () => waitDrain(wire.drainTarget(), ex));
     if (cut) {
-      endCut(ex, relay);
+      endCut(ex, wire, relay);
       return { kind: "done", healthy: true };
     }
   } catch (err) {
@@ -214,7 +217,7 @@ export async function relayStream(
         ),
       };
     }
-    endFailed(ex, relay, `the upstream stream failed: ${message}`);
+    endFailed(ex, wire, relay, `the upstream stream failed: ${message}`);
     return { kind: "done", healthy: false };
   }
   const rest = relay.flush();
@@ -225,13 +228,24 @@ export async function relayStream(
     };
   }
   if (!relay.done) {
-    res.write(rest);
-    endFailed(ex, relay, "the upstream ended the stream before [DONE]");
+    wire.write(rest);
+    endFailed(ex, wire, relay, "the upstream ended the stream before [DONE]");
     return { kind: "done", healthy: false };
   }
   takeUsage(ex, relay);
-  res.end(rest + (ex.doorStream ? ex.doorStream.end().join("") : ""));
+  wire.end(rest, ex.doorStream ? ex.doorStream.end().join("") : "");
   return { kind: "done", healthy: true };
+}
+
+/**
+ * The engine's `"model":"<served>"` as relayed bytes and its replacement with the asked name;
+ * null when they are the same (or the text names no model).
+ */
+function modelRename(bytes: string, asked: string): [string, string] | null {
+  const m = MODEL_FIELD.exec(bytes);
+  if (!m || m[1] === undefined || utf8Of(JSON.parse(`"${m[1]}"`) as string) === asked) return null;
+  const quote = m[0].length - m[1].length - 2; // the value's opening quote
+  return [m[0], m[0].slice(0, quote) + bytesOf(JSON.stringify(asked))];
 }
 
 /**
@@ -276,13 +290,10 @@ function readEach(
     body.on("data", onData);
     body.once("end", () => finish());
     body.once("error", (err) => finish(err));
-    body.once("close", () => finish(new Error("the upstream stream closed early")));
+    body.once("close", () => {
+      if (!finished) finish(new Error("the upstream stream closed early"));
+    });
   });
-}
-
-function renameModel(text: string, needles: [string, string][]): string {
-  for (const [from, to] of needles) if (text.includes(from)) return text.replaceAll(from, to);
-  return text;
 }
 
 function startStream(ex: Exchange, a: Attempt, hooks: RelayHooks): void {
@@ -306,14 +317,14 @@ function errorFrame(ex: Exchange, err: InferplaneError): string {
   return sseError(err.message, err.code, err.def.type);
 }
 
-function endFailed(ex: Exchange, relay: SseRelay, message: string): void {
+function endFailed(ex: Exchange, wire: StreamWire, relay: SseRelay, message: string): void {
   ex.status = 502;
   takeUsage(ex, relay);
-  ex.res.end(errorFrame(ex, new InferplaneError("upstream_stream_error", message)));
+  wire.end("", errorFrame(ex, new InferplaneError("upstream_stream_error", message)));
 }
 
 /** The meter said stop: an error event in OpenAI's shape with the meter's code, then the end. */
-function endCut(ex: Exchange, relay: SseRelay): void {
+function endCut(ex: Exchange, wire: StreamWire, relay: SseRelay): void {
   const reason = ex.meter?.cutReason ?? {
     code: "rate_limit_exceeded",
     message: "the stream was cut by a limit",
@@ -322,7 +333,7 @@ function endCut(ex: Exchange, relay: SseRelay): void {
   const err = new InferplaneError(reason.code as ErrorCode, reason.message);
   // OpenAI's type for a tokens-per-minute refusal is "tokens"; a budget keeps its own type.
   const type = reason.code === "rate_limit_exceeded" ? "tokens" : err.def.type;
-  ex.res.end(ex.doorStream ? ex.doorStream.fail(err).join("") : sseError(err.message, err.code, type));
+  wire.end("", ex.doorStream ? ex.doorStream.fail(err).join("") : sseError(err.message, err.code, type));
 }
 
 /** Usage from the engine's usage chunk, else counted by the gateway (engines that ignore include_usage). */
@@ -342,7 +353,7 @@ function takeUsage(ex: Exchange, relay: SseRelay): void {
   if (relay.model !== undefined) ex.responseModel = relay.model;
 }
 
-function waitDrain(res: ServerResponse, ex: Exchange): Promise<void> {
+function waitDrain(res: EventEmitter, ex: Exchange): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);

@@ -4,8 +4,13 @@
  * completion-token count when the engine sends no usage), read the usage chunk and drop it when
  * the gateway asked for it on the client's behalf, and remember whether `[DONE]` arrived (a
  * stream without it was truncated).
+ *
+ * Relayed bytes stay bytes: they are held as latin1 strings (one char per byte, so a UTF-8
+ * sequence split across chunks needs no decoder and the client gets exactly what the engine
+ * sent), scanned for ASCII markers only; JSON is parsed for the usage chunk alone. That is the
+ * per-token path of every stream, so it allocates nothing when a chunk is whole events (the
+ * usual case: one event per engine step).
  */
-import { StringDecoder } from "node:string_decoder";
 
 export interface Usage {
   prompt_tokens?: number;
@@ -13,11 +18,19 @@ export interface Usage {
   total_tokens?: number;
 }
 
+/** The UTF-8 text of a latin1-held byte string. */
+export function utf8Of(bytes: string): string {
+  return Buffer.from(bytes, "latin1").toString("utf8");
+}
+
+/** A JS string as the latin1-held form of its UTF-8 bytes (to compare with or splice into relayed bytes). */
+export function bytesOf(text: string): string {
+  return Buffer.from(text, "utf8").toString("latin1");
+}
+
 export class SseRelay {
-  private readonly decoder = new StringDecoder("utf8");
   private buffer = "";
   done = false;
-  sawContent = false;
   /** An event carried generated text (or a tool call): the first token, for time to first token. */
   sawToken = false;
   /** Events that carried generated text so far (one per decoding step of the engine). */
@@ -25,65 +38,85 @@ export class SseRelay {
   usage: Usage | undefined;
   /** The `model` of the usage chunk (gen_ai.response.model). */
   model: string | undefined;
+  /** How push() and flush() results are encoded: relayed bytes, or a door's translated text. */
+  readonly encoding: "latin1" | "utf8";
 
   /**
    * @param stripUsage drop the usage-only chunk (the client did not ask for it).
-   * @param transform rewrites each relayed event (a front door's translation); default: as is.
+   * @param transform rewrites each relayed event, given as text (a front door's translation);
+   *   without one, events are relayed as the bytes they came as.
    */
   constructor(
     private readonly stripUsage: boolean,
     private readonly transform?: (event: string) => string,
-  ) {}
+  ) {
+    this.encoding = transform ? "utf8" : "latin1";
+  }
 
-  /** Feeds upstream bytes; returns the text to send to the client now (possibly empty). */
+  /** Feeds upstream bytes; returns what to send to the client now (possibly empty), in `encoding`. */
   push(chunk: Buffer): string {
-    this.buffer += this.decoder.write(chunk);
-    let out = "";
+    const text = this.buffer === "" ? chunk.toString("latin1") : this.buffer + chunk.toString("latin1");
+    const hasUsage = text.includes('"usage":{');
     let start = 0;
+    // Kept events are copied out only once one is dropped or transformed; until then `out` is
+    // the prefix text[0, start).
+    let out: string | undefined;
     for (;;) {
-      const end = this.buffer.indexOf("\n\n", start);
-      if (end < 0) break;
-      const event = this.buffer.slice(start, end + 2);
-      start = end + 2;
-      if (this.accept(event)) out += this.transform ? this.transform(event) : event;
+      const end = text.indexOf("\n\n", start) + 2;
+      if (end < 2) break;
+      const keep = this.accept(text, start, end, hasUsage);
+      if (this.transform) {
+        out = (out ?? "") + (keep ? this.transform(utf8Of(text.slice(start, end))) : "");
+      } else if (!keep) {
+        out ??= text.slice(0, start);
+      } else if (out !== undefined) {
+        out += text.slice(start, end);
+      }
+      start = end;
     }
-    this.buffer = start === 0 ? this.buffer : this.buffer.slice(start);
-    return out;
+    this.buffer = start === text.length ? "" : text.slice(start);
+    if (out !== undefined) return out;
+    return start === text.length ? text : text.slice(0, start);
   }
 
   /** Whatever is left when the upstream ends (an unterminated event). */
   flush(): string {
-    const rest = this.buffer + this.decoder.end();
+    const rest = this.buffer;
     this.buffer = "";
-    return this.transform && rest !== "" ? "" : rest;
+    return this.transform ? "" : rest;
   }
 
-  private accept(event: string): boolean {
-    if (event.startsWith("data: [DONE]")) {
+  /** Bookkeeping for the event text[start, end); false: drop it. */
+  private accept(text: string, start: number, end: number, hasUsage: boolean): boolean {
+    if (text.startsWith("data: [DONE]", start)) {
       this.done = true;
       return true;
     }
-    const usageAt = event.indexOf('"usage":{');
-    if (usageAt >= 0) {
-      try {
-        const body = JSON.parse(event.slice(event.indexOf("{"))) as {
-          usage?: Usage;
-          choices?: unknown[];
-          model?: unknown;
-        };
-        if (body.usage) this.usage = body.usage;
-        if (typeof body.model === "string") this.model = body.model;
-        if (this.stripUsage && Array.isArray(body.choices) && body.choices.length === 0) return false;
-      } catch {
-        // not JSON: relay untouched
-      }
+    if (hasUsage) {
+      const usageAt = text.indexOf('"usage":{', start);
+      if (usageAt >= 0 && usageAt < end && !this.readUsage(text.slice(start, end))) return false;
     }
-    if (!this.sawContent && event.startsWith("data: ")) this.sawContent = true;
-    if (hasToken(event)) {
+    if (hasToken(text, start, end)) {
       this.sawToken = true;
       this.tokenEvents++;
     }
     return true;
+  }
+
+  /** Reads a usage chunk; false when it is the usage-only chunk the client did not ask for. */
+  private readUsage(event: string): boolean {
+    try {
+      const body = JSON.parse(utf8Of(event.slice(event.indexOf("{")))) as {
+        usage?: Usage;
+        choices?: unknown[];
+        model?: unknown;
+      };
+      if (body.usage) this.usage = body.usage;
+      if (typeof body.model === "string") this.model = body.model;
+      return !(this.stripUsage && Array.isArray(body.choices) && body.choices.length === 0);
+    } catch {
+      return true; // not JSON: relay untouched
+    }
   }
 }
 
@@ -91,12 +124,13 @@ export class SseRelay {
 // which some servers send before prefill ends, is not a token.
 const TOKEN_KEYS = ['"content":"', '"text":"', '"reasoning_content":"', '"content": "', '"text": "'];
 
-function hasToken(event: string): boolean {
+function hasToken(text: string, start: number, end: number): boolean {
   for (const key of TOKEN_KEYS) {
-    const at = event.indexOf(key);
-    if (at >= 0 && event.charCodeAt(at + key.length) !== 34) return true;
+    const at = text.indexOf(key, start);
+    if (at >= 0 && at < end && text.charCodeAt(at + key.length) !== 34) return true;
   }
-  return event.includes('"tool_calls":[{');
+  const at = text.indexOf('"tool_calls":[{', start);
+  return at >= 0 && at < end;
 }
 
 /** The final SSE event sent when the upstream fails mid-stream: OpenAI SDKs raise it as an error. */

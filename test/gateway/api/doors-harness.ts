@@ -62,6 +62,7 @@ async function serve(
   let t: ReturnType<FrontDoor["translate"]>;
   try {
     t = door.translate(body);
+    t.bind?.(undefined); // no keys here
   } catch (err) {
     if (isInferplaneError(err)) return fail(err);
     throw err;

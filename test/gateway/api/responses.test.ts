@@ -9,7 +9,8 @@ type Json = Record<string, unknown>;
 
 function refuses(body: Json, param: string): void {
   assert.throws(
-    () => responsesDoor().translate(body),
+    // bind (after admission) is where an unknown or someone else's previous response is refused.
+    () => responsesDoor().translate(body).bind?.(undefined),
     (e: unknown) => e instanceof InferplaneError && e.param === param && e.def.status === 400,
     JSON.stringify(body),
   );
@@ -207,6 +208,29 @@ describe("responses door: answers", () => {
       .translate({ model: "chat", input: "x", store: false })
       .response(answer({ role: "assistant", content: "y" }, "stop")) as Json;
     assert.equal(retrieveResponse(store, unstored.id as string), undefined);
+  });
+
+  it("a stored response belongs to the key that created it: retrieval and continuation by others fail alike", () => {
+    const store = new ResponseStore();
+    const door = responsesDoor({ store });
+    const t = door.translate({ model: "chat", input: "Hi" });
+    t.bind?.("key-a");
+    const mine = t.response(answer({ role: "assistant", content: "Hello" }, "stop")) as Json;
+    const id = mine.id as string;
+    assert.equal((retrieveResponse(store, id, "key-a") as Json).id, id);
+    assert.equal(retrieveResponse(store, id, "key-b"), undefined);
+    assert.equal(retrieveResponse(store, id), undefined, "nor without a key");
+    const next = door.translate({ model: "chat", input: "And?", previous_response_id: id });
+    assert.doesNotThrow(() => next.bind?.("key-a"));
+    const notFound = (owner: string | undefined, prev: string) => () =>
+      door.translate({ model: "chat", input: "x", previous_response_id: prev }).bind?.(owner);
+    const same = (e: unknown) =>
+      e instanceof InferplaneError &&
+      e.param === "previous_response_id" &&
+      e.def.status === 400 &&
+      /not found/.test(e.message);
+    assert.throws(notFound("key-b", id), same, "another key's response");
+    assert.throws(notFound("key-b", "resp_unknown"), same, "a missing one, the same answer");
   });
 
   it("the store is bounded in count and age", () => {
