@@ -160,23 +160,7 @@ export class Client {
           done = true;
           continue;
         }
-        let json: StreamChunk;
-        try {
-          json = JSON.parse(data) as StreamChunk;
-        } catch {
-          r.errorType ??= "bad_event";
-          r.error ??= `not JSON: ${data.slice(0, 120)}`;
-          continue;
-        }
-        if (json.error) {
-          r.errorType ??= "stream_error";
-          r.error ??=
-            typeof json.error === "string" ? json.error : (json.error.message ?? JSON.stringify(json.error));
-          continue;
-        }
-        if (json.usage) usage(json.usage, r);
-        const choice = json.choices?.[0];
-        const text = chat ? choice?.delta?.content : choice?.text;
+        const text = eventText(data, chat, r);
         if (!text) continue;
         if (events === 0) r.ttftMs = now - start;
         else r.itlMs.push(now - last);
@@ -229,6 +213,30 @@ interface StreamChunk {
   choices?: { delta?: { content?: string | null }; text?: string }[];
   usage?: Usage | null;
   error?: { message?: string } | string;
+}
+
+/**
+ * The text one stream event adds; usage it carries goes into `r`, and so does the first error
+ * (an event that is not JSON, or an error event).
+ */
+function eventText(data: string, chat: boolean, r: RequestResult): string | null | undefined {
+  let json: StreamChunk;
+  try {
+    json = JSON.parse(data) as StreamChunk;
+  } catch {
+    r.errorType ??= "bad_event";
+    r.error ??= `not JSON: ${data.slice(0, 120)}`;
+    return undefined;
+  }
+  if (json.error) {
+    r.errorType ??= "stream_error";
+    r.error ??=
+      typeof json.error === "string" ? json.error : (json.error.message ?? JSON.stringify(json.error));
+    return undefined;
+  }
+  if (json.usage) usage(json.usage, r);
+  const choice = json.choices?.[0];
+  return chat ? choice?.delta?.content : choice?.text;
 }
 
 function usage(u: Usage, r: RequestResult): void {

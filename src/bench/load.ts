@@ -85,6 +85,10 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   // measures those N, from the first send to the last end (as vLLM's benchmark does).
   const timed = plan.durationMs !== undefined;
   const stopped = () => plan.signal?.aborted === true;
+  const isMeasured = (sentAt: number, end: number) =>
+    timed ? end >= measuredFrom && end <= durationEnd : sentAt >= measuredFrom;
+  // A timed run's window has closed: later turns would not be measured.
+  const windowClosed = () => stopped() || performance.now() >= durationEnd;
 
   const runSession = async (ti: number, index: number, scheduled?: number): Promise<void> => {
     const s = workload.at(index);
@@ -97,7 +101,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     for (let k = 0; k < s.turns.length; k++) {
       const turn = s.turns[k] as Session["turns"][number];
       const messages: ChatMessage[] = [...history, { role: "user", content: turn.prompt }];
-      const prompt = multi || s.system ? messages.map((m) => m.content).join("\n") : turn.prompt;
+      const prompt = multi || s.system ? joinedPrompt(messages) : turn.prompt;
       const body = client.body(messages, prompt, turn.maxTokens);
       const start = performance.now();
       const res = await client.send(body, multi);
@@ -107,7 +111,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         target: ti,
         session: s.id,
         turn: k,
-        measured: counted && (timed ? end >= measuredFrom && end <= durationEnd : sentAt >= measuredFrom),
+        measured: counted && isMeasured(sentAt, end),
         startMs: start - t0,
         inputTokens: historyTokens + turn.promptTokens,
       };
@@ -119,8 +123,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       history.push({ role: "user", content: turn.prompt }, { role: "assistant", content: res.text ?? "" });
       historyTokens += turn.promptTokens + res.outputTokens;
       if (s.thinkMs > 0) await sleep(-Math.log(1 - think()) * s.thinkMs);
-      // A timed run's window has closed: later turns would not be measured.
-      if (stopped() || performance.now() >= durationEnd) break;
+      if (windowClosed()) break;
     }
   };
 
@@ -185,4 +188,6 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   return { records, windowMs, wallMs, clientCpuUs: cpu.user + cpu.system, aborted: stopped() };
 }
 
+/** The conversation as one prompt, for completions-style targets. */
+const joinedPrompt = (messages: ChatMessage[]): string => messages.map((m) => m.content).join("\n");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -159,31 +159,36 @@ async function runOnce(o: BenchOptions, models: string[], mode: LoadMode, seed: 
   return { workload, result, reports, client, measured };
 }
 
-export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
+/** Combinations the flags alone cannot rule out. */
+function checkBenchOptions(o: BenchOptions): void {
   if (o.urls.length < 1 || o.urls.length > 2) throw usage("give one --url, and at most one --compare");
   if (o.requests === undefined && o.durationMs === undefined)
     throw usage("give --requests N or --duration D");
   if (o.sweep && o.urls.length > 1)
     throw usage("--sweep and --compare do not go together: sweep each target on its own");
-  const model = o.model ?? (await discoverModel(o.urls[0] as string, o.headers));
-  const models =
-    o.urls.length > 1
-      ? [
-          model,
-          o.compareModel ??
-            (o.model === undefined ? await discoverModel(o.urls[1] as string, o.headers) : model),
-        ]
-      : [model];
-  const startedAt = new Date().toISOString();
-  const modeOf = (v?: number): LoadMode =>
-    "concurrency" in o.load
-      ? { kind: "closed", concurrency: v ?? o.load.concurrency }
-      : { kind: "open", rate: v ?? o.load.rate, arrivals: o.load.arrivals };
-  const base = modeOf();
-  if (base.kind === "open" && !Number.isFinite(base.rate) && o.requests === undefined)
-    throw usage("--rate inf sends every request at once: give --requests, not --duration");
+}
 
-  const settings: Record<string, unknown> = {
+/** The model per target: given, or the first each server lists (a compared target keeps --model). */
+async function modelsOf(o: BenchOptions): Promise<string[]> {
+  const model = o.model ?? (await discoverModel(o.urls[0] as string, o.headers));
+  if (o.urls.length <= 1) return [model];
+  return [
+    model,
+    o.compareModel ?? (o.model === undefined ? await discoverModel(o.urls[1] as string, o.headers) : model),
+  ];
+}
+
+/** The load mode at `v` (a sweep point), or at the load the options give. */
+function modeOf(o: BenchOptions, v?: number): LoadMode {
+  return "concurrency" in o.load
+    ? { kind: "closed", concurrency: v ?? o.load.concurrency }
+    : { kind: "open", rate: v ?? o.load.rate, arrivals: o.load.arrivals };
+}
+
+/** The settings the report repeats, in words. */
+function settingsOf(o: BenchOptions, models: string[], base: LoadMode): Record<string, unknown> {
+  const model = models[0];
+  return {
     urls: o.urls,
     model: models.length > 1 && models[1] !== model ? models : model,
     api: o.api,
@@ -197,34 +202,53 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     warmup: "sessions" in o.warmup ? `${o.warmup.sessions} requests` : `${o.warmup.ms / 1000} s`,
     seed: o.seed,
   };
-  if (o.sweep) {
-    const points = [];
-    let client: ClientStats | undefined;
-    const records: RequestRecord[] = [];
-    for (let i = 0; i < o.sweep.length; i++) {
-      const v = o.sweep[i] as number;
-      o.onPoint?.(v, i);
-      const mode = modeOf(v);
-      if (mode.kind === "open" && !Number.isFinite(mode.rate) && o.requests === undefined)
-        throw usage("--sweep with inf needs --requests, not --duration");
-      const run = await runOnce(o, models, mode, o.seed);
-      settings.workload = run.workload.description;
-      points.push({ load: v, target: run.reports[0] as BenchReport["targets"][number] });
-      client = run.client;
-      if (o.records) records.push(...run.result.records.map((r) => ({ ...r, sweepLoad: v })));
-      if (o.signal?.aborted) break;
-    }
-    const sweep = sweepReport(base.kind === "open" ? "rate" : "concurrency", points);
-    const report: BenchReport = {
-      tool: "inferplane bench",
-      startedAt,
-      settings: { ...settings, sweep: o.sweep.map((v) => (Number.isFinite(v) ? v : "inf")) },
-      targets: points.map((p) => p.target),
-      client: client as ClientStats,
-      ...(o.records ? { records } : {}),
-    };
-    return { report, sweep };
+}
+
+/** One run per sweep point, in order, until the points run out or the run is aborted. */
+async function runSweep(
+  o: BenchOptions,
+  sweepAt: number[],
+  models: string[],
+  settings: Record<string, unknown>,
+  startedAt: string,
+): Promise<BenchOutcome> {
+  const points = [];
+  let client: ClientStats | undefined;
+  const records: RequestRecord[] = [];
+  for (let i = 0; i < sweepAt.length; i++) {
+    const v = sweepAt[i] as number;
+    o.onPoint?.(v, i);
+    const mode = modeOf(o, v);
+    if (mode.kind === "open" && !Number.isFinite(mode.rate) && o.requests === undefined)
+      throw usage("--sweep with inf needs --requests, not --duration");
+    const run = await runOnce(o, models, mode, o.seed);
+    settings.workload = run.workload.description;
+    points.push({ load: v, target: run.reports[0] as BenchReport["targets"][number] });
+    client = run.client;
+    if (o.records) records.push(...run.result.records.map((r) => ({ ...r, sweepLoad: v })));
+    if (o.signal?.aborted) break;
   }
+  const sweep = sweepReport("concurrency" in o.load ? "concurrency" : "rate", points);
+  const report: BenchReport = {
+    tool: "inferplane bench",
+    startedAt,
+    settings: { ...settings, sweep: sweepAt.map((v) => (Number.isFinite(v) ? v : "inf")) },
+    targets: points.map((p) => p.target),
+    client: client as ClientStats,
+    ...(o.records ? { records } : {}),
+  };
+  return { report, sweep };
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
+  checkBenchOptions(o);
+  const models = await modelsOf(o);
+  const startedAt = new Date().toISOString();
+  const base = modeOf(o);
+  if (base.kind === "open" && !Number.isFinite(base.rate) && o.requests === undefined)
+    throw usage("--rate inf sends every request at once: give --requests, not --duration");
+  const settings = settingsOf(o, models, base);
+  if (o.sweep) return runSweep(o, o.sweep, models, settings, startedAt);
   const run = await runOnce(o, models, base, o.seed);
   settings.workload = run.workload.description;
   const report: BenchReport = {

@@ -68,12 +68,11 @@ function rateOf(flag: string, v: string): number {
   return n;
 }
 
-/** Flags → options; throws `usage` errors naming the flag. */
-export async function benchOptionsFromFlags(
-  o: BenchCliOptions,
-): Promise<import("../bench/run.js").BenchOptions> {
-  const { parseLength } = await import("../bench/workload.js");
-  const { parseSlo } = await import("../bench/slo.js");
+type BenchOptions = import("../bench/run.js").BenchOptions;
+type ParseLength = typeof import("../bench/workload.js").parseLength;
+
+/** --url and --compare: present where required, and http(s); returns --url. */
+function checkUrls(o: BenchCliOptions): string {
   if (!o.url) throw usage("--url is required (the server's base URL, e.g. http://127.0.0.1:8000)");
   if (o.compareModel && !o.compare) throw usage("--compare-model goes with --compare URL");
   for (const [flag, u] of [
@@ -88,32 +87,49 @@ export async function benchOptionsFromFlags(
       throw usage(`--${flag} must be an http(s) URL, got "${u}"`);
     }
   }
+  return o.url;
+}
+
+function apiOf(o: BenchCliOptions): BenchOptions["api"] {
   const api = o.api ?? "chat";
   if (api !== "chat" && api !== "completions") throw usage(`--api must be chat or completions, got "${api}"`);
+  return api;
+}
+
+/** Open loop (--rate, --arrivals) or closed loop (--concurrency), never both. */
+function loadOf(o: BenchCliOptions): BenchOptions["load"] {
   if (o.rate !== undefined && o.concurrency !== undefined)
     throw usage("--rate (open loop) and --concurrency (closed loop) exclude each other");
   const arrivals = o.arrivals ?? "poisson";
   if (arrivals !== "poisson" && arrivals !== "uniform")
     throw usage(`--arrivals must be poisson or uniform, got "${arrivals}"`);
   const concurrency = int("concurrency", o.concurrency);
-  const load =
-    concurrency !== undefined
-      ? { concurrency }
-      : { rate: rateOf("rate", o.rate ?? "inf"), arrivals: arrivals as "poisson" | "uniform" };
+  return concurrency !== undefined
+    ? { concurrency }
+    : { rate: rateOf("rate", o.rate ?? "inf"), arrivals: arrivals as "poisson" | "uniform" };
+}
+
+/** --requests or --duration (100 requests when neither is given). */
+function requestsOf(o: BenchCliOptions): number | undefined {
   if (o.requests !== undefined && o.duration !== undefined)
     throw usage("give --requests or --duration, not both");
-  const requests = int("requests", o.requests) ?? (o.duration === undefined ? 100 : undefined);
+  return int("requests", o.requests) ?? (o.duration === undefined ? 100 : undefined);
+}
+
+/** --warmup: a bare count is sessions, anything else a duration. */
+function warmupOf(o: BenchCliOptions): BenchOptions["warmup"] {
   const warm = o.warmup ?? "10";
-  const warmup = /^\s*\d+\s*$/.test(warm) ? { sessions: Number(warm) } : { ms: durationMs("warmup", warm) };
+  return /^\s*\d+\s*$/.test(warm) ? { sessions: Number(warm) } : { ms: durationMs("warmup", warm) };
+}
+
+function workloadOf(o: BenchCliOptions, parseLength: ParseLength): BenchOptions["workload"] {
   const kind = o.workload ?? "random";
   const output = parseLength("output-tokens", o.outputTokens ?? "179");
-  let workload: import("../bench/run.js").WorkloadSpec;
   switch (kind) {
     case "random":
-      workload = { kind, input: parseLength("input-tokens", o.inputTokens ?? "202"), output };
-      break;
+      return { kind, input: parseLength("input-tokens", o.inputTokens ?? "202"), output };
     case "shared-prefix":
-      workload = {
+      return {
         kind,
         prefixes: int("prefixes", o.prefixes ?? "16") as number,
         prefixTokens: int("prefix-tokens", o.prefixTokens ?? "1500") as number,
@@ -122,15 +138,17 @@ export async function benchOptionsFromFlags(
         turns: parseLength("turns", o.turns ?? "1"),
         thinkMs: durationMs("think-time", o.thinkTime ?? "0"),
       };
-      break;
     case "sharegpt":
     case "jsonl":
       if (!o.dataset) throw usage(`--workload ${kind} needs --dataset FILE`);
-      workload = { kind, path: o.dataset, output };
-      break;
+      return { kind, path: o.dataset, output };
     default:
       throw usage(`--workload must be random, shared-prefix, sharegpt or jsonl, got "${kind}"`);
   }
+}
+
+/** --header NAME: VALUE (names lower-cased) and --api-key as a bearer token. */
+function headersOf(o: BenchCliOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const h of o.header ?? []) {
     const i = h.indexOf(":");
@@ -138,23 +156,48 @@ export async function benchOptionsFromFlags(
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
-  let extraBody: Record<string, unknown> = {};
-  if (o.extraBody !== undefined) {
-    try {
-      extraBody = JSON.parse(o.extraBody) as Record<string, unknown>;
-    } catch (err) {
-      throw usage(`--extra-body must be a JSON object: ${(err as Error).message}`);
-    }
-    if (extraBody === null || typeof extraBody !== "object" || Array.isArray(extraBody))
-      throw usage("--extra-body must be a JSON object");
+  return headers;
+}
+
+function extraBodyOf(o: BenchCliOptions): Record<string, unknown> {
+  if (o.extraBody === undefined) return {};
+  let extraBody: Record<string, unknown>;
+  try {
+    extraBody = JSON.parse(o.extraBody) as Record<string, unknown>;
+  } catch (err) {
+    throw usage(`--extra-body must be a JSON object: ${(err as Error).message}`);
   }
+  if (extraBody === null || typeof extraBody !== "object" || Array.isArray(extraBody))
+    throw usage("--extra-body must be a JSON object");
+  return extraBody;
+}
+
+/** --sweep: concurrencies in a closed loop, rates in an open one. */
+function sweepOf(o: BenchCliOptions, load: BenchOptions["load"]): number[] | undefined {
+  const closed = "concurrency" in load;
   const sweep = o.sweep
     ?.split(",")
-    .map((v) => (concurrency !== undefined ? (int("sweep", v.trim()) as number) : rateOf("sweep", v)));
+    .map((v) => (closed ? (int("sweep", v.trim()) as number) : rateOf("sweep", v)));
   if (sweep !== undefined && sweep.length === 0) throw usage("--sweep lists no value");
+  return sweep;
+}
+
+/** Flags → options; throws `usage` errors naming the flag. */
+export async function benchOptionsFromFlags(o: BenchCliOptions): Promise<BenchOptions> {
+  const { parseLength } = await import("../bench/workload.js");
+  const { parseSlo } = await import("../bench/slo.js");
+  const url = checkUrls(o);
+  const api = apiOf(o);
+  const load = loadOf(o);
+  const requests = requestsOf(o);
+  const warmup = warmupOf(o);
+  const workload = workloadOf(o, parseLength);
+  const headers = headersOf(o);
+  const extraBody = extraBodyOf(o);
+  const sweep = sweepOf(o, load);
   const seed = int("seed", o.seed ?? "1", 0) as number;
   return {
-    urls: o.compare ? [o.url, o.compare] : [o.url],
+    urls: o.compare ? [url, o.compare] : [url],
     ...(o.model ? { model: o.model } : {}),
     ...(o.compareModel ? { compareModel: o.compareModel } : {}),
     api,

@@ -7,9 +7,9 @@ import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { InferplaneError } from "../errors.js";
 import { startGateway } from "../gateway/server.js";
 import { embeddedDefaultPlatform } from "../rag/defaults.js";
-import { readQrels, readQueries } from "../rag/eval/beir.js";
+import { type BeirQuery, readQrels, readQueries } from "../rag/eval/beir.js";
 import { type PairedBootstrap, pairedBootstrap } from "../rag/eval/bootstrap.js";
-import { evaluate, percentile, perQuery } from "../rag/eval/metrics.js";
+import { evaluate, type Metrics, percentile, perQuery, type Qrels, type Run } from "../rag/eval/metrics.js";
 import { expandPaths, loadFile } from "../rag/ingest/loaders.js";
 import { startLocalEmbedded } from "../rag/local-embedded.js";
 import type { SearchRequest } from "../rag/retrieve/search.js";
@@ -261,20 +261,110 @@ export async function ragAskCommand(question: string, opts: RagCliOptions, io: C
   }
 }
 
-/**
- * BEIR evaluation: ingest the corpus (unchanged documents are skipped), run every query, score.
- * Over 120 lines: a thin shell that runs ingest, the queries and the scoring in order.
- */
-export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<number> {
+/** --corpus and --mode checked before anything is opened; `given` keeps bm25 as typed. */
+function evalInputs(opts: RagCliOptions): { corpus: string; corpusFile: string; given: string } {
   if (!opts.corpus)
     throw new InferplaneError("usage", "--corpus DIR is required (a BEIR folder with corpus.jsonl)");
-  const queriesDir = opts.queries ?? opts.corpus;
   const corpusFile = `${opts.corpus.replace(/\/$/, "")}/corpus.jsonl`;
   if (!existsSync(corpusFile)) throw new InferplaneError("invalid_request", `${corpusFile} does not exist`);
   const given = opts.mode ?? "sparse";
   if (!["bm25", "sparse", "dense", "hybrid"].includes(given)) {
     throw new InferplaneError("usage", `--mode: "${given}" is not bm25 (sparse), dense or hybrid`);
   }
+  return { corpus: opts.corpus, corpusFile, given };
+}
+
+type SearchMode = ReturnType<typeof mode>;
+
+/** What every query of one run searches with. */
+interface EvalSearch {
+  svc: RagService;
+  collection: string;
+  queries: BeirQuery[];
+  k: number;
+  candidates: number;
+  fusion: SearchRequest["fusion"] | undefined;
+}
+
+/** Every query once → the run (doc ids by rank); latencies appended where asked. */
+async function runQueries(
+  e: EvalSearch,
+  searchMode: SearchMode,
+  rerank: boolean,
+  lat?: number[],
+  embedMs?: number[],
+): Promise<Run> {
+  const run: Run = new Map();
+  for (const q of e.queries) {
+    const t0 = performance.now();
+    const { hits, timings } = await e.svc.search(e.collection, {
+      query: q.text,
+      k: e.k,
+      mode: searchMode,
+      candidates: e.candidates,
+      ...(e.fusion ? { fusion: e.fusion } : {}),
+      ...(rerank ? { rerank: { topN: e.k } } : {}),
+    });
+    lat?.push(performance.now() - t0);
+    embedMs?.push(timings.embedMs);
+    run.set(
+      q.id,
+      hits.map((h) => h.docId),
+    );
+  }
+  return run;
+}
+
+/** nDCG@10 of this run against a BM25 run on the same queries, paired bootstrap. */
+async function versusBm25(e: EvalSearch, run: Run, qrels: Qrels): Promise<PairedBootstrap> {
+  const base = perQuery(await runQueries(e, "sparse", false), qrels);
+  const mine = perQuery(run, qrels);
+  const ids = [...mine.keys()];
+  return pairedBootstrap(
+    ids.map((id) => mine.get(id)?.ndcg10 ?? 0),
+    ids.map((id) => base.get(id)?.ndcg10 ?? 0),
+  );
+}
+
+interface EvalResult extends Metrics {
+  store: string;
+  mode: string;
+  fusion?: NonNullable<SearchRequest["fusion"]>;
+  rerank: boolean;
+  vsBm25?: { ndcg10: PairedBootstrap };
+  latencyMs: { p50: number };
+}
+
+function evalTable(result: EvalResult): string {
+  const vsBm25 = result.vsBm25?.ndcg10;
+  const ci = vsBm25
+    ? `${vsBm25.delta >= 0 ? "+" : ""}${vsBm25.delta.toFixed(4)} [${vsBm25.ci95[0].toFixed(4)}, ${vsBm25.ci95[1].toFixed(4)}]`
+    : "-";
+  const fusion = result.fusion;
+  return renderTable(
+    ["store", "mode", "queries", "nDCG@10", "vs BM25 (95% CI)", "Recall@100", "MAP", "MRR@10", "p50 ms"],
+    [
+      [
+        result.store,
+        result.mode +
+          (fusion ? ` (${fusion.method === "rrf" ? `rrf k=${fusion.k}` : `weighted ${fusion.dense}`})` : "") +
+          (result.rerank ? "+rerank" : ""),
+        String(result.queries),
+        result.ndcg10.toFixed(4),
+        ci,
+        result.recall100.toFixed(4),
+        result.ap.toFixed(4),
+        result.rr10.toFixed(4),
+        result.latencyMs.p50.toFixed(2),
+      ],
+    ],
+  );
+}
+
+/** BEIR evaluation: ingest the corpus (unchanged documents are skipped), run every query, score. */
+export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<number> {
+  const { corpus, corpusFile, given } = evalInputs(opts);
+  const queriesDir = opts.queries ?? corpus;
   const sparseOnly = (given === "sparse" || given === "bm25") && !opts.rerank;
   // A BM25-only collection holds no vectors: dense and hybrid runs use their own.
   const collection = opts.collection ?? (sparseOnly ? "eval" : "eval-embedded");
@@ -284,7 +374,7 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
     const queries = readQueries(queriesDir);
     const qrels = readQrels(queriesDir);
     await svc.ensureCollection(collection);
-    const docs = await loadFile(corpusFile, opts.corpus);
+    const docs = await loadFile(corpusFile, corpus);
     const report = await svc.ingest(collection, docs, progress(io, `ingest ${collection}`));
     const k = kOf(opts, 100);
     const candidates =
@@ -292,41 +382,12 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
         ? Math.max(k, svc.config.retrieval.candidates)
         : positive("candidates", opts.candidates, 1);
     const fusion = m === "hybrid" ? fusionOf(opts, svc) : undefined;
-    const runOf = async (searchMode: typeof m, rerank: boolean, lat?: number[], embedMs?: number[]) => {
-      const run = new Map<string, string[]>();
-      for (const q of queries) {
-        const t0 = performance.now();
-        const { hits, timings } = await svc.search(collection, {
-          query: q.text,
-          k,
-          mode: searchMode,
-          candidates,
-          ...(fusion ? { fusion } : {}),
-          ...(rerank ? { rerank: { topN: k } } : {}),
-        });
-        lat?.push(performance.now() - t0);
-        embedMs?.push(timings.embedMs);
-        run.set(
-          q.id,
-          hits.map((h) => h.docId),
-        );
-      }
-      return run;
-    };
+    const search: EvalSearch = { svc, collection, queries, k, candidates, fusion };
     const lat: number[] = [];
     const embedLat: number[] = [];
-    const run = await runOf(m, opts.rerank === true, lat, embedLat);
+    const run = await runQueries(search, m, opts.rerank === true, lat, embedLat);
     const metrics = evaluate(run, qrels);
-    let vsBm25: PairedBootstrap | undefined;
-    if (m !== "sparse" || opts.rerank) {
-      const base = perQuery(await runOf("sparse", false), qrels);
-      const mine = perQuery(run, qrels);
-      const ids = [...mine.keys()];
-      vsBm25 = pairedBootstrap(
-        ids.map((id) => mine.get(id)?.ndcg10 ?? 0),
-        ids.map((id) => base.get(id)?.ndcg10 ?? 0),
-      );
-    }
+    const vsBm25 = m !== "sparse" || opts.rerank ? await versusBm25(search, run, qrels) : undefined;
     const result = {
       collection,
       store: svc.store.kind,
@@ -347,43 +408,7 @@ export async function ragEvalCommand(opts: RagCliOptions, io: CliIO): Promise<nu
       renameSync(tmp, opts.json);
     }
     if (opts.json === true) printJson(io, result);
-    else {
-      const ci = vsBm25
-        ? `${vsBm25.delta >= 0 ? "+" : ""}${vsBm25.delta.toFixed(4)} [${vsBm25.ci95[0].toFixed(4)}, ${vsBm25.ci95[1].toFixed(4)}]`
-        : "-";
-      io.out(
-        renderTable(
-          [
-            "store",
-            "mode",
-            "queries",
-            "nDCG@10",
-            "vs BM25 (95% CI)",
-            "Recall@100",
-            "MAP",
-            "MRR@10",
-            "p50 ms",
-          ],
-          [
-            [
-              result.store,
-              m +
-                (fusion
-                  ? ` (${fusion.method === "rrf" ? `rrf k=${fusion.k}` : `weighted ${fusion.dense}`})`
-                  : "") +
-                (result.rerank ? "+rerank" : ""),
-              String(metrics.queries),
-              metrics.ndcg10.toFixed(4),
-              ci,
-              metrics.recall100.toFixed(4),
-              metrics.ap.toFixed(4),
-              metrics.rr10.toFixed(4),
-              result.latencyMs.p50.toFixed(2),
-            ],
-          ],
-        ),
-      );
-    }
+    else io.out(evalTable(result));
     return 0;
   } finally {
     await close();

@@ -54,36 +54,40 @@ function typeOf(s: JsonSchema): string {
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-function walk(s: JsonSchema, path: string, required: boolean, rows: Row[], note = ""): void {
-  if (path !== "" && !path.endsWith("[]")) {
-    const isObject = s.type === "object" && s.properties !== undefined;
-    const def =
-      s.default === undefined || (isObject && typeof s.default === "object")
-        ? ""
-        : `\`${JSON.stringify(s.default)}\``;
-    rows.push({
-      path,
-      type: isObject ? "object" : typeOf(s),
-      required,
-      default: def,
-      description: cell(note + (s.description ?? "")),
-    });
-  }
-  if (s.properties) {
-    for (const [key, child] of Object.entries(s.properties)) {
-      walk(child, path ? `${path}.${key}` : key, s.required?.includes(key) ?? false, rows, note);
-    }
-  }
-  if (s.type === "array" && s.items?.properties) walk(s.items, `${path}[]`, true, rows, note);
+/** The table row of one field: its type, whether it is required, its default, its description. */
+function rowOf(s: JsonSchema, path: string, required: boolean, note: string): Row {
+  const isObject = s.type === "object" && s.properties !== undefined;
+  const def =
+    s.default === undefined || (isObject && typeof s.default === "object")
+      ? ""
+      : `\`${JSON.stringify(s.default)}\``;
+  return {
+    path,
+    type: isObject ? "object" : typeOf(s),
+    required,
+    default: def,
+    description: cell(note + (s.description ?? "")),
+  };
+}
+
+/** The fields of each `oneOf` variant, noted with the `kind` that selects it. */
+function walkVariants(s: JsonSchema, path: string, rows: Row[], note: string): void {
   for (const variant of s.oneOf ?? []) {
     const kind = variant.properties?.kind?.const;
-    if (variant.properties) {
-      for (const [key, child] of Object.entries(variant.properties)) {
-        const when = kind === undefined ? note : `${note}(kind \`${String(kind)}\`) `;
-        walk(child, `${path}.${key}`, variant.required?.includes(key) ?? false, rows, when);
-      }
+    const when = kind === undefined ? note : `${note}(kind \`${String(kind)}\`) `;
+    for (const [key, child] of Object.entries(variant.properties ?? {})) {
+      walk(child, `${path}.${key}`, variant.required?.includes(key) ?? false, rows, when);
     }
   }
+}
+
+function walk(s: JsonSchema, path: string, required: boolean, rows: Row[], note = ""): void {
+  if (path !== "" && !path.endsWith("[]")) rows.push(rowOf(s, path, required, note));
+  for (const [key, child] of Object.entries(s.properties ?? {})) {
+    walk(child, path ? `${path}.${key}` : key, s.required?.includes(key) ?? false, rows, note);
+  }
+  if (s.type === "array" && s.items?.properties) walk(s.items, `${path}[]`, true, rows, note);
+  walkVariants(s, path, rows, note);
 }
 
 export function specReferenceMarkdown(): string {

@@ -108,13 +108,11 @@ export function exportRequestJson(spans: readonly ReadableSpan[]): string {
   return exportRequestBody(spans).toString("utf8");
 }
 
-/**
- * One ExportTraceServiceRequest, spans grouped by resource, then by instrumentation scope,
- * encoded straight into one Buffer: each span's string is flattened and UTF-8-encoded once, by
- * `buf.write`, instead of joined into a batch string first and encoded again.
- */
-export function exportRequestBody(spans: readonly ReadableSpan[]): Buffer {
-  const byResource = new Map<ReadableSpan["resource"], Map<string, ReadableSpan[]>>();
+type SpansByScope = Map<string, ReadableSpan[]>;
+
+/** Spans grouped by resource, then by instrumentation scope, each group in arrival order. */
+function groupSpans(spans: readonly ReadableSpan[]): Map<ReadableSpan["resource"], SpansByScope> {
+  const byResource = new Map<ReadableSpan["resource"], SpansByScope>();
   for (const span of spans) {
     let scopes = byResource.get(span.resource);
     if (!scopes) {
@@ -130,32 +128,50 @@ export function exportRequestBody(spans: readonly ReadableSpan[]): Buffer {
     }
     list.push(span);
   }
-  // Pieces in order; UTF-16 → UTF-8 takes at most 3 bytes per code unit, so 3× the length fits.
-  const pieces: string[] = ['{"resourceSpans":['];
-  let firstResource = true;
-  for (const [resource, scopes] of byResource) {
-    pieces.push(
-      `${firstResource ? "" : ","}{"resource":{"attributes":[${attributes(resource.attributes as Attributes)}],"droppedAttributesCount":0},"scopeSpans":[`,
-    );
-    firstResource = false;
-    let firstScope = true;
-    for (const list of scopes.values()) {
-      const sc = (list[0] as ReadableSpan).instrumentationScope;
-      pieces.push(
-        `${firstScope ? "" : ","}{"scope":{"name":${JSON.stringify(sc.name)}${sc.version ? `,"version":${JSON.stringify(sc.version)}` : ""}},"spans":[`,
-      );
-      firstScope = false;
-      for (let i = 0; i < list.length; i++)
-        pieces.push(i === 0 ? spanJson(list[i] as ReadableSpan) : `,${spanJson(list[i] as ReadableSpan)}`);
-      pieces.push(`]${sc.schemaUrl ? `,"schemaUrl":${JSON.stringify(sc.schemaUrl)}` : ""}}`);
-    }
-    pieces.push(`]${resource.schemaUrl ? `,"schemaUrl":${JSON.stringify(resource.schemaUrl)}` : ""}}`);
-  }
-  pieces.push("]}");
+  return byResource;
+}
+
+/** One ScopeSpans object (its spans share a scope), appended to `pieces`. */
+function pushScopeSpans(pieces: string[], list: readonly ReadableSpan[], first: boolean): void {
+  const sc = (list[0] as ReadableSpan).instrumentationScope;
+  pieces.push(
+    `${first ? "" : ","}{"scope":{"name":${JSON.stringify(sc.name)}${sc.version ? `,"version":${JSON.stringify(sc.version)}` : ""}},"spans":[`,
+  );
+  for (let i = 0; i < list.length; i++)
+    pieces.push(i === 0 ? spanJson(list[i] as ReadableSpan) : `,${spanJson(list[i] as ReadableSpan)}`);
+  pieces.push(`]${sc.schemaUrl ? `,"schemaUrl":${JSON.stringify(sc.schemaUrl)}` : ""}}`);
+}
+
+/** The pieces UTF-8-encoded into one Buffer; UTF-16 → UTF-8 takes at most 3 bytes per code unit. */
+function utf8Concat(pieces: readonly string[]): Buffer {
   let chars = 0;
   for (const p of pieces) chars += p.length;
   const buf = Buffer.allocUnsafe(chars * 3);
   let at = 0;
   for (const p of pieces) at += buf.write(p, at, "utf8");
   return buf.subarray(0, at);
+}
+
+/**
+ * One ExportTraceServiceRequest, spans grouped by resource, then by instrumentation scope,
+ * encoded straight into one Buffer: each span's string is flattened and UTF-8-encoded once, by
+ * `buf.write`, instead of joined into a batch string first and encoded again.
+ */
+export function exportRequestBody(spans: readonly ReadableSpan[]): Buffer {
+  const pieces: string[] = ['{"resourceSpans":['];
+  let firstResource = true;
+  for (const [resource, scopes] of groupSpans(spans)) {
+    pieces.push(
+      `${firstResource ? "" : ","}{"resource":{"attributes":[${attributes(resource.attributes as Attributes)}],"droppedAttributesCount":0},"scopeSpans":[`,
+    );
+    firstResource = false;
+    let firstScope = true;
+    for (const list of scopes.values()) {
+      pushScopeSpans(pieces, list, firstScope);
+      firstScope = false;
+    }
+    pieces.push(`]${resource.schemaUrl ? `,"schemaUrl":${JSON.stringify(resource.schemaUrl)}` : ""}}`);
+  }
+  pieces.push("]}");
+  return utf8Concat(pieces);
 }

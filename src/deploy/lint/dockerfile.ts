@@ -30,6 +30,82 @@ interface Piece {
   column: number;
 }
 
+/** An instruction's text as it is assembled, with the line and column each piece came from. */
+class ArgsText {
+  text = "";
+  readonly pieces: Piece[] = [];
+  append(text: string, line: number, column: number): void {
+    this.pieces.push({ at: this.text.length, line, column });
+    this.text += text;
+  }
+}
+
+/**
+ * The keyword line's text and its `\` continuation lines, joined with a space; returns the index
+ * of the first line after them.
+ */
+function readContinued(
+  lines: readonly string[],
+  start: number,
+  first: string,
+  args: ArgsText,
+  column: number,
+) {
+  let i = start;
+  let text = first;
+  let col = column;
+  for (;;) {
+    const cont = /\\\s*$/.test(text);
+    args.append(cont ? text.replace(/\\\s*$/, "") : text, i + 1, col);
+    i++;
+    if (!cont) return i;
+    // Comment lines inside a continuation are dropped by the builder; blank ones too.
+    while (i < lines.length && /^\s*(#.*)?$/.test(lines[i] ?? "")) i++;
+    if (i >= lines.length) return i;
+    args.text += " ";
+    text = lines[i] ?? "";
+    col = 1;
+  }
+}
+
+/**
+ * Heredocs (`RUN <<EOF`, `RUN cat > f <<-EOF`): their bodies follow, up to the terminator, and
+ * belong to the instruction. A body is shell when it is the RUN's script itself or is fed to a
+ * shell; otherwise (cat > file <<EOF, python3 <<EOF) it is data. Returns the first line after the
+ * last body and the data ranges.
+ */
+function readHeredocs(keyword: string, lines: readonly string[], start: number, args: ArgsText) {
+  const data: [number, number][] = [];
+  let i = start;
+  if (keyword !== "RUN" && keyword !== "COPY") return { next: i, data };
+  const head = args.text;
+  for (const h of head.matchAll(/<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g)) {
+    const end = h[2] ?? "";
+    const before = head.slice(0, h.index);
+    const script =
+      keyword === "RUN" && /^\s*(--\S+\s+)*$|(^|[\s;&|])(sh|bash|ash|dash)(\s+-\S+)*\s*$/.test(before);
+    args.text += "\n";
+    const from = args.text.length;
+    while (i < lines.length && (lines[i] ?? "").trim() !== end) {
+      args.append(`${lines[i] ?? ""}\n`, i + 1, 1);
+      i++;
+    }
+    if (!script) data.push([from, args.text.length]);
+    i++;
+  }
+  return { next: i, data };
+}
+
+/** Offset in the joined text → the line and column it was written at. */
+function positionsOf(pieces: readonly Piece[], line: number): Instruction["pos"] {
+  const frozen = [...pieces];
+  return (offset) => {
+    let p = frozen[0] ?? { at: 0, line, column: 1 };
+    for (const q of frozen) if (q.at <= offset) p = q;
+    return { line: p.line, column: p.column + Math.max(0, offset - p.at) };
+  };
+}
+
 /** Instructions in order; comments and parser directives dropped. */
 export function instructions(lines: readonly string[]): Instruction[] {
   const out: Instruction[] = [];
@@ -43,58 +119,16 @@ export function instructions(lines: readonly string[]): Instruction[] {
     }
     const keyword = (m[2] ?? "").toUpperCase();
     const start = i;
-    const pieces: Piece[] = [];
-    let args = "";
-    const append = (text: string, line: number, column: number) => {
-      pieces.push({ at: args.length, line, column });
-      args += text;
-    };
-    let text = first.slice(m[0].length);
-    let column = m[0].length + 1;
-    for (;;) {
-      const cont = /\\\s*$/.test(text);
-      append(cont ? text.replace(/\\\s*$/, "") : text, i + 1, column);
-      i++;
-      if (!cont) break;
-      // Comment lines inside a continuation are dropped by the builder; blank ones too.
-      while (i < lines.length && /^\s*(#.*)?$/.test(lines[i] ?? "")) i++;
-      if (i >= lines.length) break;
-      args += " ";
-      text = lines[i] ?? "";
-      column = 1;
-    }
-    // Heredocs (`RUN <<EOF`, `RUN cat > f <<-EOF`): their bodies follow, up to the terminator,
-    // and belong to the instruction. A body is shell when it is the RUN's script itself or is fed
-    // to a shell; otherwise (cat > file <<EOF, python3 <<EOF) it is data.
-    const data: [number, number][] = [];
-    if (keyword === "RUN" || keyword === "COPY") {
-      const head = args;
-      for (const h of head.matchAll(/<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g)) {
-        const end = h[2] ?? "";
-        const before = head.slice(0, h.index);
-        const script =
-          keyword === "RUN" && /^\s*(--\S+\s+)*$|(^|[\s;&|])(sh|bash|ash|dash)(\s+-\S+)*\s*$/.test(before);
-        args += "\n";
-        const from = args.length;
-        while (i < lines.length && (lines[i] ?? "").trim() !== end) {
-          append(`${lines[i] ?? ""}\n`, i + 1, 1);
-          i++;
-        }
-        if (!script) data.push([from, args.length]);
-        i++;
-      }
-    }
-    const frozen = [...pieces];
+    const args = new ArgsText();
+    i = readContinued(lines, i, first.slice(m[0].length), args, m[0].length + 1);
+    const heredocs = readHeredocs(keyword, lines, i, args);
+    i = heredocs.next;
     out.push({
       keyword,
-      args,
+      args: args.text,
       line: start + 1,
-      data,
-      pos(offset) {
-        let p = frozen[0] ?? { at: 0, line: start + 1, column: 1 };
-        for (const q of frozen) if (q.at <= offset) p = q;
-        return { line: p.line, column: p.column + Math.max(0, offset - p.at) };
-      },
+      data: heredocs.data,
+      pos: positionsOf(args.pieces, start + 1),
     });
   }
   return out;

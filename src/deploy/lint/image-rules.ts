@@ -159,6 +159,23 @@ function sourceOf(c: ContainerRef, ctx: LintContext): ImageSource | undefined {
   return { chain, ...(base ? { base } : {}) };
 }
 
+type Probe = ContainerRef["probes"][number];
+type MissingProgram = NonNullable<ReturnType<typeof missing>>;
+
+/** What a probe that can never pass does to the workload, and what to do about it. */
+function probeMessage(c: ContainerRef, p: Probe, src: ImageSource, miss: MissingProgram): string {
+  const built = src.chain.length > 0 ? `its Dockerfile's base ${src.base}` : (c.image ?? "");
+  const fix = c.k8s
+    ? "use an httpGet, tcpSocket or grpc probe instead, or an image that has it"
+    : miss.install;
+  const effect = !c.k8s
+    ? "the service stays unhealthy, and services that wait for service_healthy never start"
+    : p.name === "readinessProbe"
+      ? "the pod never becomes Ready"
+      : "the kubelet restarts the container over and over";
+  return `${c.owner}'s ${p.name} runs ${miss.program} (${describe(p.command)}), which ${built} (${miss.family}) does not ship${src.chain.length > 0 ? " and the Dockerfile never installs" : ""}: the check fails every time and ${effect}; ${fix}`;
+}
+
 function probeRule(ctx: LintContext): void {
   for (const d of ctx.dockerfiles) dockerfileProbes(d, ctx);
   for (const c of containers(ctx)) {
@@ -167,22 +184,7 @@ function probeRule(ctx: LintContext): void {
     if (!src) continue;
     for (const p of c.probes) {
       const miss = missing(p.command, src);
-      if (!miss) continue;
-      const built = src.chain.length > 0 ? `its Dockerfile's base ${src.base}` : (c.image ?? "");
-      const fix = c.k8s
-        ? "use an httpGet, tcpSocket or grpc probe instead, or an image that has it"
-        : miss.install;
-      const effect = !c.k8s
-        ? "the service stays unhealthy, and services that wait for service_healthy never start"
-        : p.name === "readinessProbe"
-          ? "the pod never becomes Ready"
-          : "the kubelet restarts the container over and over";
-      ctx.at(
-        c.doc,
-        p.path,
-        "probe-binary-missing",
-        `${c.owner}'s ${p.name} runs ${miss.program} (${describe(p.command)}), which ${built} (${miss.family}) does not ship${src.chain.length > 0 ? " and the Dockerfile never installs" : ""}: the check fails every time and ${effect}; ${fix}`,
-      );
+      if (miss) ctx.at(c.doc, p.path, "probe-binary-missing", probeMessage(c, p, src, miss));
     }
   }
 }

@@ -269,31 +269,39 @@ export class Linter implements LintContext {
       return;
     }
     if (kind && apiVersion && isPlain(v.metadata)) {
-      const k: K8s = { doc, o: v, kind, name: str(v.metadata.name) ?? "" };
-      this.k8s.push(k);
-      if (kind === "ConfigMap" && isPlain(v.data)) {
-        for (const [key, text] of Object.entries(v.data)) {
-          if (typeof text !== "string") continue;
-          let inner: LoadedDoc[] = [];
-          try {
-            inner = embeddedDocs(doc, ["data", key], text);
-          } catch {
-            continue;
-          }
-          for (const d of inner) this.classifyEmbedded(d, { name: k.name, key }, ["data", key]);
-        }
-      }
-      if (kind === "HelmChart" && isPlain(v.spec) && typeof v.spec.valuesContent === "string") {
-        for (const d of embeddedDocs(doc, ["spec", "valuesContent"], v.spec.valuesContent)) {
-          if (isPlain(d.value)) this.gpuValues.push({ doc: d, values: d.value, path: [] });
-        }
-      }
-      if (kind === "PrometheusRule" && isPlain(v.spec) && Array.isArray(v.spec.groups)) {
-        this.ruleFiles.push({ doc, groups: v.spec.groups, path: ["spec", "groups"] });
-      }
+      this.classifyK8s({ doc, o: v, kind, name: str(v.metadata.name) ?? "" });
       return;
     }
     this.classifyEmbedded(doc, undefined, []);
+  }
+
+  /** A Kubernetes object, and the documents some kinds carry inside (ConfigMap data, Helm values). */
+  private classifyK8s(k: K8s): void {
+    const { doc, o: v, kind } = k;
+    this.k8s.push(k);
+    if (kind === "ConfigMap" && isPlain(v.data)) this.classifyConfigMapData(k, v.data);
+    if (kind === "HelmChart" && isPlain(v.spec) && typeof v.spec.valuesContent === "string") {
+      for (const d of embeddedDocs(doc, ["spec", "valuesContent"], v.spec.valuesContent)) {
+        if (isPlain(d.value)) this.gpuValues.push({ doc: d, values: d.value, path: [] });
+      }
+    }
+    if (kind === "PrometheusRule" && isPlain(v.spec) && Array.isArray(v.spec.groups)) {
+      this.ruleFiles.push({ doc, groups: v.spec.groups, path: ["spec", "groups"] });
+    }
+  }
+
+  /** Each ConfigMap key that parses as YAML/JSON, classified as a file of its own would be. */
+  private classifyConfigMapData(k: K8s, data: Record<string, unknown>): void {
+    for (const [key, text] of Object.entries(data)) {
+      if (typeof text !== "string") continue;
+      let inner: LoadedDoc[] = [];
+      try {
+        inner = embeddedDocs(k.doc, ["data", key], text);
+      } catch {
+        continue;
+      }
+      for (const d of inner) this.classifyEmbedded(d, { name: k.name, key }, ["data", key]);
+    }
   }
 
   private classifyEmbedded(
@@ -518,75 +526,82 @@ export class Linter implements LintContext {
       if (a.kind === "hpa") {
         const metrics = Array.isArray(spec.metrics) ? spec.metrics : [];
         metrics.forEach((m, i) => {
-          if (!isPlain(m)) return;
-          const type = str(m.type) ?? "";
-          const src = isPlain(m[type.charAt(0).toLowerCase() + type.slice(1)])
-            ? (m[type.charAt(0).toLowerCase() + type.slice(1)] as Plain)
-            : undefined;
-          if (!src || type === "Resource" || type === "ContainerResource") return;
-          const name = isPlain(src.metric) ? str(src.metric.name) : undefined;
-          if (!name) return;
-          const path: PathKey[] = ["spec", "metrics", i];
-          for (const p of metricNameProblems(name, { allowUnderscore: true }))
-            this.at(
-              a.k.doc,
-              [...path, type.charAt(0).toLowerCase() + type.slice(1), "metric", "name"],
-              p.rule,
-              p.message,
-            );
-          if (!exposed.has(name)) {
-            this.at(
-              a.k.doc,
-              [...path, "type"],
-              "hpa-metric-without-adapter",
-              `HPA ${a.k.name} reads ${type} metric ${name}, but no prometheus-adapter rule exposes it: the HPA can never read it (add the adapter rule, or use a KEDA ScaledObject instead)`,
-            );
-          }
-          const target = isPlain(src.target) ? src.target : {};
-          const raw = target.averageValue ?? target.value;
-          if (raw !== undefined && isFractionMetric(name)) {
-            const v = quantity(String(raw));
-            if (v !== undefined && v > 1) {
-              this.at(
-                a.k.doc,
-                [...path, type.charAt(0).toLowerCase() + type.slice(1), "target"],
-                "fraction-target-as-percent",
-                `${name} is a 0–1 fraction; a target of ${String(raw)} can never be reached, so the HPA never scales (write ${v / 100})`,
-              );
-            }
-          }
+          if (isPlain(m)) this.hpaMetricRules(a.k, m, i, exposed);
         });
       } else {
         const triggers = Array.isArray(spec.triggers) ? spec.triggers : [];
         triggers.forEach((t, i) => {
-          if (!isPlain(t) || t.type !== "prometheus" || !isPlain(t.metadata)) return;
-          const md = t.metadata;
-          const q = str(md.query);
-          if (q) {
-            this.checkExpr(a.k.doc, ["spec", "triggers", i, "metadata", "query"], q);
-            const th = quantity(String(md.threshold ?? ""));
-            const fraction =
-              engineMetricTokens(q).some(isFractionMetric) || isFractionMetric(q.replace(/\{.*$/, ""));
-            if (fraction && th !== undefined && th > 1) {
-              this.at(
-                a.k.doc,
-                ["spec", "triggers", i, "metadata", "threshold"],
-                "fraction-target-as-percent",
-                `the query reads a 0–1 fraction; threshold ${String(md.threshold)} can never be reached (write ${th / 100})`,
-              );
-            }
-          }
-          if (md.ignoreNullValues !== "false" && md.ignoreNullValues !== false) {
-            this.at(
-              a.k.doc,
-              ["spec", "triggers", i, "metadata"],
-              "keda-ignore-null-values",
-              `ScaledObject ${a.k.name}: without ignoreNullValues: "false" a query that matches nothing reads as 0 and the Deployment scales to its minimum`,
-            );
-          }
+          if (isPlain(t) && t.type === "prometheus" && isPlain(t.metadata))
+            this.kedaTriggerRules(a.k, t.metadata, i);
         });
       }
     }
+    this.sameTargetRule(autos);
+  }
+
+  /** One HPA metric (not a resource metric): a vLLM name, an adapter that exposes it, a 0–1 target. */
+  private hpaMetricRules(hpa: K8s, m: Plain, i: number, exposed: Set<string>): void {
+    const type = str(m.type) ?? "";
+    // The metric's own block: `pods`, `object`, `external`, … (the type, first letter lower-cased).
+    const field = type.charAt(0).toLowerCase() + type.slice(1);
+    const src = isPlain(m[field]) ? (m[field] as Plain) : undefined;
+    if (!src || type === "Resource" || type === "ContainerResource") return;
+    const name = isPlain(src.metric) ? str(src.metric.name) : undefined;
+    if (!name) return;
+    const path: PathKey[] = ["spec", "metrics", i];
+    for (const p of metricNameProblems(name, { allowUnderscore: true }))
+      this.at(hpa.doc, [...path, field, "metric", "name"], p.rule, p.message);
+    if (!exposed.has(name)) {
+      this.at(
+        hpa.doc,
+        [...path, "type"],
+        "hpa-metric-without-adapter",
+        `HPA ${hpa.name} reads ${type} metric ${name}, but no prometheus-adapter rule exposes it: the HPA can never read it (add the adapter rule, or use a KEDA ScaledObject instead)`,
+      );
+    }
+    const target = isPlain(src.target) ? src.target : {};
+    const raw = target.averageValue ?? target.value;
+    if (raw === undefined || !isFractionMetric(name)) return;
+    const v = quantity(String(raw));
+    if (v !== undefined && v > 1) {
+      this.at(
+        hpa.doc,
+        [...path, field, "target"],
+        "fraction-target-as-percent",
+        `${name} is a 0–1 fraction; a target of ${String(raw)} can never be reached, so the HPA never scales (write ${v / 100})`,
+      );
+    }
+  }
+
+  /** One KEDA prometheus trigger: its query, a 0–1 threshold written as a percent, ignoreNullValues. */
+  private kedaTriggerRules(so: K8s, md: Plain, i: number): void {
+    const q = str(md.query);
+    if (q) {
+      this.checkExpr(so.doc, ["spec", "triggers", i, "metadata", "query"], q);
+      const th = quantity(String(md.threshold ?? ""));
+      const fraction =
+        engineMetricTokens(q).some(isFractionMetric) || isFractionMetric(q.replace(/\{.*$/, ""));
+      if (fraction && th !== undefined && th > 1) {
+        this.at(
+          so.doc,
+          ["spec", "triggers", i, "metadata", "threshold"],
+          "fraction-target-as-percent",
+          `the query reads a 0–1 fraction; threshold ${String(md.threshold)} can never be reached (write ${th / 100})`,
+        );
+      }
+    }
+    if (md.ignoreNullValues !== "false" && md.ignoreNullValues !== false) {
+      this.at(
+        so.doc,
+        ["spec", "triggers", i, "metadata"],
+        "keda-ignore-null-values",
+        `ScaledObject ${so.name}: without ignoreNullValues: "false" a query that matches nothing reads as 0 and the Deployment scales to its minimum`,
+      );
+    }
+  }
+
+  /** An HPA and a ScaledObject on the same Deployment. */
+  private sameTargetRule(autos: ReturnType<Linter["autoscalers"]>): void {
     const byTarget = new Map<string, typeof autos>();
     for (const a of autos) byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a]);
     for (const [target, list] of byTarget) {
@@ -605,48 +620,63 @@ export class Linter implements LintContext {
 
   private migRules(): void {
     const op = this.operator();
-    for (const m of this.migConfigs) {
-      const configs = m.value["mig-configs"] as Plain;
-      for (const [name, entries] of Object.entries(configs)) {
-        if (!Array.isArray(entries)) continue;
-        entries.forEach((e, i) => {
-          if (!isPlain(e) || e["mig-enabled"] === false || !isPlain(e["mig-devices"])) return;
-          const profiles: string[] = [];
-          for (const [p, n] of Object.entries(e["mig-devices"]))
-            for (let k = 0; k < Number(n); k++) profiles.push(normalizeProfileName(p));
-          // Point at the profile that breaks the layout (the most instances), else the first.
-          const devices = Object.entries(e["mig-devices"]);
-          const worst = [...devices].sort((a, b) => Number(b[1]) - Number(a[1]))[0]?.[0];
-          const path: PathKey[] = ["mig-configs", name, i, "mig-devices", worst ?? ""];
-          const problem = migProblem(profiles);
-          if (problem) this.at(m.doc, path, "mig-layout-invalid", `mig config ${name}: ${problem}`);
-          if (new Set(profiles).size > 1 && op && op.strategy === "single") {
-            this.at(
-              m.doc,
-              path,
-              "mig-strategy-single-mixed",
-              `mig config ${name} mixes ${[...new Set(profiles)].join(" and ")}, but the GPU Operator's mig.strategy is single${op.strategyExplicit ? "" : " (its default)"}: the device plugin fails on a node with more than one profile; set mig.strategy: mixed`,
-            );
-          }
-        });
-      }
-      // Keys the operator and node labels name must exist.
-      if (
-        op &&
-        m.configMap &&
-        op.migConfigName === m.configMap.name &&
-        !(op.migDefault in configs) &&
-        op.doc
-      ) {
-        this.at(
-          op.doc,
-          ["migManager", "config"],
-          "gpu-config-key-missing",
-          `migManager.config.default is ${op.migDefault}${op.migDefault === "all-disabled" ? " (the operator's default)" : ""}, which is not a config in ConfigMap ${m.configMap.name} (has ${Object.keys(configs).join(", ")})`,
-        );
-      }
-    }
+    for (const m of this.migConfigs) this.migConfigRules(m, op);
     const allMigKeys = new Set(this.migConfigs.flatMap((m) => Object.keys(m.value["mig-configs"] as Plain)));
+    this.migLabelRules(allMigKeys);
+    for (const p of this.podSpecs()) this.migPodRules(p, allMigKeys, op);
+    this.devicePluginDefaultRule(op);
+  }
+
+  /** Each layout of a mig-parted config, and the default config the operator names. */
+  private migConfigRules(m: Embedded, op: ReturnType<Linter["operator"]>): void {
+    const configs = m.value["mig-configs"] as Plain;
+    for (const [name, entries] of Object.entries(configs)) {
+      if (!Array.isArray(entries)) continue;
+      entries.forEach((e, i) => {
+        if (isPlain(e) && e["mig-enabled"] !== false && isPlain(e["mig-devices"]))
+          this.migLayoutRules(m.doc, name, i, e["mig-devices"], op);
+      });
+    }
+    // Keys the operator and node labels name must exist.
+    if (op && m.configMap && op.migConfigName === m.configMap.name && !(op.migDefault in configs) && op.doc) {
+      this.at(
+        op.doc,
+        ["migManager", "config"],
+        "gpu-config-key-missing",
+        `migManager.config.default is ${op.migDefault}${op.migDefault === "all-disabled" ? " (the operator's default)" : ""}, which is not a config in ConfigMap ${m.configMap.name} (has ${Object.keys(configs).join(", ")})`,
+      );
+    }
+  }
+
+  /** One entry's mig-devices: a layout the GPU can hold, and one profile where the strategy is single. */
+  private migLayoutRules(
+    doc: LoadedDoc,
+    name: string,
+    i: number,
+    migDevices: Plain,
+    op: ReturnType<Linter["operator"]>,
+  ): void {
+    const profiles: string[] = [];
+    for (const [p, n] of Object.entries(migDevices))
+      for (let k = 0; k < Number(n); k++) profiles.push(normalizeProfileName(p));
+    // Point at the profile that breaks the layout (the most instances), else the first.
+    const devices = Object.entries(migDevices);
+    const worst = [...devices].sort((a, b) => Number(b[1]) - Number(a[1]))[0]?.[0];
+    const path: PathKey[] = ["mig-configs", name, i, "mig-devices", worst ?? ""];
+    const problem = migProblem(profiles);
+    if (problem) this.at(doc, path, "mig-layout-invalid", `mig config ${name}: ${problem}`);
+    if (new Set(profiles).size > 1 && op && op.strategy === "single") {
+      this.at(
+        doc,
+        path,
+        "mig-strategy-single-mixed",
+        `mig config ${name} mixes ${[...new Set(profiles)].join(" and ")}, but the GPU Operator's mig.strategy is single${op.strategyExplicit ? "" : " (its default)"}: the device plugin fails on a node with more than one profile; set mig.strategy: mixed`,
+      );
+    }
+  }
+
+  /** Node labels nvidia.com/mig.config must name a config of the mig-parted ConfigMap. */
+  private migLabelRules(allMigKeys: Set<string>): void {
     for (const k of this.k8s) {
       const labels =
         k.kind === "Node" && isPlain(k.o.metadata) && isPlain(k.o.metadata.labels)
@@ -662,43 +692,47 @@ export class Linter implements LintContext {
         );
       }
     }
-    for (const p of this.podSpecs()) {
-      const selector = isPlain(p.spec.nodeSelector)
-        ? str(p.spec.nodeSelector["nvidia.com/mig.config"])
-        : undefined;
-      if (selector && this.migConfigs.length > 0 && !allMigKeys.has(selector)) {
+  }
+
+  /** A pod's mig.config node selector, and MIG resources it requests under the single strategy. */
+  private migPodRules(p: PodSpecRef, allMigKeys: Set<string>, op: ReturnType<Linter["operator"]>): void {
+    const selector = isPlain(p.spec.nodeSelector)
+      ? str(p.spec.nodeSelector["nvidia.com/mig.config"])
+      : undefined;
+    if (selector && this.migConfigs.length > 0 && !allMigKeys.has(selector)) {
+      this.at(
+        p.owner.doc,
+        [...p.path, "nodeSelector"],
+        "gpu-config-key-missing",
+        `nodeSelector nvidia.com/mig.config=${selector} names no config of the mig-parted ConfigMap (has ${[...allMigKeys].join(", ")})`,
+      );
+    }
+    if (op?.strategy !== "single") return;
+    for (const { c, path } of this.containers(p)) {
+      const mig = Object.keys(this.resources(c)).find((r) => r.startsWith("nvidia.com/mig-"));
+      if (mig) {
         this.at(
           p.owner.doc,
-          [...p.path, "nodeSelector"],
-          "gpu-config-key-missing",
-          `nodeSelector nvidia.com/mig.config=${selector} names no config of the mig-parted ConfigMap (has ${[...allMigKeys].join(", ")})`,
+          [...path, "resources"],
+          "mig-resource-single-strategy",
+          `${p.owner.kind} ${p.owner.name} requests ${mig}, but with mig.strategy single${op.strategyExplicit ? "" : " (the GPU Operator's default)"} the device plugin only advertises nvidia.com/gpu: the pod never schedules`,
         );
-      }
-      if (op && op.strategy === "single") {
-        for (const { c, path } of this.containers(p)) {
-          const mig = Object.keys(this.resources(c)).find((r) => r.startsWith("nvidia.com/mig-"));
-          if (mig) {
-            this.at(
-              p.owner.doc,
-              [...path, "resources"],
-              "mig-resource-single-strategy",
-              `${p.owner.kind} ${p.owner.name} requests ${mig}, but with mig.strategy single${op.strategyExplicit ? "" : " (the GPU Operator's default)"} the device plugin only advertises nvidia.com/gpu: the pod never schedules`,
-            );
-          }
-        }
       }
     }
-    if (op?.dpDefault && op.dpName) {
-      const cfg = this.devicePluginConfigs.filter((d) => d.configMap?.name === op.dpName);
-      const keys = cfg.map((d) => d.configMap?.key ?? "");
-      if (cfg.length > 0 && !keys.includes(op.dpDefault) && op.doc) {
-        this.at(
-          op.doc,
-          ["devicePlugin", "config", "default"],
-          "gpu-config-key-missing",
-          `devicePlugin.config.default is ${op.dpDefault}, not a key of ConfigMap ${op.dpName} (has ${keys.join(", ")})`,
-        );
-      }
+  }
+
+  /** devicePlugin.config.default must be a key of the ConfigMap devicePlugin.config.name names. */
+  private devicePluginDefaultRule(op: ReturnType<Linter["operator"]>): void {
+    if (!op?.dpDefault || !op.dpName) return;
+    const cfg = this.devicePluginConfigs.filter((d) => d.configMap?.name === op.dpName);
+    const keys = cfg.map((d) => d.configMap?.key ?? "");
+    if (cfg.length > 0 && !keys.includes(op.dpDefault) && op.doc) {
+      this.at(
+        op.doc,
+        ["devicePlugin", "config", "default"],
+        "gpu-config-key-missing",
+        `devicePlugin.config.default is ${op.dpDefault}, not a key of ConfigMap ${op.dpName} (has ${keys.join(", ")})`,
+      );
     }
   }
 
@@ -793,7 +827,8 @@ export class Linter implements LintContext {
     return covers(dep.doc.file);
   }
 
-  private timeSliceRules(): void {
+  /** The most ways any device-plugin sharing config (time slicing or MPS) splits a GPU, and where. */
+  private maxTimeSlice(): { replicas: number; where?: { doc: LoadedDoc; path: PathKey[] } } {
     let replicas = 0;
     let where: { doc: LoadedDoc; path: PathKey[] } | undefined;
     const consider = (doc: LoadedDoc, sharing: unknown, path: PathKey[]) => {
@@ -815,6 +850,11 @@ export class Linter implements LintContext {
       const cfg = isPlain(dp.config) ? dp.config : {};
       consider(v.doc, isPlain(cfg.shared) ? cfg.shared : undefined, ["devicePlugin", "config", "shared"]);
     }
+    return { replicas, ...(where ? { where } : {}) };
+  }
+
+  private timeSliceRules(): void {
+    const { replicas, where } = this.maxTimeSlice();
     if (replicas < 2 || !where) return;
     for (const p of this.podSpecs()) {
       for (const { c, path } of this.containers(p)) {
@@ -865,97 +905,102 @@ export class Linter implements LintContext {
 
   private sizingRules(): void {
     for (const p of this.podSpecs()) {
-      for (const { c, path } of this.containers(p)) {
-        if (!isVllm(c)) continue;
-        const args = this.args(c);
-        const serve = args.indexOf("serve");
-        const repo = this.flag(args, "--model") ?? (serve >= 0 ? args[serve + 1] : undefined);
-        const found = repo ? findModelByRepo(repo) : undefined;
-        if (found?.model.kind !== "chat") continue;
-        const model = found.model;
-        const res = this.resources(c);
-        const mem = gpuMemory(res, isPlain(p.spec.nodeSelector) ? p.spec.nodeSelector : {});
-        if (!mem) continue;
-        const tp = Number(this.flag(args, "--tensor-parallel-size") ?? "1");
-        const u = Number(this.flag(args, "--gpu-memory-utilization") ?? "0.9");
-        const q = (this.flag(args, "--quantization") ?? found.variant.quantization) as WeightFormat;
-        const format: WeightFormat = [
-          "awq",
-          "gptq",
-          "gptq-int4",
-          "gptq-int8",
-          "fp8",
-          "bitsandbytes",
-          "gguf",
-          "none",
-        ].includes(q)
-          ? q
-          : "none";
-        const weightsPerGpu = weightBytes(model, format) / tp;
-        const budget = u * mem.bytes;
-        const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
-        const where = [...path, "args"];
-        if (weightsPerGpu > budget) {
-          const active = model.moe ? (weightsPerGpu * model.activeParams) / model.totalParams : undefined;
-          if (active !== undefined && active <= budget) {
-            this.at(
-              p.owner.doc,
-              where,
-              "moe-sized-by-active-params",
-              `${model.displayName} is MoE: every expert must be resident, so weights take ${gb(weightsPerGpu)} per GPU at TP ${tp} (${model.totalParams / 1e9}B total parameters), not the ${gb(active)} its ${model.activeParams / 1e9}B active parameters suggest; ${mem.label} × ${u} offers ${gb(budget)}`,
-            );
-          } else {
-            this.at(
-              p.owner.doc,
-              where,
-              "model-weights-exceed-memory",
-              `${model.displayName} weights take ${gb(weightsPerGpu)} per GPU at TP ${tp}; ${mem.label} × ${u} offers ${gb(budget)}`,
-            );
-          }
-          continue;
-        }
-        const maxLen = Number(this.flag(args, "--max-model-len") ?? model.maxContext);
-        const perToken = kvBytesPerToken(model) / tp;
-        // vLLM also keeps activations and CUDA graphs: 10% of the budget is a lenient allowance.
-        const kvRoom = budget * 0.9 - weightsPerGpu;
-        if (perToken * maxLen > kvRoom) {
-          const naive = (2 * model.layers * model.attentionHeads * model.headDim * 2) / tp;
-          this.at(
-            p.owner.doc,
-            where,
-            "kv-cache-below-context",
-            `${model.displayName} needs ${gb(perToken * maxLen)} per GPU of KV cache for one ${maxLen}-token sequence (${Math.round(perToken * tp)} bytes/token${model.mla ? " with MLA's compressed latent" : ` from ${model.kvHeads} KV heads`}${model.mla || model.kvHeads !== model.attentionHeads ? `; ${Math.round(naive * tp)} if wrongly sized by ${model.attentionHeads} attention heads` : ""}), but only about ${gb(Math.max(0, kvRoom))} is left after weights: vLLM refuses to start (lower --max-model-len or add GPUs)`,
-          );
-        }
+      for (const { c, path } of this.containers(p)) if (isVllm(c)) this.vllmSizingRules(p, c, path);
+    }
+  }
+
+  /** A vLLM container of a catalog chat model: weights that fit the GPU, then KV room for one sequence. */
+  private vllmSizingRules(p: PodSpecRef, c: Plain, path: PathKey[]): void {
+    const args = this.args(c);
+    const serve = args.indexOf("serve");
+    const repo = this.flag(args, "--model") ?? (serve >= 0 ? args[serve + 1] : undefined);
+    const found = repo ? findModelByRepo(repo) : undefined;
+    if (found?.model.kind !== "chat") return;
+    const model = found.model;
+    const res = this.resources(c);
+    const mem = gpuMemory(res, isPlain(p.spec.nodeSelector) ? p.spec.nodeSelector : {});
+    if (!mem) return;
+    const tp = Number(this.flag(args, "--tensor-parallel-size") ?? "1");
+    const u = Number(this.flag(args, "--gpu-memory-utilization") ?? "0.9");
+    const q = (this.flag(args, "--quantization") ?? found.variant.quantization) as WeightFormat;
+    const format: WeightFormat = [
+      "awq",
+      "gptq",
+      "gptq-int4",
+      "gptq-int8",
+      "fp8",
+      "bitsandbytes",
+      "gguf",
+      "none",
+    ].includes(q)
+      ? q
+      : "none";
+    const weightsPerGpu = weightBytes(model, format) / tp;
+    const budget = u * mem.bytes;
+    const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
+    const where = [...path, "args"];
+    if (weightsPerGpu > budget) {
+      const active = model.moe ? (weightsPerGpu * model.activeParams) / model.totalParams : undefined;
+      if (active !== undefined && active <= budget) {
+        this.at(
+          p.owner.doc,
+          where,
+          "moe-sized-by-active-params",
+          `${model.displayName} is MoE: every expert must be resident, so weights take ${gb(weightsPerGpu)} per GPU at TP ${tp} (${model.totalParams / 1e9}B total parameters), not the ${gb(active)} its ${model.activeParams / 1e9}B active parameters suggest; ${mem.label} × ${u} offers ${gb(budget)}`,
+        );
+      } else {
+        this.at(
+          p.owner.doc,
+          where,
+          "model-weights-exceed-memory",
+          `${model.displayName} weights take ${gb(weightsPerGpu)} per GPU at TP ${tp}; ${mem.label} × ${u} offers ${gb(budget)}`,
+        );
       }
+      return;
+    }
+    const maxLen = Number(this.flag(args, "--max-model-len") ?? model.maxContext);
+    const perToken = kvBytesPerToken(model) / tp;
+    // vLLM also keeps activations and CUDA graphs: 10% of the budget is a lenient allowance.
+    const kvRoom = budget * 0.9 - weightsPerGpu;
+    if (perToken * maxLen > kvRoom) {
+      const naive = (2 * model.layers * model.attentionHeads * model.headDim * 2) / tp;
+      this.at(
+        p.owner.doc,
+        where,
+        "kv-cache-below-context",
+        `${model.displayName} needs ${gb(perToken * maxLen)} per GPU of KV cache for one ${maxLen}-token sequence (${Math.round(perToken * tp)} bytes/token${model.mla ? " with MLA's compressed latent" : ` from ${model.kvHeads} KV heads`}${model.mla || model.kvHeads !== model.attentionHeads ? `; ${Math.round(naive * tp)} if wrongly sized by ${model.attentionHeads} attention heads` : ""}), but only about ${gb(Math.max(0, kvRoom))} is left after weights: vLLM refuses to start (lower --max-model-len or add GPUs)`,
+      );
     }
   }
 
   private devicePluginFileRule(): void {
     for (const p of this.podSpecs()) {
-      for (const { c, path } of this.containers(p)) {
-        const file = this.flag(this.args(c), "--config-file");
-        if (!file) continue;
-        const mounts = Array.isArray(c.volumeMounts) ? c.volumeMounts.filter(isPlain) : [];
-        const mount = mounts.find(
-          (m) => typeof m.mountPath === "string" && file.startsWith(`${m.mountPath.replace(/\/$/, "")}/`),
-        );
-        const vols = Array.isArray(p.spec.volumes) ? p.spec.volumes.filter(isPlain) : [];
-        const vol = mount ? vols.find((v) => v.name === mount.name) : undefined;
-        const cmName = vol && isPlain(vol.configMap) ? str(vol.configMap.name) : undefined;
-        const cm = cmName ? this.k8s.find((k) => k.kind === "ConfigMap" && k.name === cmName) : undefined;
-        if (!cm || !mount || typeof mount.mountPath !== "string") continue;
-        const key = file.slice(mount.mountPath.replace(/\/$/, "").length + 1);
-        const keys = isPlain(cm.o.data) ? Object.keys(cm.o.data) : [];
-        if (!keys.includes(key)) {
-          this.at(
-            p.owner.doc,
-            [...path, "args"],
-            "device-plugin-config-file-missing",
-            `--config-file=${file} reads key ${key} of ConfigMap ${cmName}, which has ${keys.join(", ")}: the plugin starts without its config`,
-          );
-        }
-      }
+      for (const { c, path } of this.containers(p)) this.configFileRule(p, c, path);
+    }
+  }
+
+  /** `--config-file` under a ConfigMap volume's mount must name a key that ConfigMap has. */
+  private configFileRule(p: PodSpecRef, c: Plain, path: PathKey[]): void {
+    const file = this.flag(this.args(c), "--config-file");
+    if (!file) return;
+    const mounts = Array.isArray(c.volumeMounts) ? c.volumeMounts.filter(isPlain) : [];
+    const mount = mounts.find(
+      (m) => typeof m.mountPath === "string" && file.startsWith(`${m.mountPath.replace(/\/$/, "")}/`),
+    );
+    const vols = Array.isArray(p.spec.volumes) ? p.spec.volumes.filter(isPlain) : [];
+    const vol = mount ? vols.find((v) => v.name === mount.name) : undefined;
+    const cmName = vol && isPlain(vol.configMap) ? str(vol.configMap.name) : undefined;
+    const cm = cmName ? this.k8s.find((k) => k.kind === "ConfigMap" && k.name === cmName) : undefined;
+    if (!cm || !mount || typeof mount.mountPath !== "string") return;
+    const key = file.slice(mount.mountPath.replace(/\/$/, "").length + 1);
+    const keys = isPlain(cm.o.data) ? Object.keys(cm.o.data) : [];
+    if (!keys.includes(key)) {
+      this.at(
+        p.owner.doc,
+        [...path, "args"],
+        "device-plugin-config-file-missing",
+        `--config-file=${file} reads key ${key} of ConfigMap ${cmName}, which has ${keys.join(", ")}: the plugin starts without its config`,
+      );
     }
   }
 }

@@ -25,6 +25,18 @@ interface Word {
 
 const OPERATORS = new Set([";", "&", "|", "(", ")", "\n"]);
 
+/** Index of the quote that closes the one at `open` (the script's length when none does). */
+function closingQuote(script: string, open: number): number {
+  const quote = script[open];
+  for (let i = open + 1; i < script.length; i++) {
+    const ch = script[i];
+    // A backslash escapes inside double quotes only.
+    if (quote === '"' && ch === "\\") i++;
+    else if (ch === quote) return i;
+  }
+  return script.length;
+}
+
 /** Words of a script with the position of each unquoted redirect character. */
 function words(script: string): { words: Word[]; breaks: Set<number> } {
   const out: Word[] = [];
@@ -32,7 +44,6 @@ function words(script: string): { words: Word[]; breaks: Set<number> } {
   const breaks = new Set<number>();
   let start = -1;
   let bare: number[] = [];
-  let quote: "'" | '"' | null = null;
   const close = (end: number) => {
     if (start >= 0) out.push({ raw: script.slice(start, end), offset: start, bare });
     start = -1;
@@ -40,15 +51,6 @@ function words(script: string): { words: Word[]; breaks: Set<number> } {
   };
   for (let i = 0; i < script.length; i++) {
     const ch = script[i] ?? "";
-    if (quote === "'") {
-      if (ch === "'") quote = null;
-      continue;
-    }
-    if (quote === '"') {
-      if (ch === "\\") i++;
-      else if (ch === '"') quote = null;
-      continue;
-    }
     if (/\s/.test(ch) || OPERATORS.has(ch)) {
       close(i);
       if (OPERATORS.has(ch)) breaks.add(out.length);
@@ -56,7 +58,7 @@ function words(script: string): { words: Word[]; breaks: Set<number> } {
     }
     if (start < 0) start = i;
     if (ch === "\\") i++;
-    else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "'" || ch === '"') i = closingQuote(script, i);
     else if (ch === "<" || ch === ">") bare.push(i);
   }
   close(script.length);

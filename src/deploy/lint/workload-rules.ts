@@ -160,53 +160,64 @@ function sameNamespace(a: string | undefined, b: string | undefined): boolean {
   return a === undefined || b === undefined || a === b;
 }
 
+/** A Kubernetes controller running a standalone store: more than one pod, on every node, or autoscaled. */
+function standaloneK8s(
+  ctx: LintContext,
+  c: ContainerRef,
+  k: NonNullable<ContainerRef["k8s"]>,
+  s: Standalone,
+) {
+  if (!["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "DaemonSet"].includes(k.kind))
+    return;
+  if (k.kind === "DaemonSet") {
+    ctx.at(
+      c.doc,
+      ["kind"],
+      "standalone-store-replicated",
+      `${c.owner} runs ${s.store} on every node: ${s.why}; ${s.fix} (a StatefulSet or Deployment)`,
+    );
+    return;
+  }
+  const replicas = Number(get(k.o, ["spec", "replicas"]) ?? 1);
+  const scaler = autoscaledMax(ctx, k.kind, k.name, namespaceOf(k));
+  if (replicas > 1) {
+    ctx.at(
+      c.doc,
+      ["spec", "replicas"],
+      "standalone-store-replicated",
+      `${c.owner} runs ${s.store} with replicas: ${replicas}: ${s.why}; ${s.fix}`,
+    );
+  } else if (scaler && scaler.max > 1) {
+    ctx.at(
+      scaler.k.doc,
+      scaler.path,
+      "standalone-store-replicated",
+      `${scaler.k.kind} ${scaler.k.name} scales ${c.owner}, which runs ${s.store}, up to ${scaler.max} replicas: ${s.why}; ${s.fix} (remove the autoscaler)`,
+    );
+  }
+}
+
+/** A Compose service running a standalone store with deploy.replicas or scale over 1. */
+function standaloneCompose(ctx: LintContext, c: ContainerRef, s: Standalone): void {
+  const svc = c.service ?? {};
+  const deployReplicas = get(svc, ["deploy", "replicas"]);
+  const n = Number(deployReplicas ?? svc.scale ?? 1);
+  if (n > 1) {
+    ctx.at(
+      c.doc,
+      [...c.path, ...(deployReplicas !== undefined ? ["deploy", "replicas"] : ["scale"])],
+      "standalone-store-replicated",
+      `${c.owner} runs ${s.store} with ${n} replicas: ${s.why}; ${s.fix}`,
+    );
+  }
+}
+
 function standaloneRule(ctx: LintContext): void {
   for (const c of containers(ctx)) {
     const s = standaloneStore(c);
     if (!s) continue;
-    if (c.k8s) {
-      const k = c.k8s;
-      if (!["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "DaemonSet"].includes(k.kind))
-        continue;
-      if (k.kind === "DaemonSet") {
-        ctx.at(
-          c.doc,
-          ["kind"],
-          "standalone-store-replicated",
-          `${c.owner} runs ${s.store} on every node: ${s.why}; ${s.fix} (a StatefulSet or Deployment)`,
-        );
-        continue;
-      }
-      const replicas = Number(get(k.o, ["spec", "replicas"]) ?? 1);
-      const scaler = autoscaledMax(ctx, k.kind, k.name, namespaceOf(k));
-      if (replicas > 1) {
-        ctx.at(
-          c.doc,
-          ["spec", "replicas"],
-          "standalone-store-replicated",
-          `${c.owner} runs ${s.store} with replicas: ${replicas}: ${s.why}; ${s.fix}`,
-        );
-      } else if (scaler && scaler.max > 1) {
-        ctx.at(
-          scaler.k.doc,
-          scaler.path,
-          "standalone-store-replicated",
-          `${scaler.k.kind} ${scaler.k.name} scales ${c.owner}, which runs ${s.store}, up to ${scaler.max} replicas: ${s.why}; ${s.fix} (remove the autoscaler)`,
-        );
-      }
-      continue;
-    }
-    const svc = c.service ?? {};
-    const deployReplicas = get(svc, ["deploy", "replicas"]);
-    const n = Number(deployReplicas ?? svc.scale ?? 1);
-    if (n > 1) {
-      ctx.at(
-        c.doc,
-        [...c.path, ...(deployReplicas !== undefined ? ["deploy", "replicas"] : ["scale"])],
-        "standalone-store-replicated",
-        `${c.owner} runs ${s.store} with ${n} replicas: ${s.why}; ${s.fix}`,
-      );
-    }
+    if (c.k8s) standaloneK8s(ctx, c, c.k8s, s);
+    else standaloneCompose(ctx, c, s);
   }
 }
 

@@ -22,43 +22,62 @@ export function prefixKey(
   maxChars: number = PREFIX_KEY_MAX_CHARS,
 ): string | undefined {
   if (!isObj(body) || maxChars <= 0) return undefined;
-  if (kind === "completions") {
-    let prompt = body.prompt;
-    if (Array.isArray(prompt)) prompt = prompt[0];
-    if (typeof prompt !== "string" || prompt.length === 0) return undefined;
-    return prompt.length > maxChars ? prompt.slice(0, maxChars) : prompt;
-  }
+  return kind === "completions" ? completionsKey(body, maxChars) : chatKey(body, maxChars);
+}
+
+function completionsKey(body: Obj, maxChars: number): string | undefined {
+  let prompt = body.prompt;
+  if (Array.isArray(prompt)) prompt = prompt[0];
+  if (typeof prompt !== "string" || prompt.length === 0) return undefined;
+  return prompt.length > maxChars ? prompt.slice(0, maxChars) : prompt;
+}
+
+function chatKey(body: Obj, maxChars: number): string | undefined {
   const messages = body.messages;
   if (!Array.isArray(messages)) return undefined;
-  let out = "";
-  let text = false;
-  for (let i = 0; i < messages.length && out.length < maxChars; i++) {
+  const key = new KeyText(maxChars);
+  for (let i = 0; i < messages.length && !key.full; i++) {
     const m: unknown = messages[i];
     if (!isObj(m)) continue;
     const role = m.role;
-    out = append(out, typeof role === "string" ? role : "", maxChars);
-    out = append(out, ":", maxChars);
-    const content = m.content;
-    if (typeof content === "string") {
-      if (content.length > 0) text = true;
-      out = append(out, content, maxChars);
-    } else if (Array.isArray(content)) {
-      for (let j = 0; j < content.length && out.length < maxChars; j++) {
-        const part: unknown = content[j];
-        if (!isObj(part) || typeof part.text !== "string") continue;
-        if (part.type !== undefined && part.type !== "text") continue;
-        if (part.text.length > 0) text = true;
-        out = append(out, part.text, maxChars);
-      }
-    }
-    out = append(out, "\n", maxChars);
+    key.add(typeof role === "string" ? role : "");
+    key.add(":");
+    addContent(key, m.content);
+    key.add("\n");
   }
-  return text ? out : undefined;
+  return key.text ? key.out : undefined;
 }
 
-/** `out + s`, cut at `max`: only the part that fits is sliced off `s`. */
-function append(out: string, s: string, max: number): string {
-  const room = max - out.length;
-  if (room <= 0) return out;
-  return out + (s.length > room ? s.slice(0, room) : s);
+/** A message's content: a string, or the text parts of an array (other parts skipped). */
+function addContent(key: KeyText, content: unknown): void {
+  if (typeof content === "string") {
+    key.add(content, true);
+    return;
+  }
+  if (!Array.isArray(content)) return;
+  for (let j = 0; j < content.length && !key.full; j++) {
+    const part: unknown = content[j];
+    if (!isObj(part) || typeof part.text !== "string") continue;
+    if (part.type !== undefined && part.type !== "text") continue;
+    key.add(part.text, true);
+  }
+}
+
+/** The key as it is built, cut at `max`; `text` once any message text (not only roles) went in. */
+class KeyText {
+  out = "";
+  text = false;
+  constructor(readonly max: number) {}
+
+  get full(): boolean {
+    return this.out.length >= this.max;
+  }
+
+  /** Appends `s`, only the part that fits. */
+  add(s: string, isText = false): void {
+    if (isText && s.length > 0) this.text = true;
+    const room = this.max - this.out.length;
+    if (room <= 0) return;
+    this.out += s.length > room ? s.slice(0, room) : s;
+  }
 }

@@ -84,20 +84,36 @@ export class LoadAwareBalancer implements Balancer {
     let bestScore = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < n; k++) {
       const c = candidates[(start + k) % n] as EndpointState;
-      const load = c.load as EndpointLoad;
-      let score = 0;
-      if (qSpan > 0) score += this.#wq * (1 - (queueOf(c, load) - qMin) / qSpan);
-      else score += this.#wq;
-      if (kv) score += this.#wkv * (1 - clamp01(load.kvUsage as number));
-      // Without a KV gauge (TGI, llama.cpp) the running batch is the occupancy signal that exists.
-      const wr = kv ? this.#wr : this.#wr || this.#wkv;
-      if (wr !== 0) score += wr * (rSpan > 0 ? 1 - (load.running - rMin) / rSpan : 1);
+      const score = this.#score(c, c.load as EndpointLoad, qMin, qSpan, rMin, rSpan, kv);
       if (score > bestScore + EPS || (score > bestScore - EPS && c.inFlight < best.inFlight)) {
         best = c;
         bestScore = score;
       }
     }
     return { endpoint: best };
+  }
+
+  /**
+   * Higher is better: a short queue, free KV cache and a small running batch, each scaled over the
+   * candidates' range (plain arguments, not an object: this runs for every candidate of every request).
+   */
+  #score(
+    c: EndpointState,
+    load: EndpointLoad,
+    qMin: number,
+    qSpan: number,
+    rMin: number,
+    rSpan: number,
+    kv: boolean,
+  ): number {
+    let score = 0;
+    if (qSpan > 0) score += this.#wq * (1 - (queueOf(c, load) - qMin) / qSpan);
+    else score += this.#wq;
+    if (kv) score += this.#wkv * (1 - clamp01(load.kvUsage as number));
+    // Without a KV gauge (TGI, llama.cpp) the running batch is the occupancy signal that exists.
+    const wr = kv ? this.#wr : this.#wr || this.#wkv;
+    if (wr !== 0) score += wr * (rSpan > 0 ? 1 - (load.running - rMin) / rSpan : 1);
+    return score;
   }
 }
 
