@@ -49,7 +49,7 @@ export function validateSource(doc: SourceDoc, options: { deploy?: boolean } = {
       problems,
     });
   }
-  const platform = withDefaultRoutes(parsed.data);
+  const platform = withDefaultRoutes(withGatewayReplicas(parsed.data, doc.value));
   const checks = options.deploy ? [...crossCheck(platform), ...deployChecks(platform)] : crossCheck(platform);
   const problems = checks.map((p) => locate(p.path, redactSecrets(p.message)));
   if (problems.length > 0) {
@@ -88,6 +88,18 @@ export function environmentNames(text: string): string[] {
   const { value } = parseYamlSource(text);
   const envs = (value as { environments?: unknown } | null)?.environments;
   return envs && typeof envs === "object" && !Array.isArray(envs) ? Object.keys(envs) : [];
+}
+
+/**
+ * `gateway.replicas` left out: 2, unless RAG keeps its index in the embedded SQLite file, which
+ * lives in one pod (more replicas would each get an empty database of their own): then 1. A value
+ * the spec sets stays, and the deploy checks refuse it with SQLite.
+ */
+function withGatewayReplicas(p: Platform, raw: unknown): Platform {
+  const gateway = (raw as { gateway?: { replicas?: unknown } } | null)?.gateway;
+  if (gateway?.replicas !== undefined || !p.rag?.enabled) return p;
+  const sqlite = p.rag.stores.vector?.kind === "sqlite" || p.rag.stores.keyword?.kind === "sqlite";
+  return sqlite ? { ...p, gateway: { ...p.gateway, replicas: 1 } } : p;
 }
 
 /** With no routes, every model is served under its own name. */

@@ -16,7 +16,14 @@ export const Gateway = z
       })
       .prefault({})
       .describe("Where the gateway listens."),
-    replicas: z.number().int().positive().default(2).describe("Gateway replicas in Kubernetes."),
+    replicas: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe(
+        "Gateway replicas in Kubernetes; left out: 2, or 1 when RAG keeps its index in the embedded SQLite store (a file in one pod).",
+      ),
     auth: z
       .strictObject({
         mode: z.enum(["none", "keys"]).default("none").describe("`keys`: every request needs an API key."),
