@@ -292,7 +292,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     )
     .action(async (opts: import("./plan.js").PlanCliOptions) => {
       const { planCommand } = await import("./plan.js");
-      setExit(planCommand(opts, io));
+      setExit(await planCommand(opts, io));
     });
 
   const rag = program

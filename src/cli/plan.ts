@@ -1,10 +1,14 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { OwnReplicaMemory } from "../engines/index.js";
+import { localCacheDir } from "../engines/local.js";
 import { EXIT_STATUSES, InferplaneError } from "../errors.js";
 import { renderHtml } from "../planner/html.js";
 import { planSpec } from "../planner/index.js";
+import { engineReplicaMemory } from "../planner/memory.js";
 import { renderMarkdown, renderText } from "../planner/report.js";
 import { loadSpec } from "../spec/load.js";
+import type { Platform } from "../spec/schema.js";
 import { type CliIO, printJson } from "./io.js";
 
 export interface PlanCliOptions {
@@ -32,12 +36,23 @@ function writeAtomically(file: string, text: string): void {
   }
 }
 
-export function planCommand(opts: PlanCliOptions, io: CliIO): number {
+/** Replica memory of the models whose engine reckons its own from files on this machine. */
+async function ownMemoryOf(platform: Platform): Promise<Record<string, OwnReplicaMemory>> {
+  const out: Record<string, OwnReplicaMemory> = {};
+  for (const m of platform.models) {
+    const mem = await engineReplicaMemory(m, localCacheDir());
+    if (mem) out[m.name] = mem;
+  }
+  return out;
+}
+
+export async function planCommand(opts: PlanCliOptions, io: CliIO): Promise<number> {
   if (opts.json && opts.md) throw new InferplaneError("usage", "give either --json or --md, not both");
   if (opts.html !== undefined && opts.html.trim() === "")
     throw new InferplaneError("usage", "--html needs a file name");
   const { platform, env } = loadSpec({ file: opts.config, env: opts.env, deploy: true });
-  const plan = planSpec(platform, env === undefined ? {} : { env });
+  const ownMemory = await ownMemoryOf(platform);
+  const plan = planSpec(platform, { ...(env === undefined ? {} : { env }), ownMemory });
   if (opts.html !== undefined) writeAtomically(opts.html, renderHtml(plan));
   if (opts.json) printJson(io, plan);
   else if (opts.md) io.out(renderMarkdown(plan));

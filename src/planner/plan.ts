@@ -6,9 +6,11 @@
  * over the daily load profile for the scaled cost, and laid out per node with its mig-parted
  * config (pool-plan.ts). Last, the cost waterfall.
  */
+import { isExternalEngine } from "../engines/index.js";
 import type { Platform } from "../spec/schema.js";
 import { LatencyOracle } from "./latency.js";
 import { planModel } from "./model-plan.js";
+import { engineMemory } from "./own-memory.js";
 import { planPool } from "./pool-plan.js";
 import { type Chosen, HOURS_PER_MONTH, type PoolInfo, poolInfo, round } from "./pools.js";
 import type {
@@ -29,11 +31,12 @@ export function buildPlan(spec: Platform, options: PlanOptions): Plan {
   const pools = new Map(spec.gpus.map((p) => [p.name, poolInfo(p)]));
   const chosen: Chosen[] = [];
   for (const m of spec.models) {
-    if (!m.gpu || m.engine === "openai") continue;
+    if (!m.gpu || isExternalEngine(m.engine)) continue;
     const info = pools.get(m.gpu.pool);
     if (!info) continue; // the spec's checks already reject an unknown pool
     chosen.push(planModel(spec, m, info, oracle, infeasible));
   }
+  const own = engineMemory(spec, options.ownMemory ?? {}, infeasible);
   const poolPlans: PoolPlan[] = [];
   const nodes: NodePlan[] = [];
   const migConfigs: MigPartedConfig[] = [];
@@ -56,6 +59,7 @@ export function buildPlan(spec: Platform, options: PlanOptions): Plan {
     cost: planCost(spec, pools, chosen, poolPlans, perPool),
     infeasible,
     feasible: infeasible.length === 0,
+    ...(own.length > 0 ? { engineMemory: own } : {}),
   };
 }
 

@@ -3,6 +3,8 @@
  * pure functions of the plan.
  */
 import { renderTable } from "../report/table.js";
+import { gb } from "./memory.js";
+import { describe } from "./own-memory.js";
 import type { GpuLayout, ModelPlan, NodePlan, Plan, PlanUnit } from "./types.js";
 
 export const usd = (x: number): string => `$${Math.round(x).toLocaleString("en-US")}`;
@@ -147,7 +149,11 @@ export function renderText(plan: Plan): string {
   for (const s of sections(plan)) {
     out.push("", s.title, s.rows.length ? renderTable(s.header, s.rows) : "(none)");
   }
-  const notes = [...plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`)), ...idleMigNotes(plan)];
+  const notes = [
+    ...plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`)),
+    ...idleMigNotes(plan),
+    ...engineMemoryNotes(plan),
+  ];
   if (notes.length) out.push("", "NOTES", ...notes.map((n) => `- ${n}`));
   if (plan.infeasible.length) {
     out.push("", "INFEASIBLE", ...plan.infeasible.map((x) => `- [${x.code}] ${x.message}`));
@@ -170,7 +176,11 @@ export function renderMarkdown(plan: Plan): string {
     out.push(`| ${s.header.map(mdCell).join(" | ")} |`, `|${s.header.map(() => "---").join("|")}|`);
     for (const r of s.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
   }
-  const notes = [...plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`)), ...idleMigNotes(plan)];
+  const notes = [
+    ...plan.models.flatMap((m) => m.notes.map((n) => `${m.name}: ${n}`)),
+    ...idleMigNotes(plan),
+    ...engineMemoryNotes(plan),
+  ];
   if (notes.length) out.push("", "## Notes", "", ...notes.map((n) => `- ${n}`));
   if (plan.infeasible.length) {
     out.push("", "## Infeasible", "", ...plan.infeasible.map((x) => `- \`${x.code}\` ${x.message}`));
@@ -179,6 +189,15 @@ export function renderMarkdown(plan: Plan): string {
 }
 
 /** MIG instances the layouts create that no model uses: paid for, idle. */
+/** What each replica sized by its own engine takes (llama.cpp: GGUF file + KV of every slot). */
+function engineMemoryNotes(plan: Plan): string[] {
+  return (plan.engineMemory ?? []).map(
+    (e) =>
+      `${e.model}: one replica needs ${describe(e)}` +
+      (e.limitBytes === undefined ? "" : `; resources.memory ${gb(e.limitBytes)}`),
+  );
+}
+
 function idleMigNotes(plan: Plan): string[] {
   const byPool = new Map<string, Map<string, number>>();
   for (const n of plan.nodes)

@@ -8,6 +8,7 @@
  * Plain JSON data (no classes, no Maps) so `--json` prints it as is and golden files stay
  * byte-stable. Byte figures are decimal bytes; durations are seconds.
  */
+import type { OwnReplicaMemory } from "../engines/index.js";
 
 /** How one replica uses GPUs. */
 export type PlanUnit =
@@ -289,6 +290,20 @@ export interface Plan {
   infeasible: Infeasibility[];
   /** Whether every model's replicas are placed. */
   feasible: boolean;
+  /** Replicas whose engine reckons its own memory (read from files here; absent when none). */
+  engineMemory?: EngineMemory[];
+}
+
+/** One replica's memory as its engine reckons it (llama.cpp: GGUF file + KV of every slot). */
+export interface EngineMemory {
+  model: string;
+  weightsBytes: number;
+  kvBytes: number;
+  totalBytes: number;
+  slots: number;
+  ctxPerSlot: number;
+  /** `resources.memory` of the replica, bytes. */
+  limitBytes?: number;
 }
 
 export interface PlanOptions {
@@ -302,4 +317,9 @@ export interface PlanOptions {
   exactLimit?: number;
   /** Search nodes the exact packer may visit before settling for its best (default 200,000). */
   exactBudget?: number;
+  /**
+   * Per model, the replica memory its engine reckons from files on this machine
+   * (`engineReplicaMemory`; the caller reads them, the planner stays pure).
+   */
+  ownMemory?: Readonly<Record<string, OwnReplicaMemory>>;
 }
