@@ -90,9 +90,11 @@ export function checkOtelConfig(config: unknown): string[] {
     return ["service.pipelines: required"];
   const defined = (section: string) =>
     new Set(isPlain(config[section]) ? Object.keys(config[section] as Plain) : []);
-  const receivers = defined("receivers");
-  const processors = defined("processors");
-  const exporters = defined("exporters");
+  const components: OtelComponents = {
+    receivers: defined("receivers"),
+    processors: defined("processors"),
+    exporters: defined("exporters"),
+  };
   const extensions = defined("extensions");
   for (const e of Array.isArray(config.service.extensions) ? config.service.extensions : []) {
     if (!extensions.has(String(e))) out.push(`service.extensions: ${String(e)} is not defined`);
@@ -100,21 +102,31 @@ export function checkOtelConfig(config: unknown): string[] {
   for (const [name, p] of Object.entries(config.service.pipelines)) {
     if (!/^(traces|metrics|logs)(\/.+)?$/.test(name))
       out.push(`pipeline ${name}: type must be traces, metrics or logs`);
-    if (!isPlain(p)) continue;
-    const list = (k: string) => (Array.isArray(p[k]) ? (p[k] as unknown[]).map(String) : []);
-    if (list("receivers").length === 0) out.push(`pipeline ${name}: no receivers`);
-    if (list("exporters").length === 0) out.push(`pipeline ${name}: no exporters`);
-    for (const r of list("receivers"))
-      if (!receivers.has(r)) out.push(`pipeline ${name}: receiver ${r} is not defined`);
-    for (const x of list("processors"))
-      if (!processors.has(x)) out.push(`pipeline ${name}: processor ${x} is not defined`);
-    for (const x of list("exporters"))
-      if (!exporters.has(x)) out.push(`pipeline ${name}: exporter ${x} is not defined`);
-    const procs = list("processors");
-    if (procs.includes("memory_limiter") && procs[0] !== "memory_limiter")
-      out.push(`pipeline ${name}: memory_limiter must come first`);
+    if (isPlain(p)) checkPipeline(name, p, components, out);
   }
   return out;
+}
+
+/** The collector's components by section, as the config defines them. */
+interface OtelComponents {
+  receivers: Set<string>;
+  processors: Set<string>;
+  exporters: Set<string>;
+}
+
+function checkPipeline(name: string, p: Plain, defined: OtelComponents, out: string[]): void {
+  const list = (k: string) => (Array.isArray(p[k]) ? (p[k] as unknown[]).map(String) : []);
+  if (list("receivers").length === 0) out.push(`pipeline ${name}: no receivers`);
+  if (list("exporters").length === 0) out.push(`pipeline ${name}: no exporters`);
+  for (const r of list("receivers"))
+    if (!defined.receivers.has(r)) out.push(`pipeline ${name}: receiver ${r} is not defined`);
+  for (const x of list("processors"))
+    if (!defined.processors.has(x)) out.push(`pipeline ${name}: processor ${x} is not defined`);
+  for (const x of list("exporters"))
+    if (!defined.exporters.has(x)) out.push(`pipeline ${name}: exporter ${x} is not defined`);
+  const procs = list("processors");
+  if (procs.includes("memory_limiter") && procs[0] !== "memory_limiter")
+    out.push(`pipeline ${name}: memory_limiter must come first`);
 }
 
 export function checkCompose(doc: unknown): string[] {
@@ -123,32 +135,44 @@ export function checkCompose(doc: unknown): string[] {
   const services = doc.services;
   const volumes = new Set(isPlain(doc.volumes) ? Object.keys(doc.volumes) : []);
   for (const [name, s] of Object.entries(services)) {
-    if (!isPlain(s)) continue;
-    if (typeof s.image !== "string" && !isPlain(s.build)) out.push(`${name}: image or build required`);
-    const deps = Array.isArray(s.depends_on)
-      ? s.depends_on.map(String)
-      : isPlain(s.depends_on)
-        ? Object.keys(s.depends_on)
-        : [];
-    for (const d of deps) if (!(d in services)) out.push(`${name}: depends_on ${d}, which is not a service`);
-    for (const v of Array.isArray(s.volumes) ? s.volumes.map(String) : []) {
-      const src = v.split(":")[0] ?? "";
-      if (!src.startsWith(".") && !src.startsWith("/") && !volumes.has(src))
-        out.push(`${name}: volume ${src} is not declared`);
-    }
-    if (isPlain(s.depends_on)) {
-      for (const [d, cond] of Object.entries(s.depends_on)) {
-        const target = services[d];
-        if (
-          isPlain(cond) &&
-          cond.condition === "service_healthy" &&
-          isPlain(target) &&
-          !isPlain(target.healthcheck)
-        ) {
-          out.push(`${name}: waits for ${d} to be healthy, but ${d} has no healthcheck`);
-        }
-      }
-    }
+    if (isPlain(s)) checkComposeService(name, s, services, volumes, out);
   }
   return out;
+}
+
+function checkComposeService(
+  name: string,
+  s: Plain,
+  services: Plain,
+  volumes: Set<string>,
+  out: string[],
+): void {
+  if (typeof s.image !== "string" && !isPlain(s.build)) out.push(`${name}: image or build required`);
+  const deps = Array.isArray(s.depends_on)
+    ? s.depends_on.map(String)
+    : isPlain(s.depends_on)
+      ? Object.keys(s.depends_on)
+      : [];
+  for (const d of deps) if (!(d in services)) out.push(`${name}: depends_on ${d}, which is not a service`);
+  for (const v of Array.isArray(s.volumes) ? s.volumes.map(String) : []) {
+    const src = v.split(":")[0] ?? "";
+    if (!src.startsWith(".") && !src.startsWith("/") && !volumes.has(src))
+      out.push(`${name}: volume ${src} is not declared`);
+  }
+  if (isPlain(s.depends_on)) checkHealthyWaits(name, s.depends_on, services, out);
+}
+
+/** `condition: service_healthy` needs a healthcheck on the service waited for. */
+function checkHealthyWaits(name: string, dependsOn: Plain, services: Plain, out: string[]): void {
+  for (const [d, cond] of Object.entries(dependsOn)) {
+    const target = services[d];
+    if (
+      isPlain(cond) &&
+      cond.condition === "service_healthy" &&
+      isPlain(target) &&
+      !isPlain(target.healthcheck)
+    ) {
+      out.push(`${name}: waits for ${d} to be healthy, but ${d} has no healthcheck`);
+    }
+  }
 }

@@ -20,7 +20,7 @@ import {
   type PlacementResult,
   placeEngines,
 } from "./placement-check.js";
-import type { RenderResult } from "./render.js";
+import type { RenderedEnvironment, RenderResult } from "./render.js";
 import type { K8sObject } from "./types.js";
 
 export interface ClusterTree {
@@ -176,53 +176,16 @@ export function verifyOnCluster(outDir: string, result: RenderResult, opts: Clus
     };
   }
   const trees = clusterTrees(result).filter((t) => opts.trees?.(t.path) ?? true);
-  const built = trees.map((t) => {
+  const built = trees.map((t): BuiltTree => {
     if (t.kind === "kustomize") return { tree: t, ...kubectl(["kustomize", join(outDir, t.path)]) };
     const content = result.files.find((f) => f.path === t.path)?.content ?? "";
     return { tree: t, code: 0, stdout: content, stderr: "" };
   });
 
-  // Namespaces the trees declare that the cluster lacks: created before a dry-run.
-  const created: string[] = [];
-  if (dryRun) {
-    const declared = new Set<string>();
-    for (const b of built)
-      for (const o of objectsOf(b.stdout)) if (o.kind === "Namespace") declared.add(o.metadata.name);
-    for (const ns of [...declared].sort()) {
-      if (kubectl(["get", "namespace", ns, "-o", "name"]).code === 0) continue;
-      const c = kubectl(["create", "namespace", ns]);
-      if (c.code === 0) {
-        kubectl(["label", "namespace", ns, "inferplane.dev/verify=temporary"]);
-        created.push(ns);
-      }
-    }
-  }
-
+  const created = dryRun ? createMissingNamespaces(kubectl, built) : [];
   const reports: TreeReport[] = [];
   try {
-    for (const b of built) {
-      const name = b.tree.path;
-      if (b.code !== 0) {
-        reports.push({
-          tree: name,
-          ok: false,
-          objects: 0,
-          errors: [{ object: "?", message: `kubectl kustomize failed: ${b.stderr.trim()}` }],
-          warnings: [],
-        });
-        continue;
-      }
-      const args = ["apply", "--server-side", "--field-manager=inferplane", "--force-conflicts"];
-      if (dryRun) args.push("--dry-run=server");
-      const r = kubectl([...args, "-f", "-"], b.stdout);
-      const parsed = parseApplyOutput(r.stderr);
-      if (r.code !== 0 && parsed.errors.length === 0)
-        parsed.errors.push({ object: "?", message: r.stderr.trim() || `kubectl exited ${r.code}` });
-      const count = r.stdout
-        .split("\n")
-        .filter((l) => /serverside-applied|unchanged|configured|created/.test(l)).length;
-      reports.push({ tree: name, ok: parsed.errors.length === 0, objects: count, ...parsed });
-    }
+    for (const b of built) reports.push(applyTree(kubectl, b, dryRun));
   } finally {
     for (const ns of created) kubectl(["delete", "namespace", ns, "--wait=false"]);
   }
@@ -236,6 +199,50 @@ export function verifyOnCluster(outDir: string, result: RenderResult, opts: Clus
     placement,
     ok: reports.every((t) => t.ok) && placement.every((p) => p.ok),
   };
+}
+
+/** A tree as kubectl builds it: its objects as YAML, or why it could not. */
+type BuiltTree = { tree: ClusterTree } & ReturnType<Kubectl>;
+
+/** Namespaces the trees declare that the cluster lacks, created (and labelled temporary) before a dry-run. */
+function createMissingNamespaces(kubectl: Kubectl, built: readonly BuiltTree[]): string[] {
+  const created: string[] = [];
+  const declared = new Set<string>();
+  for (const b of built)
+    for (const o of objectsOf(b.stdout)) if (o.kind === "Namespace") declared.add(o.metadata.name);
+  for (const ns of [...declared].sort()) {
+    if (kubectl(["get", "namespace", ns, "-o", "name"]).code === 0) continue;
+    const c = kubectl(["create", "namespace", ns]);
+    if (c.code === 0) {
+      kubectl(["label", "namespace", ns, "inferplane.dev/verify=temporary"]);
+      created.push(ns);
+    }
+  }
+  return created;
+}
+
+/** Server-side apply of one tree (a dry run unless applying), its problems read from kubectl's output. */
+function applyTree(kubectl: Kubectl, b: BuiltTree, dryRun: boolean): TreeReport {
+  const name = b.tree.path;
+  if (b.code !== 0) {
+    return {
+      tree: name,
+      ok: false,
+      objects: 0,
+      errors: [{ object: "?", message: `kubectl kustomize failed: ${b.stderr.trim()}` }],
+      warnings: [],
+    };
+  }
+  const args = ["apply", "--server-side", "--field-manager=inferplane", "--force-conflicts"];
+  if (dryRun) args.push("--dry-run=server");
+  const r = kubectl([...args, "-f", "-"], b.stdout);
+  const parsed = parseApplyOutput(r.stderr);
+  if (r.code !== 0 && parsed.errors.length === 0)
+    parsed.errors.push({ object: "?", message: r.stderr.trim() || `kubectl exited ${r.code}` });
+  const count = r.stdout
+    .split("\n")
+    .filter((l) => /serverside-applied|unchanged|configured|created/.test(l)).length;
+  return { tree: name, ok: parsed.errors.length === 0, objects: count, ...parsed };
 }
 
 interface NodeJson {
@@ -256,41 +263,45 @@ export function engineDemands(result: RenderResult, environments?: readonly stri
         object.metadata.labels?.["app.kubernetes.io/component"] !== "engine"
       )
         continue;
-      const spec = object.spec as {
-        replicas?: number;
-        template: {
-          spec: {
-            nodeSelector?: Record<string, string>;
-            tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
-            topologySpreadConstraints?: { whenUnsatisfiable?: string }[];
-            containers: { resources?: { requests?: Record<string, string> } }[];
-          };
-        };
-      };
-      const pod = spec.template.spec;
-      const requests: Record<string, number> = {};
-      for (const c of pod.containers)
-        for (const [k, v] of Object.entries(c.resources?.requests ?? {}))
-          if (k.startsWith("nvidia.com/")) requests[k] = (requests[k] ?? 0) + Number(v);
-      const scaler = e.objects.find(
-        (o) =>
-          (o.object.kind === "ScaledObject" || o.object.kind === "HorizontalPodAutoscaler") &&
-          o.object.metadata.name === object.metadata.name,
-      )?.object.spec as { maxReplicaCount?: number; maxReplicas?: number } | undefined;
-      out.push({
-        environment: e.name,
-        name: object.metadata.name,
-        minReplicas: spec.replicas ?? 1,
-        maxReplicas: scaler?.maxReplicaCount ?? scaler?.maxReplicas ?? spec.replicas ?? 1,
-        nodeSelector: pod.nodeSelector ?? {},
-        tolerations: pod.tolerations ?? [],
-        requests,
-        spreadHard:
-          pod.topologySpreadConstraints?.some((t) => t.whenUnsatisfiable === "DoNotSchedule") ?? false,
-      });
+      out.push(engineDemand(e, object));
     }
   }
   return out;
+}
+
+/** What one engine Deployment asks of the nodes: GPUs per pod, replicas up to its autoscaler's cap, placement rules. */
+function engineDemand(e: RenderedEnvironment, object: K8sObject): EngineDemand {
+  const spec = object.spec as {
+    replicas?: number;
+    template: {
+      spec: {
+        nodeSelector?: Record<string, string>;
+        tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
+        topologySpreadConstraints?: { whenUnsatisfiable?: string }[];
+        containers: { resources?: { requests?: Record<string, string> } }[];
+      };
+    };
+  };
+  const pod = spec.template.spec;
+  const requests: Record<string, number> = {};
+  for (const c of pod.containers)
+    for (const [k, v] of Object.entries(c.resources?.requests ?? {}))
+      if (k.startsWith("nvidia.com/")) requests[k] = (requests[k] ?? 0) + Number(v);
+  const scaler = e.objects.find(
+    (o) =>
+      (o.object.kind === "ScaledObject" || o.object.kind === "HorizontalPodAutoscaler") &&
+      o.object.metadata.name === object.metadata.name,
+  )?.object.spec as { maxReplicaCount?: number; maxReplicas?: number } | undefined;
+  return {
+    environment: e.name,
+    name: object.metadata.name,
+    minReplicas: spec.replicas ?? 1,
+    maxReplicas: scaler?.maxReplicaCount ?? scaler?.maxReplicas ?? spec.replicas ?? 1,
+    nodeSelector: pod.nodeSelector ?? {},
+    tolerations: pod.tolerations ?? [],
+    requests,
+    spreadHard: pod.topologySpreadConstraints?.some((t) => t.whenUnsatisfiable === "DoNotSchedule") ?? false,
+  };
 }
 
 function checkPlacementOnCluster(

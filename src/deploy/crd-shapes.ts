@@ -144,19 +144,8 @@ const isPlain = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 function check(v: unknown, shape: Shape, path: string, out: ValidationProblem[]): void {
-  if (shape === "string" || shape === "boolean") {
-    if (typeof v !== shape) out.push({ path, message: `must be a ${shape}` });
-  } else if (shape === "integer") {
-    if (!Number.isInteger(v)) out.push({ path, message: "must be an integer" });
-  } else if (shape === "object") {
-    if (!isPlain(v)) out.push({ path, message: "must be an object" });
-  } else if (shape === "quantities") {
-    if (!isPlain(v)) out.push({ path, message: "must be a map of resource quantities" });
-    else
-      for (const [k, q] of Object.entries(v))
-        if (typeof q !== "string" && typeof q !== "number")
-          out.push({ path: `${path}/${k}`, message: "must be a quantity" });
-  } else if ("enum" in shape) {
+  if (typeof shape === "string") checkScalar(v, shape, path, out);
+  else if ("enum" in shape) {
     if (typeof v !== "string" || !shape.enum.includes(v))
       out.push({ path, message: `must be one of ${shape.enum.join(", ")}` });
   } else if ("array" in shape) {
@@ -165,19 +154,43 @@ function check(v: unknown, shape: Shape, path: string, out: ValidationProblem[])
       v.forEach((x, i) => {
         check(x, shape.array, `${path}/${i}`, out);
       });
-  } else {
-    if (!isPlain(v)) {
-      out.push({ path, message: "must be an object" });
-      return;
-    }
-    for (const r of shape.required ?? [])
-      if (!(r in v)) out.push({ path: `${path}/${r}`, message: "is required" });
-    for (const [k, x] of Object.entries(v)) {
-      const s = shape.fields[k];
-      if (s === undefined)
-        out.push({ path: `${path}/${k}`, message: "unknown field (the schema does not declare it)" });
-      else check(x, s, `${path}/${k}`, out);
-    }
+  } else checkFields(v, shape, path, out);
+}
+
+type ScalarShape = Extract<Shape, string>;
+
+function checkScalar(v: unknown, shape: ScalarShape, path: string, out: ValidationProblem[]): void {
+  if (shape === "string" || shape === "boolean") {
+    if (typeof v !== shape) out.push({ path, message: `must be a ${shape}` });
+  } else if (shape === "integer") {
+    if (!Number.isInteger(v)) out.push({ path, message: "must be an integer" });
+  } else if (shape === "object") {
+    if (!isPlain(v)) out.push({ path, message: "must be an object" });
+  } else if (!isPlain(v)) out.push({ path, message: "must be a map of resource quantities" });
+  else
+    for (const [k, q] of Object.entries(v))
+      if (typeof q !== "string" && typeof q !== "number")
+        out.push({ path: `${path}/${k}`, message: "must be a quantity" });
+}
+
+/** An object with declared fields: required ones present, no undeclared one, each of its shape. */
+function checkFields(
+  v: unknown,
+  shape: Extract<Shape, { fields: unknown }>,
+  path: string,
+  out: ValidationProblem[],
+): void {
+  if (!isPlain(v)) {
+    out.push({ path, message: "must be an object" });
+    return;
+  }
+  for (const r of shape.required ?? [])
+    if (!(r in v)) out.push({ path: `${path}/${r}`, message: "is required" });
+  for (const [k, x] of Object.entries(v)) {
+    const s = shape.fields[k];
+    if (s === undefined)
+      out.push({ path: `${path}/${k}`, message: "unknown field (the schema does not declare it)" });
+    else check(x, s, `${path}/${k}`, out);
   }
 }
 

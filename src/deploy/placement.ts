@@ -175,20 +175,7 @@ export interface GpuConfig {
  */
 export function gpuConfig(p: Platform, plan: Plan | null): GpuConfig {
   if (plan !== null && plan.nodes.length > 0) {
-    const groups = new Map<string, NodeLabels>();
-    for (const n of plan.nodes) {
-      const key = `${n.pool}\u0000${JSON.stringify(n.labels)}`;
-      const pool = p.gpus.find((g) => g.name === n.pool);
-      const g = groups.get(key) ?? {
-        pool: n.pool,
-        nodes: [],
-        selector: { ...(pool?.nodeSelector ?? {}) },
-        labels: { ...n.labels },
-      };
-      g.nodes.push(n.name);
-      groups.set(key, g);
-    }
-    return { migConfigs: plan.migConfigs, nodeLabels: [...groups.values()] };
+    return { migConfigs: plan.migConfigs, nodeLabels: planNodeLabels(p, plan) };
   }
   const migConfigs: MigPartedConfig[] = [];
   const nodeLabels: NodeLabels[] = [];
@@ -197,23 +184,8 @@ export function gpuConfig(p: Platform, plan: Plan | null): GpuConfig {
     const nodes = Math.ceil(pool.count / perNode);
     const names = Array.from({ length: nodes }, (_, i) => `${pool.name}-${i}`);
     if (pool.sharing.mode === "mig" && pool.sharing.mig) {
-      const devices: MigPartedConfig["devices"] = [];
-      let next = 0;
-      for (const layout of pool.sharing.mig.layouts) {
-        const n = Math.min(Math.ceil(layout.gpus / nodes), perNode - next);
-        if (n <= 0) continue;
-        const migDevices: Record<string, number> = {};
-        for (const prof of layout.profiles) {
-          const k = normalizeProfileName(prof);
-          migDevices[k] = (migDevices[k] ?? 0) + 1;
-        }
-        devices.push({ devices: range(next, n), migEnabled: true, migDevices });
-        next += n;
-      }
-      if (next < perNode)
-        devices.push({ devices: range(next, perNode - next), migEnabled: false, migDevices: {} });
       const name = `inferplane-${pool.name}`;
-      migConfigs.push({ name, devices });
+      migConfigs.push({ name, devices: migDevices(pool.sharing.mig.layouts, nodes, perNode) });
       nodeLabels.push({
         pool: pool.name,
         nodes: names,
@@ -231,6 +203,46 @@ export function gpuConfig(p: Platform, plan: Plan | null): GpuConfig {
   }
   return { migConfigs, nodeLabels };
 }
+
+/** The plan's nodes grouped by pool and the labels they need. */
+function planNodeLabels(p: Platform, plan: Plan): NodeLabels[] {
+  const groups = new Map<string, NodeLabels>();
+  for (const n of plan.nodes) {
+    const key = `${n.pool}\u0000${JSON.stringify(n.labels)}`;
+    const pool = p.gpus.find((g) => g.name === n.pool);
+    const g = groups.get(key) ?? {
+      pool: n.pool,
+      nodes: [],
+      selector: { ...(pool?.nodeSelector ?? {}) },
+      labels: { ...n.labels },
+    };
+    g.nodes.push(n.name);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
+/** One node's GPUs: each layout on its share of the first GPUs, the rest MIG-disabled. */
+function migDevices(layouts: MigLayout[], nodes: number, perNode: number): MigPartedConfig["devices"] {
+  const devices: MigPartedConfig["devices"] = [];
+  let next = 0;
+  for (const layout of layouts) {
+    const n = Math.min(Math.ceil(layout.gpus / nodes), perNode - next);
+    if (n <= 0) continue;
+    const migDevices: Record<string, number> = {};
+    for (const prof of layout.profiles) {
+      const k = normalizeProfileName(prof);
+      migDevices[k] = (migDevices[k] ?? 0) + 1;
+    }
+    devices.push({ devices: range(next, n), migEnabled: true, migDevices });
+    next += n;
+  }
+  if (next < perNode)
+    devices.push({ devices: range(next, perNode - next), migEnabled: false, migDevices: {} });
+  return devices;
+}
+
+type MigLayout = NonNullable<GpuPool["sharing"]["mig"]>["layouts"][number];
 
 function range(start: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => start + i);

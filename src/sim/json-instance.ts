@@ -15,6 +15,19 @@ const isSchema = (v: unknown): v is Schema => v !== null && typeof v === "object
 const WORDS = ["alpha", "bravo", "delta", "echo", "lima", "nova", "orbit", "pixel", "river", "sierra"];
 const MAX_DEPTH = 8;
 
+/** The type to generate: the first non-null of a type list, else what the keywords imply. */
+function typeOf(s: Schema, depth: number): unknown {
+  const type = s.type;
+  if (Array.isArray(type)) {
+    const nonNull = type.filter((t) => t !== "null");
+    return nonNull.length > 0 ? nonNull[0] : "null";
+  }
+  if (type !== undefined) return type;
+  if (isSchema(s.properties) || Array.isArray(s.required)) return "object";
+  if (s.items !== undefined || Array.isArray(s.prefixItems)) return "array";
+  return depth === 0 ? "object" : "string";
+}
+
 class Generator {
   constructor(
     private readonly root: Schema,
@@ -52,35 +65,35 @@ class Generator {
 
   value(schemaIn: unknown, depth: number): unknown {
     if (schemaIn === true || schemaIn === undefined || !isSchema(schemaIn)) return depth > 0 ? "value" : {};
-    let s = this.resolve(schemaIn);
-    if (Array.isArray(s.allOf)) {
-      let merged: Schema = { ...s };
-      delete merged.allOf;
-      for (const part of s.allOf) if (isSchema(part)) merged = mergeSchemas(merged, this.resolve(part));
-      s = merged;
-    }
+    const s = this.withAllOf(this.resolve(schemaIn));
     if ("const" in s) return s.const;
     if (Array.isArray(s.enum) && s.enum.length > 0) return this.pick(s.enum);
     const branches = Array.isArray(s.anyOf) ? s.anyOf : Array.isArray(s.oneOf) ? s.oneOf : null;
-    if (branches !== null && branches.length > 0) {
-      // Prefer a branch that is not null, so optional fields carry a value; deep down, prefer null to stop recursion.
-      const nonNull = branches.filter((b) => !(isSchema(b) && b.type === "null"));
-      const nullOne = branches.find((b) => isSchema(b) && b.type === "null");
-      if (depth >= MAX_DEPTH && nullOne !== undefined) return null;
-      const { anyOf: _a, oneOf: _o, ...outer } = s;
-      const chosen = nonNull.length > 0 ? nonNull[0] : branches[0];
-      return this.value(isSchema(chosen) ? mergeSchemas(outer, this.resolve(chosen)) : chosen, depth);
-    }
-    let type = s.type;
-    if (Array.isArray(type)) {
-      const nonNull = type.filter((t) => t !== "null");
-      type = nonNull.length > 0 ? nonNull[0] : "null";
-    }
-    if (type === undefined) {
-      if (isSchema(s.properties) || Array.isArray(s.required)) type = "object";
-      else if (s.items !== undefined || Array.isArray(s.prefixItems)) type = "array";
-      else type = depth === 0 ? "object" : "string";
-    }
+    if (branches !== null && branches.length > 0) return this.branchValue(s, branches, depth);
+    return this.typed(typeOf(s, depth), s, depth);
+  }
+
+  /** The schema with its `allOf` parts merged in. */
+  private withAllOf(s: Schema): Schema {
+    if (!Array.isArray(s.allOf)) return s;
+    let merged: Schema = { ...s };
+    delete merged.allOf;
+    for (const part of s.allOf) if (isSchema(part)) merged = mergeSchemas(merged, this.resolve(part));
+    return merged;
+  }
+
+  /** A value of one `anyOf` / `oneOf` branch, merged with the schema around it. */
+  private branchValue(s: Schema, branches: unknown[], depth: number): unknown {
+    // Prefer a branch that is not null, so optional fields carry a value; deep down, prefer null to stop recursion.
+    const nonNull = branches.filter((b) => !(isSchema(b) && b.type === "null"));
+    const nullOne = branches.find((b) => isSchema(b) && b.type === "null");
+    if (depth >= MAX_DEPTH && nullOne !== undefined) return null;
+    const { anyOf: _a, oneOf: _o, ...outer } = s;
+    const chosen = nonNull.length > 0 ? nonNull[0] : branches[0];
+    return this.value(isSchema(chosen) ? mergeSchemas(outer, this.resolve(chosen)) : chosen, depth);
+  }
+
+  private typed(type: unknown, s: Schema, depth: number): unknown {
     switch (type) {
       case "object":
         return this.object(s, depth);

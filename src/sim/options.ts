@@ -104,13 +104,51 @@ export function positiveInt(name: string, v: number | undefined): void {
 
 /** Resolves and checks options; throws InferplaneError (`usage`, `catalog_unknown_*`) on bad input. */
 export function resolveSimOptions(o: SimServerOptions): SimSetup {
-  let flavour: Flavour;
+  const flavour = flavourOf(o);
+  const { model, repo, repoQuant } = servedModelOf(o.model);
+  const weightFormat = weightFormatOf(o, repo, repoQuant);
+  checkEngineLimits(o);
+  const run = runOptionsOf(o);
+  // Each replica rolls its own fault dice unless the caller fixed their seed.
+  const faults: FaultOptions = { ...o.faults, seed: o.faults?.seed ?? run.seed + (o.replicaIndex ?? 0) };
+  const faultProblem = checkFaultOptions(faults);
+  if (faultProblem !== undefined) throw usage(faultProblem);
+
+  const config = replicaConfig(o, model, weightFormat);
+  return {
+    flavour,
+    config,
+    model,
+    repo,
+    servedModelName: o.servedModelName ?? repo,
+    host: o.host ?? "127.0.0.1",
+    port: run.port,
+    speed: run.speed,
+    outputLenMean: run.outputLenMean,
+    outputLenSigma: run.outputLenSigma,
+    embeddingDim: o.embeddingDim ?? model.embeddingDims ?? 1024,
+    startupDelayMs: run.startupDelayMs,
+    faults,
+    seed: run.seed,
+    replicaIndex: o.replicaIndex ?? 0,
+    constantLatency: o.constantLatency ?? null,
+  };
+}
+
+function flavourOf(o: SimServerOptions): Flavour {
   try {
-    flavour = resolveFlavour(o.engine ?? DEFAULT_ENGINE, o.engineVersion);
+    return resolveFlavour(o.engine ?? DEFAULT_ENGINE, o.engineVersion);
   } catch (err) {
     throw usage(err instanceof Error ? err.message : String(err));
   }
-  const given = o.model;
+}
+
+/** The catalog model given by id, spec or Hugging Face repo, the repo it is served as, and that repo's quantization. */
+function servedModelOf(given: SimServerOptions["model"]): {
+  model: ModelSpec;
+  repo: string;
+  repoQuant: WeightFormat | "none";
+} {
   const byId = typeof given === "string" ? findModel(given) : given;
   const byRepo = byId || typeof given !== "string" ? undefined : findModelByRepo(given);
   const model = byId ?? byRepo?.model;
@@ -124,9 +162,10 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
     byRepo && typeof given === "string"
       ? given.trim().replace(/^hf:\/\//i, "")
       : (model.variants[0]?.repo ?? model.id);
+  return { model, repo, repoQuant: byRepo?.variant.quantization ?? "none" };
+}
 
-  const weightFormat = weightFormatOf(o, repo, byRepo?.variant.quantization ?? "none");
-
+function checkEngineLimits(o: SimServerOptions): void {
   positiveInt("tp", o.tp);
   positiveInt("max-num-seqs", o.maxNumSeqs);
   positiveInt("max-num-batched-tokens", o.maxNumBatchedTokens);
@@ -136,6 +175,10 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
   positiveInt("embedding-dim", o.embeddingDim);
   if (o.gpuMemoryUtilization !== undefined && !(o.gpuMemoryUtilization > 0 && o.gpuMemoryUtilization <= 1))
     throw usage(`gpu-memory-utilization must be in (0, 1], got ${o.gpuMemoryUtilization}`);
+}
+
+/** The server's own settings (pace, output lengths, startup, port, seed) with their defaults, checked. */
+function runOptionsOf(o: SimServerOptions) {
   const speed = o.speed ?? 1;
   if (!(speed > 0 && Number.isFinite(speed))) throw usage(`speed must be a positive number, got ${o.speed}`);
   const outputLenMean = o.outputLenMean ?? 128;
@@ -154,30 +197,7 @@ export function resolveSimOptions(o: SimServerOptions): SimSetup {
     throw usage(`port must be 0–65535, got ${o.port}`);
   const seed = o.seed ?? 1;
   if (!Number.isInteger(seed)) throw usage(`seed must be an integer, got ${o.seed}`);
-  // Each replica rolls its own fault dice unless the caller fixed their seed.
-  const faults: FaultOptions = { ...o.faults, seed: o.faults?.seed ?? seed + (o.replicaIndex ?? 0) };
-  const faultProblem = checkFaultOptions(faults);
-  if (faultProblem !== undefined) throw usage(faultProblem);
-
-  const config = replicaConfig(o, model, weightFormat);
-  return {
-    flavour,
-    config,
-    model,
-    repo,
-    servedModelName: o.servedModelName ?? repo,
-    host: o.host ?? "127.0.0.1",
-    port,
-    speed,
-    outputLenMean,
-    outputLenSigma,
-    embeddingDim: o.embeddingDim ?? model.embeddingDims ?? 1024,
-    startupDelayMs,
-    faults,
-    seed,
-    replicaIndex: o.replicaIndex ?? 0,
-    constantLatency: o.constantLatency ?? null,
-  };
+  return { port, speed, outputLenMean, outputLenSigma, startupDelayMs, seed };
 }
 
 /** The weight format: the repo's quantization, or --quantization, or --dtype (`weightFormat` overrides all). */

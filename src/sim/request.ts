@@ -142,39 +142,14 @@ export function parseGeneration(
   const params = (shape.params !== undefined ? b[shape.params] : b) as Record<string, unknown> | undefined;
   const p: Record<string, unknown> = params !== null && typeof params === "object" ? params : {};
 
-  const model =
-    shape.model === "url"
-      ? (req.params as { model?: string }).model
-      : shape.model === "body"
-        ? b.model
-        : undefined;
-  if (model !== undefined && model !== servedModelName) {
-    const name = typeof model === "string" ? model : JSON.stringify(model);
-    return modelNotFound(name, openai ? "openai" : route.dialect);
-  }
+  const wrongModel = modelProblem(requestedModel(req, shape, b), servedModelName, route);
+  if (wrongModel !== undefined) return wrongModel;
   const promptIds = promptIdsOf(shape, b);
   if ("status" in promptIds) return promptIds;
   const max = maxTokensOf(shape, p);
   if ("status" in max) return max;
-  if (openai) {
-    try {
-      validateParams(route === "chat" ? "chat" : "completions", b);
-    } catch (err) {
-      if (isInferplaneError(err)) return badRequest(err.message, err.param);
-      throw err;
-    }
-  }
-  const n = b.n;
-  // Only engines that sample n choices do it, and only on their OpenAI routes (vLLM).
-  if ((!openai || !flavour.samplesN) && n !== undefined && n !== null && n !== 1)
-    return badRequest(`n > 1 is not supported by ${flavour.engine} on this route.`, "n");
-  const stopRaw = p[shape.stop];
-  const stops =
-    typeof stopRaw === "string"
-      ? [stopRaw]
-      : Array.isArray(stopRaw)
-        ? stopRaw.filter((s): s is string => typeof s === "string")
-        : [];
+  const invalid = openAiParamsProblem(route, b) ?? choicesProblem(openai, flavour, b.n);
+  if (invalid !== undefined) return invalid;
   const seedRaw = p.seed;
   const minRaw = b.min_tokens;
   const so = b.stream_options as { include_usage?: unknown } | undefined;
@@ -185,19 +160,59 @@ export function parseGeneration(
     maxTokens: max.max,
     ignoreEos: b.ignore_eos === true || p.ignore_eos === true,
     minTokens: typeof minRaw === "number" && Number.isInteger(minRaw) && minRaw > 0 ? minRaw : 0,
-    stops,
+    stops: stopsOf(p[shape.stop]),
     seed: typeof seedRaw === "number" && Number.isInteger(seedRaw) ? seedRaw : undefined,
-    stream:
-      shape.stream === "always"
-        ? true
-        : shape.stream === "unless-false"
-          ? b.stream !== false
-          : b.stream === true,
+    stream: streams(shape, b.stream),
     // vLLM's StreamOptions.include_usage defaults to true once stream_options is given.
     includeUsage: so !== null && typeof so === "object" && so.include_usage !== false,
     details: p.details === true,
     rich: openai ? richSpec(b, route === "chat") : null,
   };
+}
+
+/** The model name the request asks for, where its route carries one. */
+function requestedModel(req: FastifyRequest, shape: RequestShape, b: Record<string, unknown>): unknown {
+  if (shape.model === "url") return (req.params as { model?: string }).model;
+  return shape.model === "body" ? b.model : undefined;
+}
+
+function modelProblem(model: unknown, servedModelName: string, route: GenRoute): WireError | undefined {
+  if (model === undefined || model === servedModelName) return undefined;
+  const name = typeof model === "string" ? model : JSON.stringify(model);
+  return modelNotFound(name, typeof route === "string" ? "openai" : route.dialect);
+}
+
+/** OpenAI's own parameter checks, on the OpenAI routes. */
+function openAiParamsProblem(route: GenRoute, b: Record<string, unknown>): WireError | undefined {
+  if (typeof route !== "string") return undefined;
+  try {
+    validateParams(route === "chat" ? "chat" : "completions", b);
+  } catch (err) {
+    if (isInferplaneError(err)) return badRequest(err.message, err.param);
+    throw err;
+  }
+  return undefined;
+}
+
+/** Only engines that sample n choices do it, and only on their OpenAI routes (vLLM). */
+function choicesProblem(
+  openai: boolean,
+  flavour: Pick<Flavour, "engine" | "samplesN">,
+  n: unknown,
+): WireError | undefined {
+  if ((!openai || !flavour.samplesN) && n !== undefined && n !== null && n !== 1)
+    return badRequest(`n > 1 is not supported by ${flavour.engine} on this route.`, "n");
+  return undefined;
+}
+
+function stopsOf(stopRaw: unknown): string[] {
+  if (typeof stopRaw === "string") return [stopRaw];
+  return Array.isArray(stopRaw) ? stopRaw.filter((s): s is string => typeof s === "string") : [];
+}
+
+function streams(shape: RequestShape, stream: unknown): boolean {
+  if (shape.stream === "always") return true;
+  return shape.stream === "unless-false" ? stream !== false : stream === true;
 }
 
 /** Decides the reply: its length, finish reason, text seed, stop cut and fault cut. */

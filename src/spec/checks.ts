@@ -9,7 +9,7 @@ import { isLegalMigLayout, normalizeProfileName } from "../catalog/mig.js";
 import { type ModelSpec as CatalogModel, findModel, findModelByRepo } from "../catalog/models.js";
 import { engineDefinition, isExternalEngine, sourceProblem } from "../engines/index.js";
 import { deployCrossCheck } from "./checks-deploy.js";
-import type { GpuPool, ModelSpec, Platform } from "./schema.js";
+import type { GpuPool, ModelSpec, Platform, RouteSpec } from "./schema.js";
 
 export interface CheckProblem {
   path: (string | number)[];
@@ -55,9 +55,11 @@ function duplicates(names: string[]): Map<string, number[]> {
   return new Map([...seen].filter(([, idx]) => idx.length > 1));
 }
 
+type At = (...rest: Path) => Path;
+
 function checkPools(p: Platform, out: CheckProblem[]): void {
   p.gpus.forEach((pool, i) => {
-    const at = (...rest: Path): Path => ["gpus", i, ...rest];
+    const at: At = (...rest) => ["gpus", i, ...rest];
     const gpu = findGpu(pool.type);
     if (!gpu) return; // the schema's enum already reported it
     if (pool.gpusPerNode !== undefined && pool.gpusPerNode > pool.count) {
@@ -66,83 +68,110 @@ function checkPools(p: Platform, out: CheckProblem[]): void {
         message: `${pool.gpusPerNode} GPUs per node exceeds the pool's ${pool.count}`,
       });
     }
-    const { mode, mig, replicas } = pool.sharing;
+    const { mode, mig } = pool.sharing;
     if (mode === "mig") {
-      if (gpu.migSlices === null) {
-        out.push({ path: at("sharing", "mode"), message: `${gpu.id} does not support MIG` });
-        return;
-      }
-      // Without `mig` (or layouts) the planner chooses the geometry.
-      if (!mig) return;
-      mig.layouts.forEach((layout, j) => {
-        const result = isLegalMigLayout(gpu.id, layout.profiles);
-        if (!result.ok)
-          out.push({ path: at("sharing", "mig", "layouts", j, "profiles"), message: result.reason });
-      });
-      const partitioned = mig.layouts.reduce((s, l) => s + l.gpus, 0);
-      if (partitioned > pool.count) {
-        out.push({
-          path: at("sharing", "mig", "layouts"),
-          message: `layouts partition ${partitioned} GPUs but the pool has ${pool.count}`,
-        });
-      }
-      const distinct = new Set(mig.layouts.flatMap((l) => l.profiles.map(normalizeProfileName)));
-      if (mig.strategy === "single" && distinct.size > 1) {
-        out.push({
-          path: at("sharing", "mig", "strategy"),
-          message: `strategy \`single\` allows one MIG profile per node, the layouts use ${[...distinct].join(", ")}; use \`mixed\``,
-        });
-      }
+      if (!checkMigPartitioning(gpu, pool, at, out)) return;
     } else if (mig) {
       out.push({ path: at("sharing", "mig"), message: `\`mig\` is set but the sharing mode is \`${mode}\`` });
     }
-    if ((mode === "time-slicing" || mode === "mps") && replicas === undefined) {
-      out.push({
-        path: at("sharing", "replicas"),
-        message: `mode \`${mode}\` needs \`replicas\` (pods per GPU)`,
-      });
-    }
-    if ((mode === "exclusive" || mode === "mig") && replicas !== undefined) {
-      out.push({
-        path: at("sharing", "replicas"),
-        message: `\`replicas\` applies to time-slicing and mps, not \`${mode}\``,
-      });
-    }
+    checkSharingReplicas(pool, at, out);
   });
 }
 
-function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): void {
-  const at = (...rest: Path): Path => ["models", i, ...rest];
-  let cat: CatalogModel | undefined;
-  if (m.catalog !== undefined) {
-    cat = findModel(m.catalog);
-    if (!cat) out.push({ path: at("catalog"), message: `"${m.catalog}" is not a catalog model id` });
-  } else if (m.source.startsWith("hf://")) {
-    const found = findModelByRepo(m.source);
-    cat = found?.model;
-    const q = m.quantization;
-    if (found && q !== undefined) {
-      const v = found.variant.quantization;
-      const agrees = q === v || (q === "none" && v === "none") || (q === "gptq" && v.startsWith("gptq"));
-      if (!agrees) {
-        out.push({
-          path: at("quantization"),
-          message: `${found.variant.repo} is published as ${v === "none" ? "unquantized" : v}, not ${q}`,
-        });
-      }
-    }
+/** A MIG pool's layouts against the GPU; false when the pool's remaining checks do not apply. */
+function checkMigPartitioning(gpu: GpuSpec, pool: GpuPool, at: At, out: CheckProblem[]): boolean {
+  const mig = pool.sharing.mig;
+  if (gpu.migSlices === null) {
+    out.push({ path: at("sharing", "mode"), message: `${gpu.id} does not support MIG` });
+    return false;
   }
-  if (cat) {
-    if (m.kind !== undefined && m.kind !== cat.kind) {
-      out.push({ path: at("kind"), message: `${cat.displayName} is a ${cat.kind} model, not ${m.kind}` });
-    }
-    if (m.maxModelLen !== undefined && m.maxModelLen > cat.maxContext) {
+  // Without `mig` (or layouts) the planner chooses the geometry.
+  if (!mig) return false;
+  mig.layouts.forEach((layout, j) => {
+    const result = isLegalMigLayout(gpu.id, layout.profiles);
+    if (!result.ok)
+      out.push({ path: at("sharing", "mig", "layouts", j, "profiles"), message: result.reason });
+  });
+  const partitioned = mig.layouts.reduce((s, l) => s + l.gpus, 0);
+  if (partitioned > pool.count) {
+    out.push({
+      path: at("sharing", "mig", "layouts"),
+      message: `layouts partition ${partitioned} GPUs but the pool has ${pool.count}`,
+    });
+  }
+  const distinct = new Set(mig.layouts.flatMap((l) => l.profiles.map(normalizeProfileName)));
+  if (mig.strategy === "single" && distinct.size > 1) {
+    out.push({
+      path: at("sharing", "mig", "strategy"),
+      message: `strategy \`single\` allows one MIG profile per node, the layouts use ${[...distinct].join(", ")}; use \`mixed\``,
+    });
+  }
+  return true;
+}
+
+/** `replicas` (pods per GPU) belongs to time-slicing and mps, and only to them. */
+function checkSharingReplicas(pool: GpuPool, at: At, out: CheckProblem[]): void {
+  const { mode, replicas } = pool.sharing;
+  if ((mode === "time-slicing" || mode === "mps") && replicas === undefined) {
+    out.push({
+      path: at("sharing", "replicas"),
+      message: `mode \`${mode}\` needs \`replicas\` (pods per GPU)`,
+    });
+  }
+  if ((mode === "exclusive" || mode === "mig") && replicas !== undefined) {
+    out.push({
+      path: at("sharing", "replicas"),
+      message: `\`replicas\` applies to time-slicing and mps, not \`${mode}\``,
+    });
+  }
+}
+
+function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): void {
+  const at: At = (...rest) => ["models", i, ...rest];
+  const cat = checkedCatalogEntry(m, at, out);
+  if (cat) checkAgainstCatalog(m, cat, at, out);
+  checkSourceAndEndpoints(m, at, out);
+  if (m.gpu) checkGpuPool(p, m, at, out);
+  if (m.autoscaling?.enabled) checkAutoscaling(p, m, at, out);
+}
+
+/** The catalog entry of `catalog` or the hf:// repo, reporting an unknown id or a quantization the variant is not. */
+function checkedCatalogEntry(m: ModelSpec, at: At, out: CheckProblem[]): CatalogModel | undefined {
+  if (m.catalog !== undefined) {
+    const cat = findModel(m.catalog);
+    if (!cat) out.push({ path: at("catalog"), message: `"${m.catalog}" is not a catalog model id` });
+    return cat;
+  }
+  if (!m.source.startsWith("hf://")) return undefined;
+  const found = findModelByRepo(m.source);
+  const q = m.quantization;
+  if (found && q !== undefined) {
+    const v = found.variant.quantization;
+    const agrees = q === v || (q === "none" && v === "none") || (q === "gptq" && v.startsWith("gptq"));
+    if (!agrees) {
       out.push({
-        path: at("maxModelLen"),
-        message: `${m.maxModelLen} exceeds ${cat.displayName}'s maximum context of ${cat.maxContext} tokens`,
+        path: at("quantization"),
+        message: `${found.variant.repo} is published as ${v === "none" ? "unquantized" : v}, not ${q}`,
       });
     }
   }
+  return found?.model;
+}
+
+function checkAgainstCatalog(m: ModelSpec, cat: CatalogModel, at: At, out: CheckProblem[]): void {
+  if (m.kind !== undefined && m.kind !== cat.kind) {
+    out.push({ path: at("kind"), message: `${cat.displayName} is a ${cat.kind} model, not ${m.kind}` });
+  }
+  if (m.maxModelLen !== undefined && m.maxModelLen > cat.maxContext) {
+    out.push({
+      path: at("maxModelLen"),
+      message: `${m.maxModelLen} exceeds ${cat.displayName}'s maximum context of ${cat.maxContext} tokens`,
+    });
+  }
+}
+
+/** The source against the engine, and where an external or existing model is reached. */
+function checkSourceAndEndpoints(m: ModelSpec, at: At, out: CheckProblem[]): void {
   const scheme = m.source.slice(0, m.source.indexOf(":"));
   if ((scheme === "openai") !== isExternalEngine(m.engine)) {
     out.push({ path: at("engine"), message: "openai:// sources go with engine `openai`, and only they" });
@@ -166,54 +195,53 @@ function checkModel(p: Platform, m: ModelSpec, i: number, out: CheckProblem[]): 
   if (isExternalEngine(m.engine) && m.gpu) {
     out.push({ path: at("gpu"), message: "an external provider (engine `openai`) runs on no GPU of ours" });
   }
+}
 
-  if (m.gpu) {
-    const pool = p.gpus.find((g) => g.name === m.gpu?.pool);
-    if (!pool) {
-      const known = p.gpus.map((g) => g.name);
-      out.push({
-        path: at("gpu", "pool"),
-        message: `no GPU pool "${m.gpu.pool}"${known.length ? `; pools: ${known.join(", ")}` : "; `gpus` is empty"}`,
-      });
-    } else {
-      checkGpuRequest(m, pool, at, out);
-    }
+function checkGpuPool(p: Platform, m: ModelSpec, at: At, out: CheckProblem[]): void {
+  const pool = p.gpus.find((g) => g.name === m.gpu?.pool);
+  if (pool) {
+    checkGpuRequest(m, pool, at, out);
+    return;
   }
+  const known = p.gpus.map((g) => g.name);
+  out.push({
+    path: at("gpu", "pool"),
+    message: `no GPU pool "${m.gpu?.pool}"${known.length ? `; pools: ${known.join(", ")}` : "; `gpus` is empty"}`,
+  });
+}
 
+function checkAutoscaling(p: Platform, m: ModelSpec, at: At, out: CheckProblem[]): void {
   const a = m.autoscaling;
-  if (a?.enabled) {
-    if (a.minReplicas > a.maxReplicas) {
-      out.push({
-        path: at("autoscaling", "minReplicas"),
-        message: `${a.minReplicas} is above maxReplicas ${a.maxReplicas}`,
-      });
-    }
-    if (m.replicas < a.minReplicas || m.replicas > a.maxReplicas) {
-      out.push({
-        path: at("replicas"),
-        message: `${m.replicas} is outside the autoscaling range ${a.minReplicas}–${a.maxReplicas}`,
-      });
-    }
-    // vLLM's KV-cache usage gauge is a 0–1 fraction: a target of 70 never triggers (guide error #1).
-    if (a.metric === "kv_cache_usage" && a.target > 1) {
-      out.push({
-        path: at("autoscaling", "target"),
-        message: `kv_cache_usage is a 0–1 fraction; ${a.target} can never be reached (write ${a.target >= 1 && a.target <= 100 ? a.target / 100 : 0.8})`,
-      });
-    }
-    if (deploysEngine(m)) {
-      const metric = metricNames(m.engine as EngineId, m.engineVersion)[
-        SCALING_METRIC[a.metric] ?? "waiting"
-      ];
-      if (!metric || metric.exposed.length === 0) {
-        out.push({
-          path: at("autoscaling", "metric"),
-          message: `engine ${m.engine}${m.engineVersion ? ` ${m.engineVersion}` : ""} exposes no ${a.metric} metric to autoscale on`,
-        });
-      }
-    }
-    if (a.minReplicas === 0) checkScaleToZero(p, m, at, out);
+  if (!a) return;
+  if (a.minReplicas > a.maxReplicas) {
+    out.push({
+      path: at("autoscaling", "minReplicas"),
+      message: `${a.minReplicas} is above maxReplicas ${a.maxReplicas}`,
+    });
   }
+  if (m.replicas < a.minReplicas || m.replicas > a.maxReplicas) {
+    out.push({
+      path: at("replicas"),
+      message: `${m.replicas} is outside the autoscaling range ${a.minReplicas}–${a.maxReplicas}`,
+    });
+  }
+  // vLLM's KV-cache usage gauge is a 0–1 fraction: a target of 70 never triggers (guide error #1).
+  if (a.metric === "kv_cache_usage" && a.target > 1) {
+    out.push({
+      path: at("autoscaling", "target"),
+      message: `kv_cache_usage is a 0–1 fraction; ${a.target} can never be reached (write ${a.target >= 1 && a.target <= 100 ? a.target / 100 : 0.8})`,
+    });
+  }
+  if (deploysEngine(m)) {
+    const metric = metricNames(m.engine as EngineId, m.engineVersion)[SCALING_METRIC[a.metric] ?? "waiting"];
+    if (!metric || metric.exposed.length === 0) {
+      out.push({
+        path: at("autoscaling", "metric"),
+        message: `engine ${m.engine}${m.engineVersion ? ` ${m.engineVersion}` : ""} exposes no ${a.metric} metric to autoscale on`,
+      });
+    }
+  }
+  if (a.minReplicas === 0) checkScaleToZero(p, m, at, out);
 }
 
 /** Spec scaling metric → the catalog's metric key. */
@@ -340,80 +368,97 @@ function checkGpuRequest(
 function checkCapacity(p: Platform, out: CheckProblem[]): void {
   p.gpus.forEach((pool, i) => {
     const users = p.models.filter((m) => m.gpu?.pool === pool.name);
-    const slots =
-      pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps" ? (pool.sharing.replicas ?? 1) : 1;
-    const whole = users.filter((m) => m.gpu?.migProfile === undefined && typeof m.gpu?.count === "number");
-    const demand = whole.reduce((s, m) => s + minimumReplicas(m) * (m.gpu?.count as number), 0);
-    const offer = wholeGpus(pool) * slots;
-    if (demand > offer) {
-      const detail = whole.map((m) => `${m.name} ${minimumReplicas(m)} × ${m.gpu?.count}`).join(", ");
+    checkWholeGpuDemand(pool, i, users, out);
+    checkMigInstanceDemand(pool, i, users, out);
+  });
+}
+
+function checkWholeGpuDemand(pool: GpuPool, i: number, users: ModelSpec[], out: CheckProblem[]): void {
+  const slots =
+    pool.sharing.mode === "time-slicing" || pool.sharing.mode === "mps" ? (pool.sharing.replicas ?? 1) : 1;
+  const whole = users.filter((m) => m.gpu?.migProfile === undefined && typeof m.gpu?.count === "number");
+  const demand = whole.reduce((s, m) => s + minimumReplicas(m) * (m.gpu?.count as number), 0);
+  const offer = wholeGpus(pool) * slots;
+  if (demand > offer) {
+    const detail = whole.map((m) => `${m.name} ${minimumReplicas(m)} × ${m.gpu?.count}`).join(", ");
+    out.push({
+      path: ["gpus", i, "count"],
+      message: `models need ${demand} GPU${slots > 1 ? " slices" : "s"} at their minimum replicas (${detail}) but pool ${pool.name} offers ${offer}`,
+    });
+  }
+}
+
+function checkMigInstanceDemand(pool: GpuPool, i: number, users: ModelSpec[], out: CheckProblem[]): void {
+  const instances = new Map<string, number>();
+  for (const l of pool.sharing.mode === "mig" ? (pool.sharing.mig?.layouts ?? []) : []) {
+    for (const prof of l.profiles) {
+      const name = normalizeProfileName(prof);
+      instances.set(name, (instances.get(name) ?? 0) + l.gpus);
+    }
+  }
+  const migDemand = new Map<string, number>();
+  for (const m of users) {
+    if (m.gpu?.migProfile === undefined) continue;
+    const name = normalizeProfileName(m.gpu.migProfile);
+    migDemand.set(name, (migDemand.get(name) ?? 0) + minimumReplicas(m));
+  }
+  for (const [name, need] of migDemand) {
+    const have = instances.get(name) ?? 0;
+    if (have > 0 && need > have) {
       out.push({
-        path: ["gpus", i, "count"],
-        message: `models need ${demand} GPU${slots > 1 ? " slices" : "s"} at their minimum replicas (${detail}) but pool ${pool.name} offers ${offer}`,
+        path: ["gpus", i, "sharing", "mig", "layouts"],
+        message: `models need ${need} ${name} instances at their minimum replicas but the layouts create ${have}`,
       });
     }
-    const instances = new Map<string, number>();
-    for (const l of pool.sharing.mode === "mig" ? (pool.sharing.mig?.layouts ?? []) : []) {
-      for (const prof of l.profiles) {
-        const name = normalizeProfileName(prof);
-        instances.set(name, (instances.get(name) ?? 0) + l.gpus);
-      }
-    }
-    const migDemand = new Map<string, number>();
-    for (const m of users) {
-      if (m.gpu?.migProfile === undefined) continue;
-      const name = normalizeProfileName(m.gpu.migProfile);
-      migDemand.set(name, (migDemand.get(name) ?? 0) + minimumReplicas(m));
-    }
-    for (const [name, need] of migDemand) {
-      const have = instances.get(name) ?? 0;
-      if (have > 0 && need > have) {
-        out.push({
-          path: ["gpus", i, "sharing", "mig", "layouts"],
-          message: `models need ${need} ${name} instances at their minimum replicas but the layouts create ${have}`,
-        });
-      }
-    }
-  });
+  }
 }
 
 function checkRoutes(p: Platform, out: CheckProblem[]): void {
   const models = new Map(p.models.map((m) => [m.name, m]));
   const routeNames = new Set(p.routes.map((r) => r.name));
-  const publicNames: { name: string; path: Path }[] = [];
   p.routes.forEach((r, i) => {
-    const at = (...rest: Path): Path => ["routes", i, ...rest];
-    publicNames.push({ name: r.name, path: at("name") });
-    r.aliases.forEach((a, j) => {
-      publicNames.push({ name: a, path: at("aliases", j) });
-    });
-    const kinds = new Set<string>();
-    r.targets.forEach((t, j) => {
-      const m = models.get(t.model);
-      if (!m) out.push({ path: at("targets", j, "model"), message: `no model named "${t.model}"` });
-      else kinds.add(modelKind(m));
-    });
-    if (kinds.size > 1) {
-      out.push({ path: at("targets"), message: `targets mix model kinds (${[...kinds].join(", ")})` });
-    }
-    if (r.targets.every((t) => t.weight === 0)) {
-      out.push({ path: at("targets"), message: "every target has weight 0; the route can serve nothing" });
-    }
-    r.fallbacks.forEach((f, j) => {
-      if (!routeNames.has(f)) out.push({ path: at("fallbacks", j), message: `no route named "${f}"` });
-      else if (f === r.name)
-        out.push({ path: at("fallbacks", j), message: "a route cannot fall back to itself" });
-    });
-    if (r.contextFallback !== undefined && !routeNames.has(r.contextFallback)) {
-      out.push({ path: at("contextFallback"), message: `no route named "${r.contextFallback}"` });
-    } else if (r.contextFallback === r.name) {
-      out.push({ path: at("contextFallback"), message: "a route cannot fall back to itself" });
-    }
-    if (r.sticky?.by === "header" && !r.sticky.header) {
-      out.push({ path: at("sticky", "header"), message: "`by: header` needs the header name" });
-    }
+    checkRoute(r, (...rest) => ["routes", i, ...rest], models, routeNames, out);
   });
-  // The balancer belongs to the pool: routes sharing a pool must agree on it.
+  checkPoolBalancers(p, out);
+  checkPublicNamesUnique(p, out);
+}
+
+function checkRoute(
+  r: RouteSpec,
+  at: At,
+  models: Map<string, ModelSpec>,
+  routeNames: Set<string>,
+  out: CheckProblem[],
+): void {
+  const kinds = new Set<string>();
+  r.targets.forEach((t, j) => {
+    const m = models.get(t.model);
+    if (!m) out.push({ path: at("targets", j, "model"), message: `no model named "${t.model}"` });
+    else kinds.add(modelKind(m));
+  });
+  if (kinds.size > 1) {
+    out.push({ path: at("targets"), message: `targets mix model kinds (${[...kinds].join(", ")})` });
+  }
+  if (r.targets.every((t) => t.weight === 0)) {
+    out.push({ path: at("targets"), message: "every target has weight 0; the route can serve nothing" });
+  }
+  r.fallbacks.forEach((f, j) => {
+    if (!routeNames.has(f)) out.push({ path: at("fallbacks", j), message: `no route named "${f}"` });
+    else if (f === r.name)
+      out.push({ path: at("fallbacks", j), message: "a route cannot fall back to itself" });
+  });
+  if (r.contextFallback !== undefined && !routeNames.has(r.contextFallback)) {
+    out.push({ path: at("contextFallback"), message: `no route named "${r.contextFallback}"` });
+  } else if (r.contextFallback === r.name) {
+    out.push({ path: at("contextFallback"), message: "a route cannot fall back to itself" });
+  }
+  if (r.sticky?.by === "header" && !r.sticky.header) {
+    out.push({ path: at("sticky", "header"), message: "`by: header` needs the header name" });
+  }
+}
+
+/** The balancer belongs to the pool: routes sharing a pool must agree on it. */
+function checkPoolBalancers(p: Platform, out: CheckProblem[]): void {
   const balancerOf = new Map<string, { balancer: string; route: string }>();
   p.routes.forEach((r, i) => {
     for (const t of r.targets) {
@@ -427,12 +472,22 @@ function checkRoutes(p: Platform, out: CheckProblem[]): void {
       }
     }
   });
+}
+
+/** Route names and aliases share one namespace of public model names. */
+function checkPublicNamesUnique(p: Platform, out: CheckProblem[]): void {
   const seen = new Set<string>();
-  for (const { name, path } of publicNames) {
-    if (seen.has(name))
-      out.push({ path, message: `public model name "${name}" is already used by another route` });
-    seen.add(name);
-  }
+  p.routes.forEach((r, i) => {
+    const named: { name: string; path: Path }[] = [{ name: r.name, path: ["routes", i, "name"] }];
+    r.aliases.forEach((a, j) => {
+      named.push({ name: a, path: ["routes", i, "aliases", j] });
+    });
+    for (const { name, path } of named) {
+      if (seen.has(name))
+        out.push({ path, message: `public model name "${name}" is already used by another route` });
+      seen.add(name);
+    }
+  });
 }
 
 function checkRag(p: Platform, out: CheckProblem[]): void {

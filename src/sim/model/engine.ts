@@ -229,61 +229,59 @@ export class EngineCore {
     events.push({ type: "preempted", id: seq.input.id, time: now });
   }
 
-  /**
-   * Schedules and runs one step starting at `now`; `null` when there is nothing to do.
-   * Over 120 lines: its three numbered phases share the step's token budget and block state.
-   */
+  /** Schedules and runs one step starting at `now`; `null` when there is nothing to do. */
   step(now: number): StepResult | null {
     const events: EngineEvent[] = this.pendingEvents;
     this.pendingEvents = [];
-    if (this.waiting.length === 0 && this.running.length === 0) {
-      return events.length
-        ? { start: now, duration: 0, end: now, cost: zeroCost(), batch: noBatch(), events }
-        : null;
-    }
-    const cfg = this.config;
-    const B = cfg.blockSize;
-    let budget = cfg.maxNumBatchedTokens;
-    const scheduled: { seq: Seq; n: number }[] = [];
-    let preempted = false;
+    if (this.waiting.length === 0 && this.running.length === 0) return idleStep(now, events);
+    const plan: StepPlan = { budget: this.config.maxNumBatchedTokens, scheduled: [], preempted: false };
+    this.scheduleRunning(now, plan, events);
+    this.scheduleWaiting(now, plan, events);
+    // Nothing fits (every block held by waiting-for-nothing state cannot happen with recompute);
+    // report the events and let the driver retry later.
+    if (plan.scheduled.length === 0) return idleStep(now, events);
+    return this.runBatch(now, plan.scheduled, events);
+  }
 
-    // 1. Running requests first, in order; preempt the newest when blocks run out.
-    for (let i = 0; i < this.running.length && budget > 0; ) {
+  /** 1. Running requests first, in order; preempt the newest when blocks run out. */
+  private scheduleRunning(now: number, plan: StepPlan, events: EngineEvent[]): void {
+    for (let i = 0; i < this.running.length && plan.budget > 0; ) {
       const seq = this.running[i] as Seq;
-      const n = Math.min(this.tokens(seq) - seq.computed, budget);
-      let ok = this.grow(seq, seq.computed + n);
-      while (!ok) {
-        const victim = this.running[this.running.length - 1] as Seq;
-        this.preempt(victim, now, events);
-        preempted = true;
-        if (victim === seq) break;
-        ok = this.grow(seq, seq.computed + n);
-      }
-      if (!ok) break;
-      scheduled.push({ seq, n });
-      budget -= n;
+      const n = Math.min(this.tokens(seq) - seq.computed, plan.budget);
+      if (!this.growPreempting(seq, n, now, plan, events)) break;
+      plan.scheduled.push({ seq, n });
+      plan.budget -= n;
       i++;
     }
+  }
 
-    // 2. Waiting requests, FCFS, while the budget, the sequence cap and the blocks allow.
-    while (!preempted && budget > 0 && this.waiting.length > 0 && this.running.length < cfg.maxNumSeqs) {
+  /** Grows a running sequence by `n` tokens, preempting from the newest until it fits or is itself preempted. */
+  private growPreempting(seq: Seq, n: number, now: number, plan: StepPlan, events: EngineEvent[]): boolean {
+    let ok = this.grow(seq, seq.computed + n);
+    while (!ok) {
+      const victim = this.running[this.running.length - 1] as Seq;
+      this.preempt(victim, now, events);
+      plan.preempted = true;
+      if (victim === seq) break;
+      ok = this.grow(seq, seq.computed + n);
+    }
+    return ok;
+  }
+
+  /** 2. Waiting requests, FCFS, while the budget, the sequence cap and the blocks allow. */
+  private scheduleWaiting(now: number, plan: StepPlan, events: EngineEvent[]): void {
+    const cfg = this.config;
+    while (
+      !plan.preempted &&
+      plan.budget > 0 &&
+      this.waiting.length > 0 &&
+      this.running.length < cfg.maxNumSeqs
+    ) {
       const seq = this.waiting[0] as Seq;
-      const total = this.tokens(seq);
-      let hitTokens = 0;
-      if (cfg.enablePrefixCaching && seq.blocks.length === 0) {
-        // At least one token is always computed, so hits stop before the last one (as vLLM).
-        const maxBlocks = Math.floor((total - 1) / B);
-        const keys: string[] = [];
-        for (let j = 0; j < maxBlocks; j++) keys.push(this.key(seq, j));
-        const hitBlocks = this.kv.peekHits(keys);
-        const n = Math.min(total - hitBlocks * B, budget);
-        const freshBlocks = Math.ceil((hitBlocks * B + n) / B) - hitBlocks;
-        if (freshBlocks > this.kv.freeBlocks) break;
-        seq.blocks = this.kv.takeHits(keys.slice(0, hitBlocks));
-        hitTokens = hitBlocks * B;
-        seq.computed = hitTokens;
-      }
-      const n = Math.min(total - seq.computed, budget);
+      const hitTokens =
+        cfg.enablePrefixCaching && seq.blocks.length === 0 ? this.takePrefixHits(seq, plan.budget) : 0;
+      if (hitTokens === null) break;
+      const n = Math.min(this.tokens(seq) - seq.computed, plan.budget);
       if (!this.grow(seq, seq.computed + n)) {
         this.kv.release(seq.blocks);
         seq.blocks = [];
@@ -298,19 +296,31 @@ export class EngineCore {
         this.counters.prefixHits += hitTokens;
         events.push({ type: "scheduled", id: seq.input.id, time: now, cachedTokens: hitTokens });
       }
-      scheduled.push({ seq, n });
-      budget -= n;
+      plan.scheduled.push({ seq, n });
+      plan.budget -= n;
     }
+  }
 
-    if (scheduled.length === 0) {
-      // Nothing fits (every block held by waiting-for-nothing state cannot happen with recompute);
-      // report the events and let the driver retry later.
-      return events.length
-        ? { start: now, duration: 0, end: now, cost: zeroCost(), batch: noBatch(), events }
-        : null;
-    }
+  /** Takes the cached blocks of a waiting sequence's prefix: the tokens they hold, `null` when its fresh blocks do not fit. */
+  private takePrefixHits(seq: Seq, budget: number): number | null {
+    const B = this.config.blockSize;
+    const total = this.tokens(seq);
+    // At least one token is always computed, so hits stop before the last one (as vLLM).
+    const maxBlocks = Math.floor((total - 1) / B);
+    const keys: string[] = [];
+    for (let j = 0; j < maxBlocks; j++) keys.push(this.key(seq, j));
+    const hitBlocks = this.kv.peekHits(keys);
+    const n = Math.min(total - hitBlocks * B, budget);
+    const freshBlocks = Math.ceil((hitBlocks * B + n) / B) - hitBlocks;
+    if (freshBlocks > this.kv.freeBlocks) return null;
+    seq.blocks = this.kv.takeHits(keys.slice(0, hitBlocks));
+    const hitTokens = hitBlocks * B;
+    seq.computed = hitTokens;
+    return hitTokens;
+  }
 
-    // 3. Cost of the batch, then its effects at the end of the step.
+  /** 3. Cost of the batch, then its effects at the end of the step. */
+  private runBatch(now: number, scheduled: Scheduled[], events: EngineEvent[]): StepResult {
     const items: StepItem[] = scheduled.map(({ seq, n }) => ({
       tokens: n,
       context: seq.computed,
@@ -322,28 +332,11 @@ export class EngineCore {
     let prefillTokens = 0;
     let decodeTokens = 0;
     for (let i = 0; i < scheduled.length; i++) {
-      const { seq, n } = scheduled[i] as { seq: Seq; n: number };
+      const { seq, n } = scheduled[i] as Scheduled;
       const item = items[i] as StepItem;
       if (item.decode) decodeTokens += n;
       else prefillTokens += n;
-      const before = seq.computed;
-      seq.computed += n;
-      if (cfg.enablePrefixCaching) {
-        for (let j = Math.floor(before / B); j < Math.floor(seq.computed / B); j++) {
-          this.kv.register(seq.blocks[j] as number, this.key(seq, j));
-        }
-      }
-      if (!item.samples) continue;
-      if (seq.generated === 0) this.counters.promptTokens += seq.prompt;
-      const index = seq.generated;
-      seq.generated++;
-      this.counters.generationTokens++;
-      events.push({ type: "token", id: seq.input.id, index, time: end });
-      if (seq.generated >= seq.input.maxTokens || this.tokens(seq) >= cfg.maxModelLen) {
-        this.remove(seq);
-        this.counters.requestSuccess++;
-        events.push({ type: "finished", id: seq.input.id, time: end, reason: "length" });
-      }
+      this.advance(seq, n, item, end, events);
     }
     this.counters.steps++;
     return {
@@ -355,6 +348,48 @@ export class EngineCore {
       events,
     };
   }
+
+  /** A scheduled sequence after its step: blocks it filled become cacheable, a sampled token may finish it. */
+  private advance(seq: Seq, n: number, item: StepItem, end: number, events: EngineEvent[]): void {
+    const B = this.config.blockSize;
+    const before = seq.computed;
+    seq.computed += n;
+    if (this.config.enablePrefixCaching) {
+      for (let j = Math.floor(before / B); j < Math.floor(seq.computed / B); j++) {
+        this.kv.register(seq.blocks[j] as number, this.key(seq, j));
+      }
+    }
+    if (!item.samples) return;
+    if (seq.generated === 0) this.counters.promptTokens += seq.prompt;
+    const index = seq.generated;
+    seq.generated++;
+    this.counters.generationTokens++;
+    events.push({ type: "token", id: seq.input.id, index, time: end });
+    if (seq.generated >= seq.input.maxTokens || this.tokens(seq) >= this.config.maxModelLen) {
+      this.remove(seq);
+      this.counters.requestSuccess++;
+      events.push({ type: "finished", id: seq.input.id, time: end, reason: "length" });
+    }
+  }
+}
+
+interface Scheduled {
+  seq: Seq;
+  n: number;
+}
+
+/** What one step has scheduled so far: the token budget left, and whether a preemption closed admission. */
+interface StepPlan {
+  budget: number;
+  scheduled: Scheduled[];
+  preempted: boolean;
+}
+
+/** A step that computes nothing: it only reports pending events, `null` when there are none. */
+function idleStep(now: number, events: EngineEvent[]): StepResult | null {
+  return events.length
+    ? { start: now, duration: 0, end: now, cost: zeroCost(), batch: noBatch(), events }
+    : null;
 }
 
 const zeroCost = (): StepCost => ({ seconds: 0, computeS: 0, memoryS: 0, commS: 0, overheadS: 0 });
