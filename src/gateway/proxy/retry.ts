@@ -76,8 +76,9 @@ export async function tryPool(
 
 /**
  * Whether this pool may make its next attempt: "go" now, "wait" for the backoff of a counted
- * retry, or the outcome that ends the pool. A counted retry (not the request's first attempt, not
- * after a free failure) spends a budget token; a fresh pool's first try spends no pool attempt.
+ * retry, or the outcome that ends the pool. Every try after the request's first, unless the
+ * failure before it was free, spends a budget token; only a retry inside this pool (not its first
+ * try) also spends one of its attempts and waits a backoff.
  */
 function retryGate(
   st: ChainState,
