@@ -61,12 +61,21 @@ export function compareVersions(a: string, b: string): number {
     if (pa === null && pb === null) return a === b ? 0 : a < b ? -1 : 1;
     return pa === null ? 1 : -1;
   }
-  const n = Math.max(pa.release.length, pb.release.length);
+  return compareRelease(pa.release, pb.release) || compareQualifiers(pa, pb);
+}
+
+/** Release numbers part by part; a missing part counts as 0. */
+function compareRelease(a: number[], b: number[]): number {
+  const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const d = (pa.release[i] ?? 0) - (pb.release[i] ?? 0);
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
     if (d !== 0) return Math.sign(d);
   }
-  // Same release: pre < plain < post.
+  return 0;
+}
+
+/** Two versions of the same release: pre < plain < post. */
+function compareQualifiers(pa: ParsedVersion, pb: ParsedVersion): number {
   const rank = (p: ParsedVersion): number => (p.pre !== null ? -1 : p.post !== null ? 1 : 0);
   const r = rank(pa) - rank(pb);
   if (r !== 0) return Math.sign(r);

@@ -29,6 +29,45 @@ const bad = (param: string, message: string) =>
 const isIds = (x: unknown): x is number[] =>
   Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === "number");
 
+/** The inputs of `input`, and whether it was a list (so errors name `input[i]`). */
+function parseInputs(input: unknown): { inputs: EmbeddingInput[]; nested: boolean } {
+  if (typeof input === "string") return { inputs: [{ kind: "text", text: input }], nested: false };
+  if (isIds(input)) return { inputs: [{ kind: "ids", ids: input }], nested: false };
+  if (!Array.isArray(input) || input.length === 0) {
+    throw bad("input", "give a string, an array of strings, or token ids");
+  }
+  const inputs = input.map((x, i): EmbeddingInput => {
+    if (typeof x === "string") return { kind: "text", text: x };
+    if (isIds(x)) return { kind: "ids", ids: x };
+    throw bad(`input[${i}]`, "each input must be a non-empty string or a non-empty array of token ids");
+  });
+  return { inputs, nested: true };
+}
+
+function checkInputs(inputs: EmbeddingInput[], nested: boolean): void {
+  if (inputs.length > MAX_INPUTS) throw bad("input", `${inputs.length} inputs, at most ${MAX_INPUTS}`);
+  for (const [i, x] of inputs.entries()) {
+    if (x.kind === "text" && x.text.trim() === "") throw bad(nested ? `input[${i}]` : "input", "empty text");
+  }
+}
+
+/** The output size asked for: the native one, or a shorter Matryoshka prefix. */
+function parseDimensions(asked: unknown, model: { dimensions: number; facts: EmbeddingFacts }): number {
+  if (asked === undefined || asked === null) return model.dimensions;
+  if (typeof asked !== "number" || !Number.isInteger(asked) || asked <= 0)
+    throw bad("dimensions", "a positive integer");
+  if (asked !== model.dimensions) {
+    if (!model.facts.matryoshka) {
+      throw bad(
+        "dimensions",
+        `this model only gives ${model.dimensions} dimensions (not a Matryoshka model)`,
+      );
+    }
+    if (asked > model.dimensions) throw bad("dimensions", `at most ${model.dimensions}`);
+  }
+  return asked;
+}
+
 export function parseEmbeddingRequest(
   body: unknown,
   model: { dimensions: number; facts: EmbeddingFacts },
@@ -38,23 +77,8 @@ export function parseEmbeddingRequest(
   }
   const b = body as Record<string, unknown>;
   if (typeof b.model !== "string" || b.model === "") throw bad("model", "a model name is required");
-  const input = b.input;
-  let inputs: EmbeddingInput[];
-  let nested = false;
-  if (typeof input === "string") inputs = [{ kind: "text", text: input }];
-  else if (isIds(input)) inputs = [{ kind: "ids", ids: input }];
-  else if (Array.isArray(input) && input.length > 0) {
-    nested = true;
-    inputs = input.map((x, i) => {
-      if (typeof x === "string") return { kind: "text", text: x };
-      if (isIds(x)) return { kind: "ids", ids: x };
-      throw bad(`input[${i}]`, "each input must be a non-empty string or a non-empty array of token ids");
-    });
-  } else throw bad("input", "give a string, an array of strings, or token ids");
-  if (inputs.length > MAX_INPUTS) throw bad("input", `${inputs.length} inputs, at most ${MAX_INPUTS}`);
-  for (const [i, x] of inputs.entries()) {
-    if (x.kind === "text" && x.text.trim() === "") throw bad(nested ? `input[${i}]` : "input", "empty text");
-  }
+  const { inputs, nested } = parseInputs(b.input);
+  checkInputs(inputs, nested);
   const encoding = b.encoding_format ?? "float";
   if (encoding !== "float" && encoding !== "base64") {
     throw bad("encoding_format", `"${String(encoding)}" is not float or base64`);
@@ -63,28 +87,12 @@ export function parseEmbeddingRequest(
   if (inputType !== "query" && inputType !== "document") {
     throw bad("input_type", `"${String(inputType)}" is not query or document`);
   }
-  let dimensions = model.dimensions;
-  if (b.dimensions !== undefined && b.dimensions !== null) {
-    const d = b.dimensions;
-    if (typeof d !== "number" || !Number.isInteger(d) || d <= 0)
-      throw bad("dimensions", "a positive integer");
-    if (d !== model.dimensions) {
-      if (!model.facts.matryoshka) {
-        throw bad(
-          "dimensions",
-          `this model only gives ${model.dimensions} dimensions (not a Matryoshka model)`,
-        );
-      }
-      if (d > model.dimensions) throw bad("dimensions", `at most ${model.dimensions}`);
-    }
-    dimensions = d;
-  }
   return {
     model: b.model,
     inputs,
     encoding,
     inputType,
-    dimensions,
+    dimensions: parseDimensions(b.dimensions, model),
     paramOf: (i) => (nested ? `input[${i}]` : "input"),
   };
 }

@@ -381,6 +381,36 @@ function messageOf(upstream: unknown, id: string, model: string, stops: string[]
   };
 }
 
+/** The fields Anthropic requires, and temperature's narrower range, before any translation. */
+function checkRequired(b: Json): Json & { model: string; max_tokens: number } {
+  if (typeof b.model !== "string" || b.model === "")
+    throw bad("model", "model: Field required (a non-empty string).");
+  if (typeof b.max_tokens !== "number" || !Number.isInteger(b.max_tokens) || b.max_tokens < 1)
+    throw bad("max_tokens", "max_tokens: Field required (an integer ≥ 1).");
+  if (typeof b.temperature === "number" && !(b.temperature >= 0 && b.temperature <= 1))
+    throw bad("temperature", `temperature: must be in [0, 1], got ${b.temperature}.`);
+  return b as Json & { model: string; max_tokens: number };
+}
+
+function stopSequences(value: unknown): string[] {
+  const stops = value ?? [];
+  if (!Array.isArray(stops) || !stops.every((s) => typeof s === "string"))
+    throw bad("stop_sequences", "stop_sequences must be an array of strings.");
+  return stops;
+}
+
+/** The chat request's model, conversation (system prompt first) and max_tokens. */
+function chatRequest(b: Json & { model: string; max_tokens: number }): Json {
+  const system = systemText(b.system);
+  const messages = chatMessages(b.messages);
+  return {
+    model: b.model,
+    messages:
+      system !== undefined && system !== "" ? [{ role: "system", content: system }, ...messages] : messages,
+    max_tokens: b.max_tokens,
+  };
+}
+
 export function messagesDoor(): FrontDoor {
   return {
     path: "/v1/messages",
@@ -389,26 +419,9 @@ export function messagesDoor(): FrontDoor {
     translate(body: unknown): DoorTranslation {
       if (!isObject(body))
         throw new InferplaneError("invalid_json", "The request body must be a JSON object.");
-      const b = body;
-      if (typeof b.model !== "string" || b.model === "")
-        throw bad("model", "model: Field required (a non-empty string).");
-      if (typeof b.max_tokens !== "number" || !Number.isInteger(b.max_tokens) || b.max_tokens < 1)
-        throw bad("max_tokens", "max_tokens: Field required (an integer ≥ 1).");
-      if (typeof b.temperature === "number" && !(b.temperature >= 0 && b.temperature <= 1))
-        throw bad("temperature", `temperature: must be in [0, 1], got ${b.temperature}.`);
-      const system = systemText(b.system);
-      const messages = chatMessages(b.messages);
-      const chat: Json = {
-        model: b.model,
-        messages:
-          system !== undefined && system !== ""
-            ? [{ role: "system", content: system }, ...messages]
-            : messages,
-        max_tokens: b.max_tokens,
-      };
-      const stops = b.stop_sequences ?? [];
-      if (!Array.isArray(stops) || !stops.every((s) => typeof s === "string"))
-        throw bad("stop_sequences", "stop_sequences must be an array of strings.");
+      const b = checkRequired(body);
+      const chat = chatRequest(b);
+      const stops = stopSequences(b.stop_sequences);
       if (stops.length > 0) chat.stop = stops;
       for (const key of ["temperature", "top_p", "top_k"] as const)
         if (b[key] !== undefined && b[key] !== null) chat[key] = b[key];
@@ -429,8 +442,8 @@ export function messagesDoor(): FrontDoor {
         op: "chat",
         body: chat,
         stream,
-        response: (upstream: unknown) => messageOf(upstream, id, model, stops as string[]),
-        streamTranslator: () => new MessagesStream(id, model, stops as string[]),
+        response: (upstream: unknown) => messageOf(upstream, id, model, stops),
+        streamTranslator: () => new MessagesStream(id, model, stops),
       };
     },
   };

@@ -103,6 +103,40 @@ function textOfParts(parts: unknown, where: string): string | Json[] {
   return out.every((p) => p.type === "text") ? out.map((p) => p.text as string).join("\n") : out;
 }
 
+function messageOfItem(item: Json, at: string): ChatMessage {
+  const role = item.role === "developer" ? "system" : item.role;
+  if (role !== "user" && role !== "system" && role !== "assistant")
+    throw bad(`${at}.role`, `${at}.role must be user, system, developer or assistant.`);
+  return { role, content: textOfParts(item.content, `${at}.content`) };
+}
+
+/** A function_call item joins the assistant turn before it, as chat's tool_calls do. */
+function addFunctionCall(out: ChatMessage[], item: Json, at: string): void {
+  if (typeof item.call_id !== "string" || typeof item.name !== "string")
+    throw bad(at, `${at}: a function_call needs a string call_id and name.`);
+  const call = {
+    id: item.call_id,
+    type: "function",
+    function: { name: item.name, arguments: typeof item.arguments === "string" ? item.arguments : "{}" },
+  };
+  const last = out[out.length - 1];
+  if (last !== undefined && last.role === "assistant" && Array.isArray(last.tool_calls))
+    last.tool_calls.push(call);
+  else if (last !== undefined && last.role === "assistant" && last.tool_calls === undefined)
+    last.tool_calls = [call];
+  else out.push({ role: "assistant", content: null, tool_calls: [call] });
+}
+
+function toolResultOfItem(item: Json, at: string): ChatMessage {
+  if (typeof item.call_id !== "string") throw bad(`${at}.call_id`, `${at}.call_id must be a string.`);
+  const output = textOfParts(item.output, `${at}.output`);
+  return {
+    role: "tool",
+    tool_call_id: item.call_id,
+    content: typeof output === "string" ? output : JSON.stringify(output),
+  };
+}
+
 function inputMessages(input: unknown): ChatMessage[] {
   if (typeof input === "string") return [{ role: "user", content: input }];
   if (!Array.isArray(input)) throw bad("input", "`input` must be a string or an array of input items.");
@@ -111,34 +145,10 @@ function inputMessages(input: unknown): ChatMessage[] {
     const at = `input[${i}]`;
     if (!isObject(item)) throw bad(at, `${at} must be an object.`);
     const type = item.type ?? "message";
-    if (type === "message") {
-      const role = item.role === "developer" ? "system" : item.role;
-      if (role !== "user" && role !== "system" && role !== "assistant")
-        throw bad(`${at}.role`, `${at}.role must be user, system, developer or assistant.`);
-      out.push({ role, content: textOfParts(item.content, `${at}.content`) });
-    } else if (type === "function_call") {
-      if (typeof item.call_id !== "string" || typeof item.name !== "string")
-        throw bad(at, `${at}: a function_call needs a string call_id and name.`);
-      const call = {
-        id: item.call_id,
-        type: "function",
-        function: { name: item.name, arguments: typeof item.arguments === "string" ? item.arguments : "{}" },
-      };
-      const last = out[out.length - 1];
-      if (last !== undefined && last.role === "assistant" && Array.isArray(last.tool_calls))
-        last.tool_calls.push(call);
-      else if (last !== undefined && last.role === "assistant" && last.tool_calls === undefined)
-        last.tool_calls = [call];
-      else out.push({ role: "assistant", content: null, tool_calls: [call] });
-    } else if (type === "function_call_output") {
-      if (typeof item.call_id !== "string") throw bad(`${at}.call_id`, `${at}.call_id must be a string.`);
-      const output = textOfParts(item.output, `${at}.output`);
-      out.push({
-        role: "tool",
-        tool_call_id: item.call_id,
-        content: typeof output === "string" ? output : JSON.stringify(output),
-      });
-    } else if (type === "reasoning") {
+    if (type === "message") out.push(messageOfItem(item, at));
+    else if (type === "function_call") addFunctionCall(out, item, at);
+    else if (type === "function_call_output") out.push(toolResultOfItem(item, at));
+    else if (type === "reasoning") {
       // Reasoning items of earlier turns carry nothing a chat template reads.
     } else throw bad(`${at}.type`, `${at}.type ${JSON.stringify(type)} is not supported by this gateway.`);
   });
@@ -476,6 +486,57 @@ class ResponsesStream implements DoorStream {
   }
 }
 
+/** The refused fields first, then the two every request needs. */
+function checkRequired(b: Json): Json & { model: string } {
+  for (const key of UNSUPPORTED)
+    if (b[key] !== undefined && b[key] !== null && b[key] !== false)
+      throw bad(key, `\`${key}\` is not supported by this gateway's Responses API.`);
+  if (typeof b.model !== "string" || b.model === "")
+    throw bad("model", "`model` must be a non-empty string.");
+  if (b.input === undefined || b.input === null) throw bad("input", "`input` is required.");
+  return b as Json & { model: string };
+}
+
+/** undefined: none asked for; null: asked for but not in this process's store. */
+function previousOf(b: Json, store: ResponseStore): Stored | null | undefined {
+  const id = b.previous_response_id;
+  if (id === undefined || id === null) return undefined;
+  return (typeof id === "string" && store.get(id)) || null;
+}
+
+/** The chat request a Responses request asks for (instructions first, then the conversation). */
+function chatRequest(b: Json & { model: string }, history: ChatMessage[]): Json {
+  if (b.instructions !== undefined && b.instructions !== null && typeof b.instructions !== "string")
+    throw bad("instructions", "`instructions` must be a string.");
+  const messages =
+    typeof b.instructions === "string" ? [{ role: "system", content: b.instructions }, ...history] : history;
+  const chat: Json = { model: b.model, messages };
+  const tools = chatTools(b.tools);
+  if (tools !== undefined && tools.length > 0) chat.tools = tools;
+  const choice = chatToolChoice(b.tool_choice);
+  if (choice !== undefined && chat.tools !== undefined) chat.tool_choice = choice;
+  const rf = responseFormat(b.text);
+  if (rf !== undefined) chat.response_format = rf;
+  if (b.max_output_tokens !== undefined && b.max_output_tokens !== null)
+    chat.max_tokens = b.max_output_tokens;
+  for (const key of ["temperature", "top_p", "parallel_tool_calls", "user"] as const)
+    if (b[key] !== undefined && b[key] !== null) chat[key] = b[key];
+  if (b.stream === true) {
+    chat.stream = true;
+    chat.stream_options = { include_usage: true };
+  }
+  return chat;
+}
+
+/** A whole chat answer as Responses output items: the text, then each tool call. */
+function outputItems(a: ChatAnswer): Json[] {
+  const output: Json[] = [];
+  if (a.text !== "") output.push(messageItem(`msg_${hexId(24)}`, a.text, "completed"));
+  for (const c of a.toolCalls)
+    output.push(functionItem(`fc_${hexId(24)}`, c.id, c.name, c.arguments, "completed"));
+  return output;
+}
+
 export interface ResponsesDoorOptions {
   store?: ResponseStore;
 }
@@ -491,51 +552,19 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
     translate(body: unknown): DoorTranslation {
       if (!isObject(body))
         throw new InferplaneError("invalid_json", "The request body must be a JSON object.");
-      const b = body;
-      for (const key of UNSUPPORTED)
-        if (b[key] !== undefined && b[key] !== null && b[key] !== false)
-          throw bad(key, `\`${key}\` is not supported by this gateway's Responses API.`);
-      if (typeof b.model !== "string" || b.model === "")
-        throw bad("model", "`model` must be a non-empty string.");
-      if (b.input === undefined || b.input === null) throw bad("input", "`input` is required.");
-      let history: ChatMessage[] = [];
+      const b = checkRequired(body);
       // Whether the caller may continue it is known after admission (bind): until then a missing
       // response and another key's look alike, so that no one learns which ids exist.
-      let prev: Stored | null | undefined;
-      if (b.previous_response_id !== undefined && b.previous_response_id !== null) {
-        prev = (typeof b.previous_response_id === "string" && store.get(b.previous_response_id)) || null;
-        if (prev !== null) history = prev.messages;
-      }
-      history = [...history, ...inputMessages(b.input)];
+      const prev = previousOf(b, store);
+      const history = [...(prev?.messages ?? []), ...inputMessages(b.input)];
       if (history.length === 0) throw bad("input", "`input` must hold at least one message or item.");
-      if (b.instructions !== undefined && b.instructions !== null && typeof b.instructions !== "string")
-        throw bad("instructions", "`instructions` must be a string.");
-      const messages =
-        typeof b.instructions === "string"
-          ? [{ role: "system", content: b.instructions }, ...history]
-          : history;
-      const chat: Json = { model: b.model, messages };
-      const tools = chatTools(b.tools);
-      if (tools !== undefined && tools.length > 0) chat.tools = tools;
-      const choice = chatToolChoice(b.tool_choice);
-      if (choice !== undefined && chat.tools !== undefined) chat.tool_choice = choice;
-      const rf = responseFormat(b.text);
-      if (rf !== undefined) chat.response_format = rf;
-      if (b.max_output_tokens !== undefined && b.max_output_tokens !== null)
-        chat.max_tokens = b.max_output_tokens;
-      for (const key of ["temperature", "top_p", "parallel_tool_calls", "user"] as const)
-        if (b[key] !== undefined && b[key] !== null) chat[key] = b[key];
-      const stream = b.stream === true;
-      if (stream) {
-        chat.stream = true;
-        chat.stream_options = { include_usage: true };
-      }
+      const chat = chatRequest(b, history);
       validateTranslated("chat", chat, PARAM_NAMES);
       const ex = new Exchange(b, b.model, history, store);
       return {
         op: "chat",
         body: chat,
-        stream,
+        stream: chat.stream === true,
         bind(owner: string | undefined): void {
           if (prev === null || (prev !== undefined && prev.owner !== owner))
             throw bad(
@@ -545,12 +574,8 @@ export function responsesDoor(options: ResponsesDoorOptions = {}): FrontDoor & {
           ex.owner = owner;
         },
         response(upstream: unknown): unknown {
-          const a = readChatAnswer(upstream);
-          const output: Json[] = [];
-          if (a.text !== "") output.push(messageItem(`msg_${hexId(24)}`, a.text, "completed"));
-          for (const c of a.toolCalls)
-            output.push(functionItem(`fc_${hexId(24)}`, c.id, c.name, c.arguments, "completed"));
-          return ex.finish(output, a);
+          const answer = readChatAnswer(upstream);
+          return ex.finish(outputItems(answer), answer);
         },
         streamTranslator: () => new ResponsesStream(ex),
       };

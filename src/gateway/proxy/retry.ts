@@ -10,7 +10,7 @@ import type { EndpointState } from "../types.js";
 import type { UpstreamPool } from "../upstream/pool.js";
 import type { Exchange } from "./exchange.js";
 import { type Failure, gatewayFailure, nextAfter, worse } from "./failure.js";
-import type { AttemptHandler } from "./layers.js";
+import type { AttemptHandler, AttemptResult } from "./layers.js";
 import type { RetryBudget } from "./retry-budget.js";
 
 /** State shared by every pool of one request's chain. */
@@ -49,15 +49,12 @@ export async function tryPool(
   let fresh = true; // first try in this pool
   for (;;) {
     if (ex.signal.aborted) return "aborted";
-    if (!st.first && !st.free) {
-      if (!fresh && counted >= deps.retries) return "next-route";
-      if (!deps.budget.tryRetry(Date.now())) return "stop";
-      if (!fresh) {
-        counted++;
-        await backoff(deps.backoffMs * 2 ** (counted - 1), ex);
-        if (ex.signal.aborted) return "aborted";
-      }
-    }
+    const gate = retryGate(st, fresh, counted, deps);
+    if (gate === "wait") {
+      counted++;
+      await backoff(deps.backoffMs * 2 ** (counted - 1), ex);
+      if (ex.signal.aborted) return "aborted";
+    } else if (gate !== "go") return gate;
     if (!st.first) deps.onRetry?.(ex, pool);
     ex.attemptKind = st.first ? "first" : fresh && ex.route !== route ? "fallback" : "retry";
     let ep: EndpointState;
@@ -70,24 +67,54 @@ export async function tryPool(
     st.first = false;
     fresh = false;
     tried.add(ep.id);
-    deps.onPick?.(ep);
-    ex.endpoint = ep;
-    ex.lastPool = pool.info.name;
-    ex.attempts++;
+    noteAttempt(ex, pool, ep, deps);
     const r = await attempt(ex, { route, pool, ep, kind: ex.attemptKind });
-    if (r.kind === "done") return "done";
-    if (r.kind === "aborted") return "aborted";
-    if (r.kind === "unservable") return "next-route";
-    st.last = worse(st.last, r.failure);
-    const next = nextAfter(r.failure, () =>
-      r.failure.kind === "answer"
-        ? deps.isContextLength(r.failure.answer.status, r.failure.answer.body)
-        : false,
-    );
-    if (next.to === "client") return "stop";
-    if (next.to === "context") return "context";
-    st.free = next.free;
+    const outcome = afterAttempt(r, st, deps);
+    if (outcome !== undefined) return outcome;
   }
+}
+
+/**
+ * Whether this pool may make its next attempt: "go" now, "wait" for the backoff of a counted
+ * retry, or the outcome that ends the pool. Every try after the request's first, unless the
+ * failure before it was free, spends a budget token; only a retry inside this pool (not its first
+ * try) also spends one of its attempts and waits a backoff.
+ */
+function retryGate(
+  st: ChainState,
+  fresh: boolean,
+  counted: number,
+  deps: RetryDeps,
+): "go" | "wait" | "next-route" | "stop" {
+  if (st.first || st.free) return "go";
+  if (!fresh && counted >= deps.retries) return "next-route";
+  if (!deps.budget.tryRetry(Date.now())) return "stop";
+  return fresh ? "go" : "wait";
+}
+
+/** Records the endpoint picked for this attempt on the exchange. */
+function noteAttempt(ex: Exchange, pool: UpstreamPool, ep: EndpointState, deps: RetryDeps): void {
+  deps.onPick?.(ep);
+  ex.endpoint = ep;
+  ex.lastPool = pool.info.name;
+  ex.attempts++;
+}
+
+/** The outcome an attempt's result ends the pool with, or undefined to try again (st updated). */
+function afterAttempt(r: AttemptResult, st: ChainState, deps: RetryDeps): PoolOutcome | undefined {
+  if (r.kind === "done") return "done";
+  if (r.kind === "aborted") return "aborted";
+  if (r.kind === "unservable") return "next-route";
+  st.last = worse(st.last, r.failure);
+  const next = nextAfter(r.failure, () =>
+    r.failure.kind === "answer"
+      ? deps.isContextLength(r.failure.answer.status, r.failure.answer.body)
+      : false,
+  );
+  if (next.to === "client") return "stop";
+  if (next.to === "context") return "context";
+  st.free = next.free;
+  return undefined;
 }
 
 /** Waits before a counted retry; a cancelled exchange stops waiting. */
