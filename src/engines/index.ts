@@ -29,6 +29,14 @@ export {
   type Env,
 } from "./adapter.js";
 export type { UpstreamRefusal } from "./dialect.js";
+export {
+  catalogIdOf,
+  defaultCacheDir,
+  type EmbeddingModel,
+  embeddedModel,
+  ensureModelFiles,
+  serveEmbeddings,
+} from "./embedded/index.js";
 export type {
   EngineDefinition,
   MetricNameRule,

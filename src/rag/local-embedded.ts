@@ -9,7 +9,7 @@ import {
   embeddedModel,
   ensureModelFiles,
   serveEmbeddings,
-} from "../engines/embedded/index.js";
+} from "../engines/index.js";
 import { servedModelName } from "../spec/checks.js";
 import type { Platform } from "../spec/schema.js";
 

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { EmbeddingModel } from "../engines/embedded/model.js";
+import type { EmbeddingModel } from "../engines/index.js";
 import type { Span } from "../telemetry/tracing.js";
 import type { Embedder, InputType } from "./clients.js";
 
