@@ -6,7 +6,7 @@
  * Ollama's registry have their own, in their folders.
  */
 import type { ModelSpec } from "../spec/schema.js";
-import type { RunContext } from "./run.js";
+import { type ContainerRun, catalogImage, type RunContext } from "./run.js";
 
 export interface ModelSource {
   scheme: string;
@@ -84,4 +84,23 @@ export function offlineHubEnv(m: ModelSpec, cacheMount: string): { name: string;
     { name: "HF_HOME", value: `${cacheMount}/hf` },
     { name: "HF_HUB_OFFLINE", value: "1" },
   ];
+}
+
+/**
+ * The catalog image of an engine that reads Hugging Face weights: offline hub settings, and an init
+ * container that downloads the weights into the cache volume first (vLLM, TGI, Triton).
+ */
+export function hubContainer(
+  m: ModelSpec,
+  ctx: RunContext,
+  run: { args: string[]; command?: string[] },
+): ContainerRun {
+  const image = catalogImage(m);
+  return {
+    image,
+    ...(run.command ? { command: run.command } : {}),
+    args: run.args,
+    env: offlineHubEnv(m, ctx.cacheMount),
+    initContainers: downloadInitContainers(m, image, ctx),
+  };
 }

@@ -4,8 +4,8 @@
  * CUDA memory fraction, `--speculate`. Weights in Hugging Face layout (../weights.ts).
  */
 import type { ModelSpec } from "../../spec/schema.js";
-import { type ContainerRun, catalogImage, type RunContext } from "../run.js";
-import { downloadInitContainers, modelArg, offlineHubEnv } from "../weights.js";
+import type { ContainerRun, RunContext } from "../run.js";
+import { hubContainer, modelArg } from "../weights.js";
 import { tgiSpeculativeArgs } from "./speculative.js";
 
 export function tgiArgs(m: ModelSpec, ctx: RunContext): string[] {
@@ -25,11 +25,5 @@ export function tgiArgs(m: ModelSpec, ctx: RunContext): string[] {
 }
 
 export function tgiContainer(m: ModelSpec, ctx: RunContext): ContainerRun {
-  const image = catalogImage(m);
-  return {
-    image,
-    args: tgiArgs(m, ctx),
-    env: offlineHubEnv(m, ctx.cacheMount),
-    initContainers: downloadInitContainers(m, image, ctx),
-  };
+  return hubContainer(m, ctx, { args: tgiArgs(m, ctx) });
 }

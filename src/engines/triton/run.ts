@@ -6,14 +6,12 @@
  */
 import { engineInfo } from "../../catalog/engines.js";
 import type { ModelSpec } from "../../spec/schema.js";
-import { type ContainerRun, catalogImage, type RunContext } from "../run.js";
-import { downloadInitContainers, modelArg, offlineHubEnv } from "../weights.js";
+import type { ContainerRun, RunContext } from "../run.js";
+import { hubContainer, modelArg } from "../weights.js";
 
 export function tritonContainer(m: ModelSpec, ctx: RunContext): ContainerRun {
-  const image = catalogImage(m);
   const metricsPort = engineInfo(m.engine, m.engineVersion).metricsPort;
-  return {
-    image,
+  return hubContainer(m, ctx, {
     command: [
       "tritonserver",
       `--model-repository=${modelArg(m, ctx.cacheMount)}`,
@@ -22,7 +20,5 @@ export function tritonContainer(m: ModelSpec, ctx: RunContext): ContainerRun {
       ...m.extraArgs,
     ],
     args: [],
-    env: offlineHubEnv(m, ctx.cacheMount),
-    initContainers: downloadInitContainers(m, image, ctx),
-  };
+  });
 }

@@ -7,8 +7,8 @@
 import { compareVersions, engineInfo } from "../../catalog/engines.js";
 import { modelKind, servedModelName } from "../../spec/checks.js";
 import type { ModelSpec } from "../../spec/schema.js";
-import { type ContainerRun, catalogImage, type RunContext } from "../run.js";
-import { downloadInitContainers, modelArg, offlineHubEnv } from "../weights.js";
+import type { ContainerRun, RunContext } from "../run.js";
+import { hubContainer, modelArg } from "../weights.js";
 import { vllmSpeculativeArgs } from "./speculative.js";
 
 /** The spec's quantization → vLLM's `--quantization` method. */
@@ -62,11 +62,5 @@ export function vllmArgs(m: ModelSpec, ctx: RunContext): string[] {
 }
 
 export function vllmContainer(m: ModelSpec, ctx: RunContext): ContainerRun {
-  const image = catalogImage(m);
-  return {
-    image,
-    args: vllmArgs(m, ctx),
-    env: offlineHubEnv(m, ctx.cacheMount),
-    initContainers: downloadInitContainers(m, image, ctx),
-  };
+  return hubContainer(m, ctx, { args: vllmArgs(m, ctx) });
 }
