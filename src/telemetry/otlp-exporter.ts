@@ -9,10 +9,11 @@ import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { OTLP_PROTOCOLS } from "../spec/schema.js";
 import { exportRequestBody } from "./otlp-json.js";
 import { exportRequestProto } from "./otlp-proto.js";
 
-export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const;
+export { OTLP_PROTOCOLS };
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 
 const ENCODINGS: Record<

@@ -40,20 +40,11 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { InferplaneError } from "../errors.js";
-import type { ObservabilitySpec } from "../spec/schema.js";
+import { type ObservabilitySpec, SAMPLERS } from "../spec/schema.js";
 import { OTLP_PROTOCOLS, OtlpHttpExporter, type OtlpProtocol, parseOtlpHeaders } from "./otlp-exporter.js";
 
 export type { Attributes, Context, Span, Tracer };
-export { SpanKind, SpanStatusCode };
-
-export const SAMPLERS = [
-  "always_on",
-  "always_off",
-  "traceidratio",
-  "parentbased_always_on",
-  "parentbased_always_off",
-  "parentbased_traceidratio",
-] as const;
+export { SAMPLERS, SpanKind, SpanStatusCode };
 export type SamplerName = (typeof SAMPLERS)[number];
 
 export type TracingSpec = ObservabilitySpec["tracing"];

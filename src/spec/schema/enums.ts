@@ -8,6 +8,17 @@ export const KIND = "Platform";
 /** The engine enum comes from the one engine list in the catalog. */
 export const ENGINES = ENGINE_IDS;
 export { DEFAULT_ENGINE };
+/** OTLP/HTTP encodings the exporter speaks (OpenTelemetry's OTEL_EXPORTER_OTLP_PROTOCOL values over HTTP). */
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const;
+/** OpenTelemetry's OTEL_TRACES_SAMPLER values the gateway supports. */
+export const SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
 export const SHARING_MODES = ["exclusive", "mig", "time-slicing", "mps"] as const;
 export const QUANTIZATIONS = [
   "none",

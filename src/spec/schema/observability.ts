@@ -1,7 +1,7 @@
 /** Observability: metrics, tracing, logs, dashboards and alerts. (A section of the spec schema: src/spec/schema.ts.) */
 import { z } from "zod";
 import { duration } from "../units.js";
-import { url } from "./enums.js";
+import { OTLP_PROTOCOLS, SAMPLERS, url } from "./enums.js";
 
 // ---------------------------------------------------------------- observability
 export const Observability = z
@@ -21,21 +21,14 @@ export const Observability = z
           .describe("Export OpenTelemetry traces (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)."),
         otlpEndpoint: url("OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT overrides).").optional(),
         protocol: z
-          .enum(["http/protobuf", "http/json"])
+          .enum(OTLP_PROTOCOLS)
           .default("http/protobuf")
           .describe(
             "OTLP/HTTP encoding (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL, override). grpc is not supported.",
           ),
         serviceName: z.string().default("inferplane").describe("service.name (OTEL_SERVICE_NAME overrides)."),
         sampler: z
-          .enum([
-            "always_on",
-            "always_off",
-            "traceidratio",
-            "parentbased_always_on",
-            "parentbased_always_off",
-            "parentbased_traceidratio",
-          ])
+          .enum(SAMPLERS)
           .default("parentbased_always_on")
           .describe(
             "Sampler, as OTEL_TRACES_SAMPLER names them (OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG override).",
