@@ -5,23 +5,13 @@
  * awaiting-first-token count restored whatever happens.
  */
 
-import type { UpstreamPool } from "../upstream/pool.js";
+import { readableBody, type UpstreamBody } from "../upstream/body.js";
 import type { Attempt, Exchange } from "./exchange.js";
 import { type Failure, transportFailure } from "./failure.js";
 import type { AttemptHandler, AttemptResult, RetryTimeouts } from "./layers.js";
 import { type RelayHooks, relayJson, relayStream } from "./relay.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
-
-async function readCapped(body: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < MAX_ERROR_BODY) parts.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(parts);
-}
 
 /** The upstream body: the pool's model name; on a stream, usage asked for on the client's behalf. */
 export function upstreamBody(ex: Exchange, upstreamModel: string): { body: string; stripUsage: boolean } {
@@ -75,7 +65,7 @@ function attemptClock(ex: Exchange, a: Attempt, deps: AttemptDeps) {
 }
 
 async function errorAnswer(resp: UpstreamResponse): Promise<Failure> {
-  const body = await readCapped(resp.body).catch(() => Buffer.alloc(0));
+  const body = await resp.body.bytes(MAX_ERROR_BODY).catch(() => Buffer.alloc(0));
   const retryAfter = resp.headers["retry-after"];
   return {
     kind: "answer",
@@ -83,7 +73,47 @@ async function errorAnswer(resp: UpstreamResponse): Promise<Failure> {
   };
 }
 
-type UpstreamResponse = Awaited<ReturnType<ReturnType<UpstreamPool["dispatcher"]>["request"]>>;
+interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: UpstreamBody;
+}
+
+interface Sent {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  timeouts: RetryTimeouts;
+}
+
+/**
+ * Sends the request: a stream to a plain-http endpoint through the pool's own HTTP/1.1 client
+ * (upstream/h1-client.ts), everything else through undici.
+ */
+async function send(ex: Exchange, a: Attempt, req: Sent): Promise<UpstreamResponse> {
+  const h1 = ex.stream ? a.pool.streamClient(a.ep) : undefined;
+  if (h1) {
+    return h1.request({
+      method: "POST",
+      path: req.path,
+      headers: req.headers,
+      body: req.body,
+      headersTimeout: req.timeouts.firstByte,
+      bodyTimeout: req.timeouts.idle,
+      signal: ex.signal,
+    });
+  }
+  const resp = await a.pool.dispatcher(a.ep).request({
+    method: "POST",
+    path: req.path,
+    headers: req.headers,
+    body: req.body,
+    headersTimeout: req.timeouts.firstByte,
+    bodyTimeout: req.timeouts.idle,
+    signal: ex.signal,
+  });
+  return { statusCode: resp.statusCode, headers: resp.headers, body: readableBody(resp.body) };
+}
 
 export function dispatchAttempt(deps: AttemptDeps): AttemptHandler {
   return async (ex, a) => {
@@ -106,15 +136,7 @@ export function dispatchAttempt(deps: AttemptDeps): AttemptHandler {
     try {
       let resp: UpstreamResponse;
       try {
-        resp = await pool.dispatcher(ep).request({
-          method: "POST",
-          path,
-          headers,
-          body,
-          headersTimeout: t.firstByte,
-          bodyTimeout: t.idle,
-          signal: ex.signal,
-        });
+        resp = await send(ex, a, { path, headers, body, timeouts: t });
       } catch (err) {
         countUpstream();
         if (ex.signal.aborted) return { kind: "aborted" };

@@ -50,11 +50,20 @@ const REFUSED_CODES = new Set([
   "EPIPE",
   "UND_ERR_CONNECT_TIMEOUT",
   "UND_ERR_SOCKET",
+  // upstream/h1-client.ts
+  "H1_CONNECT_TIMEOUT",
+  "H1_CLOSED",
 ]);
+
+const TIMEOUT_CODES = new Set(["H1_HEADERS_TIMEOUT", "H1_BODY_TIMEOUT"]);
 
 /** Classifies an error thrown by the upstream request before its response headers arrived. */
 export function transportFailure(err: unknown, poolName: string, firstByteMs: number): Failure {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    TIMEOUT_CODES.has((err as { code?: string }).code ?? "")
+  ) {
     return {
       kind: "lost",
       error: new InferplaneError("upstream_timeout", `no answer from ${poolName} within ${firstByteMs} ms`),

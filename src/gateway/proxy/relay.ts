@@ -6,9 +6,9 @@
  * error event when the meter cuts it or the upstream fails, never silently.
  */
 import type { EventEmitter } from "node:events";
-import type { Readable } from "node:stream";
 import { type ErrorCode, InferplaneError } from "../../errors.js";
 import { promptChars } from "../policy/request-fields.js";
+import type { UpstreamBody } from "../upstream/body.js";
 import type { Attempt, Exchange } from "./exchange.js";
 import { OVERHEAD_HEADER, REQUEST_ID_HEADER, SERVED_MODEL_HEADER } from "./exchange.js";
 import { sendJson } from "./respond.js";
@@ -76,11 +76,11 @@ export async function relayJson(
   ex: Exchange,
   a: Attempt,
   status: number,
-  body: Readable,
+  body: UpstreamBody,
   hooks: RelayHooks,
   countUpstream: () => void,
 ): Promise<RelayResult> {
-  let payload = await readAll(body);
+  let payload = await body.bytes(Number.MAX_SAFE_INTEGER);
   countUpstream();
   hooks.onFirstToken();
   scanUsage(payload, ex);
@@ -105,23 +105,6 @@ export async function relayJson(
   hooks.observeOverhead(ex.overheadMs / 1000);
   sendJson(ex, status, payload, { [SERVED_MODEL_HEADER]: served });
   return { kind: "done", healthy: true };
-}
-
-/** A body's bytes, on data events (an async iterator costs a promise per chunk and its own setup). */
-function readAll(body: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let ended = false;
-    body.on("data", (chunk: Buffer) => parts.push(chunk));
-    body.once("end", () => {
-      ended = true;
-      resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
-    });
-    body.once("error", reject);
-    body.once("close", () => {
-      if (!ended) reject(new Error("the upstream body closed early"));
-    });
-  });
 }
 
 function withModel(parsed: unknown, asked: string): unknown {
@@ -152,7 +135,7 @@ function doorTransform(ex: Exchange): ((event: string) => string) | undefined {
 }
 
 export interface StreamInput {
-  upstream: Readable;
+  upstream: UpstreamBody;
   /** The client did not ask for usage: drop the usage chunk the gateway asked for. */
   stripUsage: boolean;
 }
@@ -174,8 +157,8 @@ export async function relayStream(
   let started = false;
   let metered = 0;
   let cut = false;
-  const onChunk = (chunk: Buffer): "next" | "stop" | "wait" => {
-    let text = relay.push(chunk);
+  const onChunk = (bytes: string): "next" | "stop" | "wait" => {
+    let text = relay.push(bytes);
     if (text === "") return "next";
     if (!started) {
       started = true;
@@ -200,7 +183,7 @@ export async function relayStream(
     return wire.write(text) ? "next" : "wait";
   };
   try {
-    await readEach(input.upstream, onChunk, () => waitDrain(wire.drainTarget(), ex));
+    await input.upstream.each(onChunk, () => waitDrain(wire.drainTarget(), ex));
     if (cut) {
       endCut(ex, wire, relay);
       return { kind: "done", healthy: true };
@@ -246,54 +229,6 @@ function modelRename(bytes: string, asked: string): [string, string] | null {
   if (!m || m[1] === undefined || utf8Of(JSON.parse(`"${m[1]}"`) as string) === asked) return null;
   const quote = m[0].length - m[1].length - 2; // the value's opening quote
   return [m[0], m[0].slice(0, quote) + bytesOf(JSON.stringify(asked))];
-}
-
-/**
- * Feeds a readable's chunks to `onChunk` on its data events: no promise per chunk, unlike
- * `for await` (a relayed token is one chunk). "wait" pauses until `drained`; "stop" destroys
- * the body (the upstream request ends) and resolves.
- */
-function readEach(
-  body: Readable,
-  onChunk: (chunk: Buffer) => "next" | "stop" | "wait",
-  drained: () => Promise<void>,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let finished = false;
-    const finish = (err?: unknown) => {
-      if (finished) return;
-      finished = true;
-      body.off("data", onData);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      if (finished) return;
-      let next: "next" | "stop" | "wait";
-      try {
-        next = onChunk(chunk);
-      } catch (err) {
-        body.destroy();
-        finish(err);
-        return;
-      }
-      if (next === "stop") {
-        finish();
-        body.destroy();
-      } else if (next === "wait") {
-        body.pause();
-        void drained().then(() => {
-          if (!finished) body.resume();
-        });
-      }
-    };
-    body.on("data", onData);
-    body.once("end", () => finish());
-    body.once("error", (err) => finish(err));
-    body.once("close", () => {
-      if (!finished) finish(new Error("the upstream stream closed early"));
-    });
-  });
 }
 
 function startStream(ex: Exchange, a: Attempt, hooks: RelayHooks): void {

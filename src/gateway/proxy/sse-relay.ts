@@ -53,9 +53,12 @@ export class SseRelay {
     this.encoding = transform ? "utf8" : "latin1";
   }
 
-  /** Feeds upstream bytes; returns what to send to the client now (possibly empty), in `encoding`. */
-  push(chunk: Buffer): string {
-    const text = this.buffer === "" ? chunk.toString("latin1") : this.buffer + chunk.toString("latin1");
+  /**
+   * Feeds upstream bytes (held as latin1); returns what to send to the client now (possibly
+   * empty), in `encoding`.
+   */
+  push(bytes: string): string {
+    const text = this.buffer === "" ? bytes : this.buffer + bytes;
     const hasUsage = text.includes('"usage":{');
     let start = 0;
     // Kept events are copied out only once one is dropped or transformed; until then `out` is

@@ -1,10 +1,10 @@
 /**
  * Where a relayed stream's frames go. The first write goes through the ServerResponse (it sends
  * the status line and headers with it); after that, relayed bytes go to the socket itself,
- * framed here as HTTP chunks and gathered until the next tick: one string and one write for
- * whatever one upstream read brought (undici hands over each HTTP chunk of a read on its own),
- * instead of ServerResponse's cork, next-tick uncork and three-buffer writev per chunk — the
- * bulk of a relayed token's CPU in bench/gateway-overhead-stream.ts. The end
+ * framed here as HTTP chunks: one string and one write per call (the upstream client hands over
+ * whatever one read brought in one call), instead of ServerResponse's cork, next-tick uncork
+ * and three-buffer writev per chunk — the bulk of a relayed token's CPU in
+ * bench/gateway-overhead-stream.ts. The end
  * (last bytes, a closing frame, the zero-length chunk) goes through the ServerResponse again,
  * which writes to the same socket after everything before it.
  */
@@ -15,8 +15,6 @@ import type { Socket } from "node:net";
 export class StreamWire {
   private socket: Socket | null = null;
   private chunked = false;
-  /** Frames not yet written (a tick's worth). */
-  private pending = "";
 
   /** @param encoding latin1: relayed bytes held one char per byte; utf8: text (a door's frames). */
   constructor(
@@ -39,23 +37,11 @@ export class StreamWire {
       return ok;
     }
     if (socket.destroyed) return true; // the client went away: the exchange's cancel ends the relay
-    if (this.pending === "") process.nextTick(flushWire, this);
-    this.pending += this.chunked ? `${text.length.toString(16)}\r\n${text}\r\n` : text;
-    return !socket.writableNeedDrain;
-  }
-
-  /** Writes the gathered frames. */
-  flush(): void {
-    const p = this.pending;
-    if (p === "") return;
-    this.pending = "";
-    const socket = this.socket;
-    if (socket !== null && !socket.destroyed) socket.write(p, "latin1");
+    return socket.write(this.chunked ? `${text.length.toString(16)}\r\n${text}\r\n` : text, "latin1");
   }
 
   /** Ends the response with the rest of the relayed bytes, then a text frame (an error event, a door's end). */
   end(rest: string, frame: string): void {
-    this.flush();
     const res = this.res;
     if (rest !== "") res.write(rest, this.encoding);
     res.end(frame);
@@ -65,8 +51,4 @@ export class StreamWire {
   drainTarget(): EventEmitter {
     return this.socket ?? this.res;
   }
-}
-
-function flushWire(w: StreamWire): void {
-  w.flush();
 }

@@ -8,6 +8,7 @@ import type { EngineAdapter } from "../../engines/adapter.js";
 import { InferplaneError } from "../../errors.js";
 import type { Balancer, EndpointState, PoolInfo } from "../types.js";
 import { newEndpoint } from "../types.js";
+import { H1Client } from "./h1-client.js";
 
 export interface PoolLimits {
   /** Requests in flight per endpoint before new ones wait (vLLM batches; beyond it they queue anyway). */
@@ -45,6 +46,7 @@ export class UpstreamPool {
   limits: PoolLimits;
   private eps: EndpointState[] = [];
   private readonly dispatchers = new Map<string, UndiciPool>();
+  private readonly streamClients = new Map<string, H1Client>();
   private readonly waiters: Waiter[] = [];
 
   constructor(
@@ -88,6 +90,8 @@ export class UpstreamPool {
       const d = this.dispatchers.get(gone.id);
       this.dispatchers.delete(gone.id);
       void d?.close(); // waits for its in-flight requests
+      void this.streamClients.get(gone.id)?.close(); // in-flight streams end first
+      this.streamClients.delete(gone.id);
     }
     this.wake();
   }
@@ -105,6 +109,19 @@ export class UpstreamPool {
       this.dispatchers.set(ep.id, d);
     }
     return d;
+  }
+
+  /** The client for streamed answers of a plain-http endpoint (h1-client.ts); undefined: use undici. */
+  streamClient(ep: EndpointState): H1Client | undefined {
+    let c = this.streamClients.get(ep.id);
+    if (!c && ep.url.startsWith("http:")) {
+      c = new H1Client(ep.url, {
+        connections: this.limits.connections,
+        connectTimeout: this.limits.connectTimeoutMs,
+      });
+      this.streamClients.set(ep.id, c);
+    }
+    return c;
   }
 
   /** Endpoints that can serve at all now (healthy and not ejected). */
@@ -241,7 +258,11 @@ export class UpstreamPool {
       clearTimeout(w.timer);
       w.reject(new InferplaneError("shutting_down", "the gateway is shutting down"));
     }
-    await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
+    await Promise.all([
+      ...[...this.dispatchers.values()].map((d) => d.close()),
+      ...[...this.streamClients.values()].map((c) => c.close()),
+    ]);
     this.dispatchers.clear();
+    this.streamClients.clear();
   }
 }

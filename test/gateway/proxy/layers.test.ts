@@ -20,6 +20,7 @@ import { totalTimeout } from "../../../src/gateway/proxy/timeouts.js";
 import { createBalancer } from "../../../src/gateway/routing/balancers/index.js";
 import { Router } from "../../../src/gateway/routing/router.js";
 import type { PoolInfo } from "../../../src/gateway/types.js";
+import { readableBody } from "../../../src/gateway/upstream/body.js";
 import { DEFAULT_LIMITS, UpstreamPool } from "../../../src/gateway/upstream/pool.js";
 import { parseSpec } from "../../../src/spec/load.js";
 
@@ -226,7 +227,7 @@ describe("streaming relay", () => {
       await relayStream(
         ex,
         { route, pool, ep: pool.endpoints[0] as never, kind: "first" },
-        { upstream: Readable.from(sse(events)), stripUsage: true },
+        { upstream: readableBody(Readable.from(sse(events))), stripUsage: true },
         {
           observeOverhead() {},
           observeTtft() {},

@@ -10,7 +10,7 @@ const usage = ev({ model: "served", choices: [], usage: { prompt_tokens: 7, comp
 function relayAll(r: SseRelay, wire: Buffer, step: number): Buffer {
   const out: Buffer[] = [];
   for (let i = 0; i < wire.length; i += step)
-    out.push(Buffer.from(r.push(wire.subarray(i, i + step)), r.encoding));
+    out.push(Buffer.from(r.push(wire.subarray(i, i + step).toString("latin1")), r.encoding));
   out.push(Buffer.from(r.flush(), r.encoding));
   return Buffer.concat(out);
 }
@@ -59,7 +59,7 @@ it("hands a door's transform each event as text and relays its output as text", 
 
 it("keeps an unterminated event for flush (a truncated stream)", () => {
   const r = new SseRelay(false);
-  assert.equal(r.push(Buffer.from(`${token("a")}data: {"cho`)), token("a"));
+  assert.equal(r.push(Buffer.from(`${token("a")}data: {"cho`).toString("latin1")), token("a"));
   assert.equal(r.flush(), 'data: {"cho');
   assert.equal(r.done, false);
 });
