@@ -6,6 +6,7 @@
  */
 
 import { readableBody, type UpstreamBody } from "../upstream/body.js";
+import type { H1Request } from "../upstream/h1-client.js";
 import type { Attempt, Exchange } from "./exchange.js";
 import { type Failure, transportFailure } from "./failure.js";
 import type { AttemptHandler, AttemptResult, RetryTimeouts } from "./layers.js";
@@ -79,39 +80,14 @@ interface UpstreamResponse {
   body: UpstreamBody;
 }
 
-interface Sent {
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  timeouts: RetryTimeouts;
-}
-
 /**
  * Sends the request: a stream to a plain-http endpoint through the pool's own HTTP/1.1 client
- * (upstream/h1-client.ts), everything else through undici.
+ * (upstream/h1-client.ts), everything else through undici (both take the same options).
  */
-async function send(ex: Exchange, a: Attempt, req: Sent): Promise<UpstreamResponse> {
+async function send(ex: Exchange, a: Attempt, req: H1Request): Promise<UpstreamResponse> {
   const h1 = ex.stream ? a.pool.streamClient(a.ep) : undefined;
-  if (h1) {
-    return h1.request({
-      method: "POST",
-      path: req.path,
-      headers: req.headers,
-      body: req.body,
-      headersTimeout: req.timeouts.firstByte,
-      bodyTimeout: req.timeouts.idle,
-      signal: ex.signal,
-    });
-  }
-  const resp = await a.pool.dispatcher(a.ep).request({
-    method: "POST",
-    path: req.path,
-    headers: req.headers,
-    body: req.body,
-    headersTimeout: req.timeouts.firstByte,
-    bodyTimeout: req.timeouts.idle,
-    signal: ex.signal,
-  });
+  if (h1) return h1.request(req);
+  const resp = await a.pool.dispatcher(a.ep).request({ ...req, method: "POST" });
   return { statusCode: resp.statusCode, headers: resp.headers, body: readableBody(resp.body) };
 }
 
@@ -136,7 +112,15 @@ export function dispatchAttempt(deps: AttemptDeps): AttemptHandler {
     try {
       let resp: UpstreamResponse;
       try {
-        resp = await send(ex, a, { path, headers, body, timeouts: t });
+        resp = await send(ex, a, {
+          method: "POST",
+          path,
+          headers,
+          body,
+          headersTimeout: t.firstByte,
+          bodyTimeout: t.idle,
+          signal: ex.signal,
+        });
       } catch (err) {
         countUpstream();
         if (ex.signal.aborted) return { kind: "aborted" };
