@@ -85,6 +85,7 @@ export class H1Client {
         error: undefined,
         drained: undefined,
         sawByte: false,
+        cleanup: undefined,
       };
       const signal = req.signal;
       if (signal) {
@@ -97,19 +98,7 @@ export class H1Client {
           if (conn.ex === ex) conn.fail(new H1Error("H1_ABORTED", "the request was aborted"));
         };
         signal.once("abort", onAbort);
-        const finish = () => signal.off("abort", onAbort);
-        const inner = resolve;
-        ex.resolveHead = (r) => {
-          inner(r);
-          // The listener stays until the body ends.
-          const body = r.body;
-          const each = body.each;
-          body.each = (onData, drained) => each(onData, drained).finally(finish);
-        };
-        ex.rejectHead = (err) => {
-          finish();
-          reject(err);
-        };
+        ex.cleanup = () => signal.off("abort", onAbort);
       }
       conn.send(req, ex, head);
     });

@@ -53,6 +53,8 @@ export interface Exchange {
   drained: (() => Promise<void>) | undefined;
   /** Set once any response byte arrived (a reused connection that fails before may be retried). */
   sawByte: boolean;
+  /** Run once when the request leaves its connection (the abort listener goes). */
+  cleanup: (() => void) | undefined;
 }
 
 export class Connection {
@@ -219,7 +221,9 @@ export class Connection {
       if (!reusable) this.destroy();
       return;
     }
+    const ex = this.ex;
     this.ex = undefined;
+    ex.cleanup?.();
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;

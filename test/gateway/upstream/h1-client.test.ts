@@ -181,8 +181,10 @@ describe("HTTP/1.1 client against node:http", () => {
   it("streams every byte and reuses one keep-alive connection", async () => {
     const client = clientOf(port, 4);
     sockets.clear();
-    const a = await readBody(client);
-    const b = await readBody(client, { ...REQ, path: "/slow" });
+    const signal = new Cancel();
+    const a = await readBody(client, { ...REQ, signal });
+    const b = await readBody(client, { ...REQ, path: "/slow", signal });
+    assert.equal(signal.listenerCount("abort"), 0, "no abort listener outlives its request");
     assert.equal(a.body, "data: one ✓\n\ndata: [DONE]\n\n");
     assert.equal(b.body.split("\n\n").length, 52);
     assert.ok(b.body.includes('"n":49,"text":"日本"') && b.body.endsWith("data: [DONE]\n\n"));
