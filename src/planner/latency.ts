@@ -169,7 +169,11 @@ export class LatencyOracle {
   }
 
   private workload(engine: EngineShape, load: LoadShape, requests: number, rate: number) {
-    const outMax = Math.max(1, Math.min(4 * load.outputTokens, Math.floor(engine.maxModelLen / 2)));
+    // One output token stays one (an encoder's single forward pass); longer answers vary.
+    const outMax =
+      load.outputTokens <= 1
+        ? 1
+        : Math.max(1, Math.min(4 * load.outputTokens, Math.floor(engine.maxModelLen / 2)));
     const shared = Math.min(load.sharedPrefixTokens, Math.max(0, load.inputTokens - 1));
     const ownMean = Math.max(1, load.inputTokens - shared);
     const inMax = Math.max(1, Math.min(4 * ownMean, engine.maxModelLen - outMax - shared));

@@ -135,7 +135,8 @@ export function planModel(
     load: m.load
       ? {
           inputTokens: m.load.inputTokens,
-          outputTokens: m.load.outputTokens,
+          // An encoder (embeddings, reranking) answers in one forward pass: no decode steps.
+          outputTokens: cat.kind === "chat" ? m.load.outputTokens : 1,
           sharedPrefixTokens: m.load.sharedPrefixTokens,
         }
       : null,
@@ -178,7 +179,7 @@ function consider(ctx: ModelContext, u: PlanUnit): Considered {
           maxNumSeqs: m.maxNumSeqs,
           maxNumBatchedTokens: m.maxNumBatchedTokens,
           maxModelLen: ctx.maxModelLen,
-          kvTokens: c.fit?.kvTokens ?? 0,
+          kvTokens: simulatedKvTokens(ctx, c.fit),
           enablePrefixCaching: m.enablePrefixCaching,
         }
       : null;
@@ -195,6 +196,18 @@ function consider(ctx: ModelContext, u: PlanUnit): Considered {
     engine,
     placed: 0,
   };
+}
+
+/**
+ * The KV tokens the simulated engine admits sequences against. An encoder keeps no cache (its
+ * memory fit has none), so only its batch limits it: room for `maxNumSeqs` full contexts.
+ */
+function simulatedKvTokens(
+  ctx: ModelContext,
+  fit: { kvTokens: number; kvBytesPerToken: number } | null | undefined,
+): number {
+  if (!fit) return 0;
+  return fit.kvBytesPerToken === 0 ? ctx.m.maxNumSeqs * ctx.maxModelLen : fit.kvTokens;
 }
 
 /**
@@ -303,7 +316,10 @@ function sloMissed(
     .filter(Boolean)
     .join(" and ");
   const label = unitLabel(unit, ctx.info.gpu);
-  const seen = `TTFT p${o.percentile} ${fmtS(r.latency.ttft)} and TPOT p${o.percentile} ${fmtS(r.latency.tpot)}`;
+  // An encoder generates no tokens: it has no TPOT to show.
+  const seen = Number.isNaN(r.latency.tpot)
+    ? `TTFT p${o.percentile} ${fmtS(r.latency.ttft)}`
+    : `TTFT p${o.percentile} ${fmtS(r.latency.ttft)} and TPOT p${o.percentile} ${fmtS(r.latency.tpot)}`;
   return r.at === 0
     ? `${label}: even one request at a time sees ${seen}, missing ${objective}`
     : `${label}: ${r.at} replicas still see ${seen} at ${rate} req/s, missing ${objective}`;
