@@ -1,22 +1,8 @@
 // The keys view over the admin API (/admin/keys): list with scopes and limits, create (scopes
 // and limits set there), rotate and revoke. A new secret — created or rotated — is shown once:
 // it is dropped from the page when the operator says it was copied.
+import type { KeyView } from "../gateway/policy/key-types.js";
 import { $, call, errorText, h, post, setStatus, value } from "./dom.js";
-
-interface KeyView {
-  id: string;
-  name: string;
-  models?: string[];
-  collections?: string[];
-  paths?: string[];
-  rpm?: number;
-  tpm?: number;
-  budgetTokens?: number;
-  createdAt: string;
-  revokedAt?: string;
-  rotatedAt?: string;
-  source: string;
-}
 
 const globs = (id: string) =>
   value(id)

@@ -9,6 +9,7 @@ import { it } from "node:test";
 import { VENV_DIR } from "../../src/engines/llamacpp/index.js";
 import { engineReplicaMemory } from "../../src/planner/memory.js";
 import { parseSpec } from "../../src/spec/load.js";
+import { requireService } from "../services/harness.js";
 import { LLAMACPP_CACHE, SMOLLM2_SOURCE } from "../services/llamacpp.js";
 
 function models(slots: number) {
@@ -36,12 +37,12 @@ routes:
 it("GGUF memory from the engine: the file as stored + KV for context × slots; vLLM's model answers nothing", async (t) => {
   const [smol, big] = models(2) as [never, never];
   assert.equal(await engineReplicaMemory(big, LLAMACPP_CACHE), undefined);
-  const mem = await engineReplicaMemory(smol, LLAMACPP_CACHE);
-  if (mem === undefined) {
-    if (process.env.CI === "true")
-      assert.fail("SmolLM2 weights are not installed (bash test/services/install.sh llamacpp)");
-    return t.skip("SmolLM2 weights not installed");
-  }
+  const mem = await requireService(t, "SmolLM2 weights", async () => {
+    const m = await engineReplicaMemory(smol, LLAMACPP_CACHE);
+    if (m === undefined) throw new Error("not installed (bash test/services/install.sh llamacpp)");
+    return m;
+  });
+  if (!mem) return;
   const lib = join(LLAMACPP_CACHE, VENV_DIR, "lib");
   assert.ok(existsSync(lib));
   assert.ok(mem.weightsBytes > 50e6 && mem.weightsBytes < 200e6, String(mem.weightsBytes));

@@ -9,6 +9,7 @@ import { main } from "../../src/cli/main.js";
 import { planSpec } from "../../src/planner/index.js";
 import type { Plan } from "../../src/planner/types.js";
 import { parseSpec } from "../../src/spec/load.js";
+import { requireService } from "../services/harness.js";
 import { LLAMACPP_CACHE, SMOLLM2_SOURCE } from "../services/llamacpp.js";
 
 const spec = (memory: string) => `apiVersion: inferplane.dev/v1
@@ -53,20 +54,22 @@ it("inferplane plan reads the real GGUF file: 100Mi is too little for SmolLM2 wi
     if (saved === undefined) delete process.env.INFERPLANE_CACHE_DIR;
     else process.env.INFERPLANE_CACHE_DIR = saved;
   });
-  let out = "";
-  const code = await main(["node", "inferplane", "plan", "-c", file, "--json"], {
-    out: (s) => {
-      out += s;
-    },
-    err: () => {},
-    isTTY: false,
+  let code = 0;
+  const plan = await requireService(t, "SmolLM2 weights", async () => {
+    let out = "";
+    code = await main(["node", "inferplane", "plan", "-c", file, "--json"], {
+      out: (s) => {
+        out += s;
+      },
+      err: () => {},
+      isTTY: false,
+    });
+    const p = JSON.parse(out) as Plan;
+    if (p.engineMemory === undefined)
+      throw new Error("not installed (bash test/services/install.sh llamacpp)");
+    return p as Plan & { engineMemory: NonNullable<Plan["engineMemory"]> };
   });
-  const plan = JSON.parse(out) as Plan;
-  if (plan.engineMemory === undefined) {
-    if (process.env.CI === "true")
-      assert.fail("SmolLM2 weights are not installed (bash test/services/install.sh llamacpp)");
-    return t.skip("SmolLM2 weights not installed");
-  }
+  if (!plan) return;
   const mem = plan.engineMemory[0];
   assert.ok(mem && mem.weightsBytes > 50e6 && mem.weightsBytes < 200e6, JSON.stringify(mem));
   assert.equal(mem.totalBytes, mem.weightsBytes + mem.kvBytes);

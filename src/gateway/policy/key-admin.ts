@@ -1,6 +1,7 @@
 /** Key management shared by `inferplane keys` and the admin API: create, list, revoke, rotate. */
 import { InferplaneError } from "../../errors.js";
 import type { KeyRecord, KeyStore } from "./key-store.js";
+import type { KeyView } from "./key-types.js";
 import { generateKey } from "./keys.js";
 
 export interface KeyInput {
@@ -13,8 +14,7 @@ export interface KeyInput {
   budgetTokens?: number;
 }
 
-/** A key as shown to operators: everything but the hash. */
-export type KeyView = Omit<KeyRecord, "hash">;
+export type { KeyView };
 
 export function view(rec: KeyRecord): KeyView {
   const { hash: _hash, ...rest } = rec;

@@ -9,33 +9,10 @@ import Database from "better-sqlite3";
 import type { Redis } from "ioredis";
 import { InferplaneError } from "../../errors.js";
 import { locateJsonError } from "../../json-body.js";
+import type { KeyLimits, KeyRecord, KeyScope } from "./key-types.js";
 import { parseHash } from "./keys.js";
 
-export interface KeyScope {
-  /** Route-name globs (`chat-*`). */
-  models: string[];
-  /** RAG collection globs. */
-  collections: string[];
-  /** Request path globs (`/v1/chat/*`). */
-  paths: string[];
-}
-
-export interface KeyLimits {
-  rpm?: number;
-  tpm?: number;
-  /** Tokens per calendar month (UTC). */
-  budgetTokens?: number;
-}
-
-export interface KeyRecord extends KeyScope, KeyLimits {
-  id: string;
-  name: string;
-  hash: string;
-  createdAt: string;
-  revokedAt?: string;
-  rotatedAt?: string;
-  source: "store" | "spec" | "env";
-}
+export type { KeyLimits, KeyRecord, KeyScope } from "./key-types.js";
 
 export interface KeyStore {
   get(id: string): Promise<KeyRecord | undefined>;

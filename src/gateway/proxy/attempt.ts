@@ -87,7 +87,7 @@ interface UpstreamResponse {
 async function send(ex: Exchange, a: Attempt, req: H1Request): Promise<UpstreamResponse> {
   const h1 = ex.stream ? a.pool.streamClient(a.ep) : undefined;
   if (h1) return h1.request(req);
-  const resp = await a.pool.dispatcher(a.ep).request({ ...req, method: "POST" });
+  const resp = await a.pool.dispatcher(a.ep).request(req);
   return { statusCode: resp.statusCode, headers: resp.headers, body: readableBody(resp.body) };
 }
 

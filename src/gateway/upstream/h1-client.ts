@@ -116,9 +116,7 @@ export class H1Client {
     }
     if (this.open < this.opts.connections || fresh) {
       this.open++;
-      return Promise.resolve(
-        new Connection(this.host, this.port, this.opts.connectTimeout, (c) => this.free(c)),
-      );
+      return Promise.resolve(this.connect());
     }
     return new Promise((resolve, reject) => {
       const take = (c: Connection | Error) => {
@@ -136,6 +134,10 @@ export class H1Client {
     });
   }
 
+  private connect(): Connection {
+    return new Connection(this.host, this.port, this.opts.connectTimeout, (c) => this.free(c));
+  }
+
   /** A connection's request ended: to a waiting request, to the idle list, or gone. */
   private free(c: Connection): void {
     if (c.closed) {
@@ -143,7 +145,7 @@ export class H1Client {
       const next = this.waiting.shift();
       if (next) {
         this.open++;
-        next(new Connection(this.host, this.port, this.opts.connectTimeout, (x) => this.free(x)));
+        next(this.connect());
       }
       return;
     }

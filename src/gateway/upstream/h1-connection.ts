@@ -15,7 +15,7 @@ export const KEEP_ALIVE_MS = 4_000;
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export interface H1Request {
-  method: string;
+  method: "GET" | "POST" | "PUT" | "DELETE";
   path: string;
   headers: Readonly<Record<string, string>>;
   body: string;
